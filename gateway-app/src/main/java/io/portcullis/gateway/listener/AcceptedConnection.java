@@ -1,0 +1,61 @@
+package io.portcullis.gateway.listener;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import io.portcullis.policy.model.InspectRequest;
+
+/**
+ * A connection that passed inspection, handed to an {@link AcceptHandler} or returned by
+ * {@link Listener#accept()}.
+ *
+ * <p>The channel's auto-read is off. Until the new owner calls {@link #takeEarlyData()}, a
+ * Portcullis handler in the pipeline keeps every byte the client sent so far; the owner installs its
+ * own handlers, then takes those bytes (which removes the Portcullis handler), delivers them first and
+ * starts reading.
+ */
+public final class AcceptedConnection {
+
+    private final Channel channel;
+    private final InspectRequest request;
+    private final InspectionHandler holder;
+
+    AcceptedConnection(Channel channel, InspectRequest request, InspectionHandler holder) {
+        this.channel = channel;
+        this.request = request;
+        this.holder = holder;
+    }
+
+    /** The client's channel. Any thread. */
+    public Channel channel() {
+        return channel;
+    }
+
+    /** What the inspection saw. Any thread. */
+    public InspectRequest request() {
+        return request;
+    }
+
+    /**
+     * Takes the bytes the client sent before acceptance (possibly none) and removes Portcullis' holding
+     * handler from the pipeline; the caller owns and releases the buffer. Later calls return an empty
+     * buffer. Event loop of {@link #channel()} only: install your handlers first, in the same task.
+     *
+     * @throws IllegalStateException when called from another thread
+     */
+    public ByteBuf takeEarlyData() {
+        if (!channel.eventLoop().inEventLoop()) {
+            throw new IllegalStateException("takeEarlyData() must run on the connection's event loop");
+        }
+        return holder.handOver();
+    }
+
+    /** Closes the connection; held bytes are released with it. Any thread; repeated calls are harmless. */
+    public void close() {
+        channel.close();
+    }
+
+    @Override
+    public String toString() {
+        return "AcceptedConnection[" + request.id() + " " + request.listener() + " " + request.source() + "]";
+    }
+}

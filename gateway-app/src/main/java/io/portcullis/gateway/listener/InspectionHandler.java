@@ -1,0 +1,318 @@
+package io.portcullis.gateway.listener;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.CompositeByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
+import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.ScheduledFuture;
+import io.portcullis.policy.model.InspectAction;
+import io.portcullis.policy.model.InspectId;
+import io.portcullis.policy.model.InspectRequest;
+import java.net.InetSocketAddress;
+import java.time.Instant;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One connection's way from arrival to acceptance, rejection or abort: the inspection state machine.
+ *
+ * <p>Everything here runs on the connection's event loop, except {@link #completeFromAnyThread}. Who
+ * ends a pended inspection is decided by removing it from the listener's pending map: the map's
+ * atomic remove lets exactly one of completion, deadline and abort win.
+ *
+ * <p>After acceptance the handler stays in the pipeline as a holder of early bytes until the new
+ * owner takes them ({@link AcceptedConnection#takeEarlyData()}), so a read requested while pended
+ * cannot drop bytes on the floor in between.
+ */
+final class InspectionHandler extends ChannelInboundHandlerAdapter implements Runnable {
+
+    private static final Logger log = LoggerFactory.getLogger(InspectionHandler.class);
+
+    enum State { INSPECTING, PENDING, ACCEPTED, CLOSED }
+
+    private final Listener listener;
+    private ChannelHandlerContext ctx;
+    private InspectRequest request;
+    private State state = State.INSPECTING;
+    private ByteBuf held;
+    private boolean readRequested;
+    private long pendStartNanos;
+    private ScheduledFuture<?> deadline;
+
+    InspectionHandler(Listener listener) {
+        this.listener = listener;
+    }
+
+    InspectRequest request() {
+        return request;
+    }
+
+    long pendStartNanos() {
+        return pendStartNanos;
+    }
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+        this.ctx = ctx;
+    }
+
+    @Override
+    public void channelActive(ChannelHandlerContext ctx) {
+        ListenerSettings settings = listener.settings();
+        listener.observer().connectionOpened(settings.name());
+        request = InspectRequest.of(InspectId.next(), settings.name(),
+                (InetSocketAddress) ctx.channel().remoteAddress(),
+                (InetSocketAddress) ctx.channel().localAddress(), Instant.now());
+        if (!settings.conditionalAccept()) {
+            accept();
+            return;
+        }
+        long start = System.nanoTime();
+        InspectAction action;
+        try {
+            action = listener.inspectHandler().inspect(request);
+        } catch (RuntimeException e) {
+            log.warn("Inspect handler of listener '{}' failed for {}; rejecting", settings.name(), request.id(), e);
+            action = InspectAction.REJECT;
+        }
+        if (action == null) {
+            action = InspectAction.REJECT;
+        }
+        listener.observer().inspected(settings.name(), action, System.nanoTime() - start);
+        switch (action) {
+            case ACCEPT -> accept();
+            case REJECT -> reject();
+            case PEND -> pend();
+        }
+    }
+
+    private void pend() {
+        ListenerSettings settings = listener.settings();
+        if (!listener.reservePendingSlot()) {
+            listener.observer().pendEnded(settings.name(), PendOutcome.OVERFLOW, 0);
+            apply(settings.onOverflow());
+            return;
+        }
+        state = State.PENDING;
+        pendStartNanos = System.nanoTime();
+        deadline = ctx.executor().schedule(this, settings.inspectTimeout().toNanos(), TimeUnit.NANOSECONDS);
+        listener.registerPending(request.id(), this);
+        // Reading while pended is bounded by holdBytes; it is how a client that leaves is noticed on every transport.
+        requestRead();
+    }
+
+    /** The deadline of a pended inspection. */
+    @Override
+    public void run() {
+        if (!listener.unregisterPending(request.id(), this)) {
+            return;
+        }
+        ListenerSettings settings = listener.settings();
+        listener.observer().pendEnded(settings.name(), PendOutcome.TIMEOUT, System.nanoTime() - pendStartNanos);
+        notifyAbort(AbortReason.TIMEOUT);
+        apply(settings.onTimeout());
+    }
+
+    /** Called by the listener after this inspection was removed from its pending map. Any thread. */
+    void completeFromAnyThread(InspectAction action) {
+        if (ctx.executor().inEventLoop()) {
+            completed(action);
+        } else {
+            ctx.executor().execute(() -> completed(action));
+        }
+    }
+
+    private void completed(InspectAction action) {
+        if (state != State.PENDING) {
+            return;
+        }
+        cancelDeadline();
+        PendOutcome outcome = action == InspectAction.ACCEPT ? PendOutcome.ACCEPT : PendOutcome.REJECT;
+        listener.observer().pendEnded(listener.settings().name(), outcome, System.nanoTime() - pendStartNanos);
+        if (!ctx.channel().isActive()) {
+            // The client left after the completion won: no abort event, just clean up.
+            closeQuietly();
+            return;
+        }
+        apply(action);
+    }
+
+    /** Runs {@code task} on this connection's event loop. Any thread. */
+    void completeOnLoop(Runnable task) {
+        ctx.executor().execute(task);
+    }
+
+    /** Ends the inspection because the listener is closing. Event loop only. */
+    void listenerClosed() {
+        if (state == State.PENDING && listener.unregisterPending(request.id(), this)) {
+            listener.observer().pendEnded(listener.settings().name(), PendOutcome.ABORT, System.nanoTime() - pendStartNanos);
+            notifyAbort(AbortReason.LISTENER_CLOSED);
+            reject();
+        }
+    }
+
+    private void apply(InspectAction action) {
+        if (action == InspectAction.ACCEPT) {
+            accept();
+        } else {
+            reject();
+        }
+    }
+
+    private void accept() {
+        state = State.ACCEPTED;
+        cancelDeadline();
+        AcceptedConnection connection = new AcceptedConnection(ctx.channel(), request, this);
+        boolean taken;
+        try {
+            taken = listener.acceptHandler().accepted(connection);
+        } catch (RuntimeException e) {
+            log.warn("Accept handler of listener '{}' failed for {}; closing", listener.settings().name(), request.id(), e);
+            taken = false;
+        }
+        if (!taken) {
+            listener.observer().acceptRefused(listener.settings().name());
+            connection.close();
+        }
+    }
+
+    /** Reset without a word: SO_LINGER 0 makes close send RST. */
+    private void reject() {
+        state = State.CLOSED;
+        cancelDeadline();
+        releaseHeld();
+        ctx.channel().config().setOption(ChannelOption.SO_LINGER, 0);
+        ctx.channel().close();
+    }
+
+    /** Hands the held bytes to the new owner and leaves the pipeline. Event loop only. */
+    ByteBuf handOver() {
+        ByteBuf data = held == null ? Unpooled.EMPTY_BUFFER : held;
+        held = null;
+        if (ctx.pipeline().context(this) != null) {
+            ctx.pipeline().remove(this);
+        }
+        return data;
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (state == State.CLOSED || !(msg instanceof ByteBuf buf)) {
+            ReferenceCountUtil.release(msg);
+            return;
+        }
+        hold(buf);
+    }
+
+    private void hold(ByteBuf buf) {
+        if (held == null) {
+            held = buf;
+            return;
+        }
+        CompositeByteBuf composite;
+        if (held instanceof CompositeByteBuf c) {
+            composite = c;
+        } else {
+            composite = ctx.alloc().compositeBuffer(Integer.MAX_VALUE);
+            composite.addComponent(true, held);
+            held = composite;
+        }
+        composite.addComponent(true, buf);
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+        readRequested = false;
+        if (state == State.PENDING) {
+            requestRead();
+        }
+    }
+
+    private void requestRead() {
+        if (!readRequested && (held == null || held.readableBytes() < listener.settings().holdBytes())) {
+            readRequested = true;
+            ctx.read();
+        }
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        if (evt instanceof ChannelInputShutdownEvent) {
+            if (state == State.PENDING) {
+                clientLeft();
+            } else if (state == State.ACCEPTED) {
+                ctx.fireUserEventTriggered(evt);
+            }
+            return;
+        }
+        ctx.fireUserEventTriggered(evt);
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        if (state == State.PENDING) {
+            clientLeft();
+        } else if (state == State.ACCEPTED) {
+            ctx.fireChannelInactive();
+        }
+        state = State.CLOSED;
+        releaseHeld();
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        // A reset by the client shows up here before channelInactive; closing leads there.
+        log.debug("Connection {} of listener '{}' failed", request == null ? "?" : request.id(),
+                listener.settings().name(), cause);
+        ctx.close();
+    }
+
+    private void clientLeft() {
+        if (!listener.unregisterPending(request.id(), this)) {
+            return;
+        }
+        state = State.CLOSED;
+        cancelDeadline();
+        listener.observer().pendEnded(listener.settings().name(), PendOutcome.ABORT, System.nanoTime() - pendStartNanos);
+        notifyAbort(AbortReason.CLIENT_CLOSED);
+        closeQuietly();
+    }
+
+    private void notifyAbort(AbortReason reason) {
+        try {
+            listener.abortHandler().aborted(request.id(), reason);
+        } catch (RuntimeException e) {
+            log.warn("Abort handler of listener '{}' failed for {}", listener.settings().name(), request.id(), e);
+        }
+    }
+
+    private void closeQuietly() {
+        state = State.CLOSED;
+        releaseHeld();
+        ctx.channel().close();
+    }
+
+    private void cancelDeadline() {
+        if (deadline != null) {
+            deadline.cancel(false);
+            deadline = null;
+        }
+    }
+
+    private void releaseHeld() {
+        if (held != null) {
+            held.release();
+            held = null;
+        }
+    }
+
+    @Override
+    public void handlerRemoved(ChannelHandlerContext ctx) {
+        releaseHeld();
+    }
+}

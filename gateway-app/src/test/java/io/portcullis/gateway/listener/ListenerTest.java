@@ -1,0 +1,490 @@
+package io.portcullis.gateway.listener;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.portcullis.policy.model.InspectAction;
+import io.portcullis.policy.model.InspectId;
+import io.portcullis.policy.model.InspectRequest;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.SocketException;
+import java.net.SocketTimeoutException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * The conditional-accept model on real loopback sockets: 127.0.0.1 is accepted, 127.0.0.2 rejected,
+ * 127.0.0.3 pended, on both transports.
+ */
+class ListenerTest {
+
+    private static final InetAddress ACCEPTED = loopback(1);
+    private static final InetAddress REJECTED = loopback(2);
+    private static final InetAddress PENDED = loopback(3);
+
+    private static final EventLoops EPOLL = EventLoops.create(2);
+    private static final EventLoops NIO = EventLoops.nio(2);
+
+    private final List<Listener> listeners = new ArrayList<>();
+    private final List<Socket> sockets = new ArrayList<>();
+    private final BlockingQueue<InspectRequest> pendedRequests = new LinkedBlockingQueue<>();
+    private final Map<InspectId, AtomicInteger> aborts = new ConcurrentHashMap<>();
+    private final List<AbortReason> abortReasons = new CopyOnWriteArrayList<>();
+    private final CountingObserver observer = new CountingObserver();
+
+    /** Transport names rather than the loops themselves: JUnit closes AutoCloseable arguments. */
+    static Stream<String> transports() {
+        return Stream.of("epoll", "nio");
+    }
+
+    private static EventLoops loops(String transport) {
+        return transport.equals("nio") ? NIO : EPOLL;
+    }
+
+    @AfterEach
+    void tearDown() throws IOException {
+        for (Socket s : sockets) {
+            s.close();
+        }
+        listeners.forEach(Listener::close);
+    }
+
+    @AfterAll
+    static void shutdown() {
+        EPOLL.close();
+        NIO.close();
+    }
+
+    /** accept from .1, reject from .2, pend from .3: the demo policy in code. */
+    private InspectAction demoPolicy(InspectRequest request) {
+        InetAddress source = request.source().getAddress();
+        if (source.equals(REJECTED)) {
+            return InspectAction.REJECT;
+        }
+        if (source.equals(PENDED)) {
+            pendedRequests.add(request);
+            return InspectAction.PEND;
+        }
+        return InspectAction.ACCEPT;
+    }
+
+    private Listener.Builder builder(EventLoops loops) {
+        return Listener.builder("test")
+                .eventLoops(loops)
+                .inspectHandler(this::demoPolicy)
+                .abortHandler((id, reason) -> {
+                    aborts.computeIfAbsent(id, k -> new AtomicInteger()).incrementAndGet();
+                    abortReasons.add(reason);
+                })
+                .observer(observer);
+    }
+
+    private Listener start(Listener.Builder builder) {
+        Listener listener = builder.build().start();
+        listeners.add(listener);
+        return listener;
+    }
+
+    @ParameterizedTest
+    @MethodSource("transports")
+    void acceptedConnectionCarriesBytesBothWays(String transport) throws Exception {
+        EventLoops loops = loops(transport);
+        Listener listener = start(builder(loops));
+        CompletableFuture<AcceptedConnection> accepted = listener.accept();
+        Socket client = connect(listener, ACCEPTED);
+        AcceptedConnection connection = accepted.get(5, TimeUnit.SECONDS);
+        echo(connection);
+
+        client.getOutputStream().write("hello".getBytes(StandardCharsets.US_ASCII));
+        assertThat(readExactly(client, 5)).isEqualTo("hello");
+        assertThat(connection.request().source().getAddress()).isEqualTo(ACCEPTED);
+        assertThat(connection.request().listener()).isEqualTo("test");
+        assertThat(observer.inspected.get(InspectAction.ACCEPT)).hasValue(1);
+    }
+
+    @ParameterizedTest
+    @MethodSource("transports")
+    void rejectIsAResetWithNoData(String transport) throws Exception {
+        EventLoops loops = loops(transport);
+        Listener listener = start(builder(loops));
+        Socket client = connect(listener, REJECTED);
+        assertReset(client);
+        assertThat(observer.inspected.get(InspectAction.REJECT)).hasValue(1);
+        assertThat(listener.accept()).isNotDone();
+    }
+
+    @ParameterizedTest
+    @MethodSource("transports")
+    void pendedBytesAreHeldUntilCompletionThenDeliveredIntact(String transport) throws Exception {
+        EventLoops loops = loops(transport);
+        Listener listener = start(builder(loops));
+        Socket client = connect(listener, PENDED);
+        byte[] early = "early bytes before the verdict".getBytes(StandardCharsets.US_ASCII);
+        client.getOutputStream().write(early);
+        InspectRequest request = pendedRequests.poll(5, TimeUnit.SECONDS);
+        assertThat(request).isNotNull();
+        await().atMost(Duration.ofSeconds(5)).until(() -> listener.pendingCount() == 1);
+
+        CompletableFuture<AcceptedConnection> accepted = listener.accept();
+        Thread.sleep(200);
+        assertThat(accepted).as("nothing is accepted before inspectComplete").isNotDone();
+        assertThat(listener.pending()).extracting(p -> p.request().id()).containsExactly(request.id());
+
+        assertThat(listener.inspectComplete(request.id(), InspectAction.ACCEPT)).isTrue();
+        assertThat(listener.inspectComplete(request.id(), InspectAction.ACCEPT)).as("second completion").isFalse();
+        AcceptedConnection connection = accepted.get(5, TimeUnit.SECONDS);
+        echo(connection);
+        assertThat(readExactly(client, early.length)).isEqualTo(new String(early, StandardCharsets.US_ASCII));
+        client.getOutputStream().write("later".getBytes(StandardCharsets.US_ASCII));
+        assertThat(readExactly(client, 5)).isEqualTo("later");
+        assertThat(listener.pendingCount()).isZero();
+        assertThat(aborts).isEmpty();
+        assertThat(observer.pendEnded.get(PendOutcome.ACCEPT)).hasValue(1);
+    }
+
+    @ParameterizedTest
+    @MethodSource("transports")
+    void completionWithRejectResets(String transport) throws Exception {
+        EventLoops loops = loops(transport);
+        Listener listener = start(builder(loops));
+        Socket client = connect(listener, PENDED);
+        InspectRequest request = pendedRequests.poll(5, TimeUnit.SECONDS);
+        assertThat(listener.inspectComplete(request.id(), InspectAction.REJECT)).isTrue();
+        assertReset(client);
+        assertThat(aborts).isEmpty();
+        assertThat(observer.pendEnded.get(PendOutcome.REJECT)).hasValue(1);
+    }
+
+    @ParameterizedTest
+    @MethodSource("transports")
+    void deadlineAppliesOnTimeoutRejectAndAbortsOnce(String transport) throws Exception {
+        EventLoops loops = loops(transport);
+        Listener listener = start(builder(loops).inspectTimeout(Duration.ofMillis(200)).onTimeout(InspectAction.REJECT));
+        Socket client = connect(listener, PENDED);
+        InspectRequest request = pendedRequests.poll(5, TimeUnit.SECONDS);
+        assertReset(client);
+        await().atMost(Duration.ofSeconds(5)).until(() -> aborts.containsKey(request.id()));
+        assertThat(abortReasons).containsExactly(AbortReason.TIMEOUT);
+        assertThat(listener.inspectComplete(request.id(), InspectAction.ACCEPT)).isFalse();
+        assertThat(observer.pendEnded.get(PendOutcome.TIMEOUT)).hasValue(1);
+        assertThat(listener.pendingCount()).isZero();
+    }
+
+    @ParameterizedTest
+    @MethodSource("transports")
+    void deadlineAppliesOnTimeoutAccept(String transport) throws Exception {
+        EventLoops loops = loops(transport);
+        Listener listener = start(builder(loops).inspectTimeout(Duration.ofMillis(200)).onTimeout(InspectAction.ACCEPT));
+        CompletableFuture<AcceptedConnection> accepted = listener.accept();
+        Socket client = connect(listener, PENDED);
+        client.getOutputStream().write('x');
+        AcceptedConnection connection = accepted.get(5, TimeUnit.SECONDS);
+        echo(connection);
+        assertThat(readExactly(client, 1)).isEqualTo("x");
+        assertThat(abortReasons).containsExactly(AbortReason.TIMEOUT);
+    }
+
+    @ParameterizedTest
+    @MethodSource("transports")
+    void clientThatLeavesWhilePendedIsAbortedExactlyOnce(String transport) throws Exception {
+        EventLoops loops = loops(transport);
+        Listener listener = start(builder(loops).inspectTimeout(Duration.ofSeconds(30)));
+        Socket graceful = connect(listener, PENDED);
+        InspectRequest first = pendedRequests.poll(5, TimeUnit.SECONDS);
+        graceful.close();
+        Socket resetting = connect(listener, PENDED);
+        InspectRequest second = pendedRequests.poll(5, TimeUnit.SECONDS);
+        resetting.setSoLinger(true, 0);
+        resetting.close();
+
+        await().atMost(Duration.ofSeconds(5)).until(() -> aborts.size() == 2);
+        Thread.sleep(100);
+        assertThat(aborts.get(first.id())).hasValue(1);
+        assertThat(aborts.get(second.id())).hasValue(1);
+        assertThat(abortReasons).containsOnly(AbortReason.CLIENT_CLOSED);
+        assertThat(listener.inspectComplete(first.id(), InspectAction.ACCEPT)).isFalse();
+        assertThat(listener.pendingCount()).isZero();
+        assertThat(observer.pendEnded.get(PendOutcome.ABORT)).hasValue(2);
+    }
+
+    @ParameterizedTest
+    @MethodSource("transports")
+    void overflowPastMaxPendingAppliesOnOverflow(String transport) throws Exception {
+        EventLoops loops = loops(transport);
+        Listener listener = start(builder(loops).maxPending(2).onOverflow(InspectAction.REJECT));
+        connect(listener, PENDED);
+        connect(listener, PENDED);
+        await().atMost(Duration.ofSeconds(5)).until(() -> listener.pendingCount() == 2);
+        Socket third = connect(listener, PENDED);
+        assertReset(third);
+        assertThat(observer.pendEnded.get(PendOutcome.OVERFLOW)).hasValue(1);
+        assertThat(listener.pendingCount()).isEqualTo(2);
+    }
+
+    @Test
+    void overflowCanAccept() throws Exception {
+        Listener listener = start(builder(EPOLL).maxPending(0).onOverflow(InspectAction.ACCEPT));
+        CompletableFuture<AcceptedConnection> accepted = listener.accept();
+        connect(listener, PENDED);
+        assertThat(accepted.get(5, TimeUnit.SECONDS).request().source().getAddress()).isEqualTo(PENDED);
+        assertThat(observer.pendEnded.get(PendOutcome.OVERFLOW)).hasValue(1);
+    }
+
+    @Test
+    void withoutConditionalAcceptNothingIsInspected() throws Exception {
+        AtomicInteger inspections = new AtomicInteger();
+        Listener listener = start(Listener.builder("plain").eventLoops(EPOLL).conditionalAccept(false)
+                .inspectHandler(r -> {
+                    inspections.incrementAndGet();
+                    return InspectAction.REJECT;
+                }));
+        CompletableFuture<AcceptedConnection> accepted = listener.accept();
+        connect(listener, REJECTED);
+        assertThat(accepted.get(5, TimeUnit.SECONDS)).isNotNull();
+        assertThat(inspections).hasValue(0);
+    }
+
+    @Test
+    void failingInspectHandlerRejects() throws Exception {
+        Listener listener = start(Listener.builder("faulty").eventLoops(EPOLL).inspectHandler(r -> {
+            throw new IllegalStateException("boom");
+        }));
+        assertReset(connect(listener, ACCEPTED));
+    }
+
+    @Test
+    void refusingAcceptHandlerClosesAndCounts() throws Exception {
+        Listener listener = start(builder(EPOLL).acceptHandler(c -> false));
+        Socket client = connect(listener, ACCEPTED);
+        client.setSoTimeout(5000);
+        assertThat(client.getInputStream().read()).isEqualTo(-1);
+        assertThat(observer.refused).hasValue(1);
+        assertThat(listener.accept()).isCompletedExceptionally();
+    }
+
+    @Test
+    void completeRejectsBadArguments() {
+        Listener listener = start(builder(EPOLL));
+        assertThatThrownBy(() -> listener.inspectComplete(InspectId.next(), InspectAction.PEND))
+                .isInstanceOf(IllegalArgumentException.class);
+        assertThat(listener.inspectComplete(InspectId.next(), InspectAction.ACCEPT)).isFalse();
+    }
+
+    @Test
+    void unclaimedPullConnectionsAreBoundedAndExpire() throws Exception {
+        Listener listener = start(builder(EPOLL).pullAccept(1, Duration.ofMillis(300), 4));
+        Socket first = connect(listener, ACCEPTED);
+        Socket second = connect(listener, ACCEPTED);
+        second.setSoTimeout(5000);
+        assertThat(second.getInputStream().read()).as("past the queue bound").isEqualTo(-1);
+        first.setSoTimeout(5000);
+        assertThat(first.getInputStream().read()).as("expired unclaimed").isEqualTo(-1);
+        assertThat(observer.refused).hasValue(2);
+    }
+
+    @Test
+    void pullAcceptHandsQueuedConnectionsInOrder() throws Exception {
+        Listener listener = start(builder(EPOLL));
+        Socket a = connect(listener, ACCEPTED);
+        await().atMost(Duration.ofSeconds(5)).until(() -> observer.opened.get() == 1);
+        Socket b = connect(listener, loopback(4));
+        await().atMost(Duration.ofSeconds(5)).until(() -> observer.opened.get() == 2);
+        AcceptedConnection first = listener.accept().get(5, TimeUnit.SECONDS);
+        AcceptedConnection second = listener.accept().get(5, TimeUnit.SECONDS);
+        assertThat(first.request().source().getPort()).isEqualTo(a.getLocalPort());
+        assertThat(second.request().source().getPort()).isEqualTo(b.getLocalPort());
+        assertThat(second.request().id().value()).isGreaterThan(first.request().id().value());
+    }
+
+    @Test
+    void pushListenerRefusesPull() {
+        Listener listener = start(builder(EPOLL).acceptHandler(c -> true));
+        assertThat(listener.accept()).isCompletedExceptionally();
+    }
+
+    @Test
+    void closingTheListenerAbortsPended() throws Exception {
+        Listener listener = builder(EPOLL).build().start();
+        Socket client = connect(listener, PENDED);
+        InspectRequest request = pendedRequests.poll(5, TimeUnit.SECONDS);
+        await().atMost(Duration.ofSeconds(5)).until(() -> listener.pendingCount() == 1);
+        listener.close();
+        assertReset(client);
+        assertThat(abortReasons).containsExactly(AbortReason.LISTENER_CLOSED);
+        assertThat(listener.inspectComplete(request.id(), InspectAction.ACCEPT)).isFalse();
+    }
+
+    /**
+     * Completion, deadline and client abort race for many inspections at once; each must end exactly
+     * once: a true completion and an abort never both, never two aborts, never none.
+     */
+    @ParameterizedTest
+    @MethodSource("transports")
+    void completionDeadlineAndAbortRaceEndEachInspectionExactlyOnce(String transport) throws Exception {
+        EventLoops loops = loops(transport);
+        int connections = 300;
+        Listener listener = start(builder(loops).inspectTimeout(Duration.ofMillis(40)).onTimeout(InspectAction.REJECT)
+                .acceptHandler(c -> {
+                    c.close();
+                    return true;
+                }));
+        List<Socket> clients = new ArrayList<>();
+        for (int i = 0; i < connections; i++) {
+            clients.add(connect(listener, PENDED));
+        }
+        List<InspectRequest> requests = new ArrayList<>();
+        for (int i = 0; i < connections; i++) {
+            InspectRequest r = pendedRequests.poll(5, TimeUnit.SECONDS);
+            assertThat(r).isNotNull();
+            requests.add(r);
+        }
+        Map<InspectId, Boolean> completed = new ConcurrentHashMap<>();
+        Thread completer = new Thread(() -> {
+            for (InspectRequest r : requests) {
+                if (listener.inspectComplete(r.id(), InspectAction.ACCEPT)) {
+                    completed.put(r.id(), true);
+                }
+            }
+        });
+        Thread leaver = new Thread(() -> {
+            for (Socket s : clients) {
+                try {
+                    s.setSoLinger(true, 0);
+                    s.close();
+                } catch (IOException e) {
+                    throw new RuntimeException(e);
+                }
+            }
+        });
+        completer.start();
+        leaver.start();
+        completer.join(10_000);
+        leaver.join(10_000);
+
+        await().atMost(Duration.ofSeconds(10)).until(() -> listener.pendingCount() == 0
+                && observer.pendEndedTotal() == connections);
+        Thread.sleep(100);
+        for (InspectRequest r : requests) {
+            int abortCount = aborts.getOrDefault(r.id(), new AtomicInteger()).get();
+            boolean wonByCompletion = completed.containsKey(r.id());
+            assertThat(abortCount).as("aborts of %s", r.id()).isLessThanOrEqualTo(1);
+            assertThat(wonByCompletion ? 1 : abortCount).as("outcomes of %s", r.id()).isEqualTo(1);
+            assertThat(wonByCompletion && abortCount > 0).as("abort after completion of %s", r.id()).isFalse();
+        }
+        assertThat(observer.pendEndedTotal()).isEqualTo(connections);
+    }
+
+    // --- helpers ---
+
+    /** Installs an echo on an accepted connection: early bytes first, then everything read. */
+    private static void echo(AcceptedConnection connection) {
+        Channel ch = connection.channel();
+        ch.eventLoop().execute(() -> {
+            ch.pipeline().addLast(new ChannelInboundHandlerAdapter() {
+                @Override
+                public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                    ctx.writeAndFlush(msg);
+                }
+            });
+            ByteBuf early = connection.takeEarlyData();
+            if (early.isReadable()) {
+                ch.writeAndFlush(early);
+            } else {
+                early.release();
+            }
+            ch.config().setAutoRead(true);
+        });
+    }
+
+    private Socket connect(Listener listener, InetAddress from) throws IOException {
+        Socket socket = new Socket();
+        sockets.add(socket);
+        socket.bind(new InetSocketAddress(from, 0));
+        socket.connect(listener.localAddress(), 5000);
+        return socket;
+    }
+
+    private static String readExactly(Socket socket, int n) throws IOException {
+        socket.setSoTimeout(5000);
+        byte[] buf = socket.getInputStream().readNBytes(n);
+        return new String(buf, StandardCharsets.US_ASCII);
+    }
+
+    /** The peer reset the connection without sending a byte. */
+    private static void assertReset(Socket socket) throws IOException {
+        socket.setSoTimeout(5000);
+        InputStream in = socket.getInputStream();
+        try {
+            int b = in.read();
+            throw new AssertionError("expected a reset, read " + b);
+        } catch (SocketTimeoutException e) {
+            throw new AssertionError("expected a reset, connection stayed open", e);
+        } catch (SocketException e) {
+            assertThat(e.getMessage()).containsIgnoringCase("reset");
+        }
+    }
+
+    private static InetAddress loopback(int last) {
+        try {
+            return InetAddress.getByAddress(new byte[] {127, 0, 0, (byte) last});
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    static final class CountingObserver implements ListenerObserver {
+        final AtomicInteger opened = new AtomicInteger();
+        final AtomicInteger refused = new AtomicInteger();
+        final Map<InspectAction, AtomicInteger> inspected = new ConcurrentHashMap<>();
+        final Map<PendOutcome, AtomicInteger> pendEnded = new ConcurrentHashMap<>();
+
+        @Override
+        public void connectionOpened(String listener) {
+            opened.incrementAndGet();
+        }
+
+        @Override
+        public void inspected(String listener, InspectAction action, long nanos) {
+            inspected.computeIfAbsent(action, k -> new AtomicInteger()).incrementAndGet();
+        }
+
+        @Override
+        public void pendEnded(String listener, PendOutcome outcome, long nanos) {
+            pendEnded.computeIfAbsent(outcome, k -> new AtomicInteger()).incrementAndGet();
+        }
+
+        @Override
+        public void acceptRefused(String listener) {
+            refused.incrementAndGet();
+        }
+
+        int pendEndedTotal() {
+            return pendEnded.values().stream().mapToInt(AtomicInteger::get).sum();
+        }
+    }
+}

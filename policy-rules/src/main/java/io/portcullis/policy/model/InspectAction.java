@@ -1,0 +1,22 @@
+package io.portcullis.policy.model;
+
+/**
+ * What an inspection answers for one connection, after WSK's InspectAccept / InspectReject / InspectPend.
+ */
+public enum InspectAction {
+    /** Take the connection: it is handed to the accept handler (by default relayed to a backend). */
+    ACCEPT,
+    /** Refuse it with a reset; the client gets no byte. */
+    REJECT,
+    /** Hold it, without a backend, until {@code inspectComplete}, the deadline or the client leaves. */
+    PEND;
+
+    /** The lower-case name used in YAML, metrics and logs. */
+    public String label() {
+        return switch (this) {
+            case ACCEPT -> "accept";
+            case REJECT -> "reject";
+            case PEND -> "pend";
+        };
+    }
+}

@@ -1,0 +1,50 @@
+package io.portcullis.policy.model;
+
+import java.net.InetSocketAddress;
+import java.time.Instant;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * What is known about a connection when it is inspected: who calls, on which listener, and what
+ * was peeked (SNI and ALPN from a TLS ClientHello, when the listener peeks).
+ *
+ * @param id          identity of this inspection
+ * @param listener    name of the listener the connection arrived on
+ * @param source      the client's address and port (after a trusted PROXY header, the original client's)
+ * @param destination the address and port the client connected to
+ * @param receivedAt  when the connection was accepted by the kernel and handed to Portcullis
+ * @param sni         server name from the TLS ClientHello, empty when none was sent or not peeked
+ * @param alpn        ALPN protocols offered in the ClientHello, in the client's order; empty when none
+ */
+public record InspectRequest(
+        InspectId id,
+        String listener,
+        InetSocketAddress source,
+        InetSocketAddress destination,
+        Instant receivedAt,
+        Optional<String> sni,
+        List<String> alpn) {
+
+    public InspectRequest {
+        Objects.requireNonNull(id, "id");
+        Objects.requireNonNull(listener, "listener");
+        Objects.requireNonNull(source, "source");
+        Objects.requireNonNull(destination, "destination");
+        Objects.requireNonNull(receivedAt, "receivedAt");
+        Objects.requireNonNull(sni, "sni");
+        alpn = List.copyOf(alpn);
+    }
+
+    /** A request with nothing peeked. */
+    public static InspectRequest of(InspectId id, String listener, InetSocketAddress source,
+                                    InetSocketAddress destination, Instant receivedAt) {
+        return new InspectRequest(id, listener, source, destination, receivedAt, Optional.empty(), List.of());
+    }
+
+    /** This request with TLS ClientHello data added. */
+    public InspectRequest withTls(Optional<String> sni, List<String> alpn) {
+        return new InspectRequest(id, listener, source, destination, receivedAt, sni, alpn);
+    }
+}
