@@ -64,7 +64,7 @@ final class InspectionHandler extends ChannelInboundHandlerAdapter implements Ru
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
         ListenerSettings settings = listener.settings();
-        listener.observer().connectionOpened(settings.name());
+        listener.observer().connectionArrived(settings.name());
         request = InspectRequest.of(InspectId.next(), settings.name(),
                 (InetSocketAddress) ctx.channel().remoteAddress(),
                 (InetSocketAddress) ctx.channel().localAddress(), Instant.now());

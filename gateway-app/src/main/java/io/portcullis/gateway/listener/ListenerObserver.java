@@ -12,7 +12,7 @@ public interface ListenerObserver {
     ListenerObserver NONE = new ListenerObserver() { };
 
     /** The kernel accepted a connection on this listener. */
-    default void connectionOpened(String listener) { }
+    default void connectionArrived(String listener) { }
 
     /** The inspect handler answered {@code action} after {@code nanos}. */
     default void inspected(String listener, InspectAction action, long nanos) { }

@@ -464,7 +464,7 @@ class ListenerTest {
         final Map<PendOutcome, AtomicInteger> pendEnded = new ConcurrentHashMap<>();
 
         @Override
-        public void connectionOpened(String listener) {
+        public void connectionArrived(String listener) {
             opened.incrementAndGet();
         }
 

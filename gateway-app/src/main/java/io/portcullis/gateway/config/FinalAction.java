@@ -1,0 +1,12 @@
+package io.portcullis.gateway.config;
+
+import io.portcullis.policy.model.InspectAction;
+
+/** The actions that end an inspection: what {@code on-timeout} and {@code on-overflow} accept. */
+public enum FinalAction {
+    ACCEPT, REJECT;
+
+    public InspectAction toInspectAction() {
+        return this == ACCEPT ? InspectAction.ACCEPT : InspectAction.REJECT;
+    }
+}

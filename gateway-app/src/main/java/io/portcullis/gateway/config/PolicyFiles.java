@@ -1,0 +1,56 @@
+package io.portcullis.gateway.config;
+
+import io.portcullis.policy.Policy;
+import io.portcullis.policy.PolicyException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.Collection;
+import java.util.List;
+import java.util.TreeSet;
+import org.springframework.core.io.Resource;
+
+/** Reads the policy named by {@code portcullis.rules} and checks it covers the inspecting listeners. */
+public final class PolicyFiles {
+
+    private PolicyFiles() {
+    }
+
+    /** A policy with no listener section, for a gateway whose listeners never inspect. */
+    public static Policy empty() {
+        try {
+            return Policy.parse("listeners: {}\n", "(no rules file)");
+        } catch (PolicyException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /**
+     * Loads and validates the policy.
+     *
+     * @param inspecting names of the listeners with conditional accept on: each needs a section
+     * @throws PolicyLoadException with every error, file:line:column first
+     */
+    public static Policy load(Resource resource, Collection<String> inspecting) {
+        Policy policy;
+        try {
+            if (resource.isFile()) {
+                policy = Policy.load(resource.getFile().toPath());
+            } else {
+                try (InputStream in = resource.getInputStream()) {
+                    policy = Policy.parse(new String(in.readAllBytes(), StandardCharsets.UTF_8), resource.getDescription());
+                }
+            }
+        } catch (PolicyException e) {
+            throw new PolicyLoadException("The policy file was refused:\n" + e.getMessage(), e);
+        } catch (IOException e) {
+            throw new PolicyLoadException("Cannot read the policy file " + resource.getDescription() + ": " + e.getMessage(), e);
+        }
+        List<String> missing = inspecting.stream().filter(name -> policy.listener(name).isEmpty()).toList();
+        if (!missing.isEmpty()) {
+            throw new PolicyLoadException(policy.source() + ": no rules for listener(s) " + missing
+                    + " which have conditional-accept: true (the file has: " + new TreeSet<>(policy.listenerNames()) + ")");
+        }
+        return policy;
+    }
+}

@@ -1,0 +1,120 @@
+package io.portcullis.gateway.config;
+
+import io.portcullis.gateway.proxy.Balance;
+import jakarta.validation.Valid;
+import jakarta.validation.constraints.AssertTrue;
+import jakarta.validation.constraints.Max;
+import jakarta.validation.constraints.Min;
+import jakarta.validation.constraints.NotNull;
+import jakarta.validation.constraints.Pattern;
+import java.time.Duration;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import org.springframework.boot.context.properties.ConfigurationProperties;
+import org.springframework.boot.context.properties.bind.DefaultValue;
+import org.springframework.validation.annotation.Validated;
+
+/**
+ * The {@code portcullis.*} keys of {@code application.yml}, bound once at start and validated: an
+ * unknown key or a bad value stops the start with a message naming the key.
+ *
+ * @param rules          location of {@code rules.yaml} ({@code file:...} or {@code classpath:...}); required
+ *                       when a listener inspects, except in the embedded demo
+ * @param listeners      the listeners; none configured runs the embedded demo
+ * @param workerThreads  I/O threads (0: one per core)
+ * @param demo           where the embedded demo listens when no listener is configured
+ */
+@Validated
+@ConfigurationProperties(prefix = "portcullis", ignoreUnknownFields = false)
+public record PortcullisProperties(
+        String rules,
+        @Valid @DefaultValue List<ListenerProperties> listeners,
+        @Min(0) @Max(1024) @DefaultValue("0") int workerThreads,
+        @Valid @DefaultValue Demo demo) {
+
+    /** The policy location, when set. */
+    public Optional<String> rulesLocation() {
+        return Optional.ofNullable(rules).filter(r -> !r.isBlank());
+    }
+
+    @AssertTrue(message = "listener names must be unique")
+    public boolean isListenerNamesUnique() {
+        Set<String> seen = new HashSet<>();
+        return listeners.stream().allMatch(l -> l.name() == null || seen.add(l.name()));
+    }
+
+    @AssertTrue(message = "portcullis.rules must be set when a listener has conditional-accept: true")
+    public boolean isRulesSetWhenNeeded() {
+        return rulesLocation().isPresent() || listeners.stream().noneMatch(ListenerProperties::conditionalAccept);
+    }
+
+    /**
+     * One listener.
+     *
+     * @param name              used in rules.yaml, meters and logs
+     * @param bind              address:port to listen on
+     * @param conditionalAccept false: accept at once, never inspect
+     * @param backends          where accepted connections are relayed
+     * @param balance           round-robin | least-connections | source-hash
+     * @param connectTimeout    per backend attempt; then the next backend is tried
+     * @param idleTimeout       a relay with no traffic either way for this long is closed
+     * @param inspect           pended inspections
+     */
+    public record ListenerProperties(
+            @NotNull @Pattern(regexp = "[a-z0-9]([a-z0-9_-]{0,61}[a-z0-9])?",
+                    message = "must be 1-63 lower-case letters, digits, '-' or '_'") String name,
+            @NotNull HostAndPort bind,
+            @DefaultValue("true") boolean conditionalAccept,
+            @NotNull @jakarta.validation.constraints.Size(min = 1, message = "must name at least one backend")
+            List<HostAndPort> backends,
+            @DefaultValue("round-robin") Balance balance,
+            @DefaultValue("2s") Duration connectTimeout,
+            @DefaultValue("1h") Duration idleTimeout,
+            @Valid @DefaultValue Inspect inspect) {
+
+        @AssertTrue(message = "connect-timeout must be between 1ms and 5m")
+        public boolean isConnectTimeoutValid() {
+            return connectTimeout.toMillis() >= 1 && connectTimeout.compareTo(Duration.ofMinutes(5)) <= 0;
+        }
+
+        @AssertTrue(message = "idle-timeout must be positive")
+        public boolean isIdleTimeoutValid() {
+            return idleTimeout.toMillis() >= 1;
+        }
+    }
+
+    /**
+     * Pended inspections of one listener.
+     *
+     * @param timeout    deadline of a pended inspection
+     * @param onTimeout  accept | reject, when the deadline passes
+     * @param maxPending pended connections held at once
+     * @param onOverflow accept | reject, for a pend past max-pending
+     * @param holdBytes  client bytes kept while pended; reading pauses past it
+     */
+    public record Inspect(
+            @DefaultValue("5s") Duration timeout,
+            @DefaultValue("reject") FinalAction onTimeout,
+            @Min(0) @Max(10_000_000) @DefaultValue("10000") int maxPending,
+            @DefaultValue("reject") FinalAction onOverflow,
+            @Min(0) @Max(1 << 20) @DefaultValue("16384") int holdBytes) {
+
+        @AssertTrue(message = "timeout must be between 1ms and 24h")
+        public boolean isTimeoutValid() {
+            return timeout.toMillis() >= 1 && timeout.compareTo(Duration.ofHours(24)) <= 0;
+        }
+    }
+
+    /**
+     * The embedded demo, run when no listener is configured: a listener in front of a built-in echo server.
+     *
+     * @param bind     the demo listener
+     * @param echoBind the built-in echo backend
+     */
+    public record Demo(
+            @DefaultValue("127.0.0.1:7000") HostAndPort bind,
+            @DefaultValue("127.0.0.1:7001") HostAndPort echoBind) {
+    }
+}

@@ -1,0 +1,182 @@
+package io.portcullis.gateway.metrics;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import io.portcullis.gateway.listener.ListenerObserver;
+import io.portcullis.gateway.listener.PendOutcome;
+import io.portcullis.gateway.proxy.RelayObserver;
+import io.portcullis.policy.model.InspectAction;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.IntSupplier;
+
+/**
+ * The contract's {@code portcullis_*} meters. Meters of a listener are made once when it is registered,
+ * so events only look up a map by listener name and bump a counter. Tags carry listener, rule, action,
+ * outcome and direction: names from configuration, never client data.
+ */
+public final class GatewayMeters implements ListenerObserver, RelayObserver {
+
+    private static final Duration[] INSPECT_SLO = {
+        Duration.ofNanos(10_000), Duration.ofNanos(50_000), Duration.ofNanos(100_000), Duration.ofNanos(500_000),
+        Duration.ofMillis(1), Duration.ofMillis(5), Duration.ofMillis(25),
+    };
+    private static final Duration[] PEND_SLO = {
+        Duration.ofMillis(10), Duration.ofMillis(50), Duration.ofMillis(100), Duration.ofMillis(250),
+        Duration.ofMillis(500), Duration.ofSeconds(1), Duration.ofMillis(2500), Duration.ofSeconds(5),
+        Duration.ofSeconds(10), Duration.ofSeconds(30), Duration.ofSeconds(60),
+    };
+
+    private final MeterRegistry registry;
+    private final Map<String, ListenerMeters> listeners = new ConcurrentHashMap<>();
+
+    public GatewayMeters(MeterRegistry registry) {
+        this.registry = registry;
+    }
+
+    /** Registers the meters of one listener; {@code pending} reads its pended count. */
+    public void register(String listener, IntSupplier pending) {
+        listeners.computeIfAbsent(listener, name -> new ListenerMeters(registry, name, pending));
+    }
+
+    private ListenerMeters of(String listener) {
+        ListenerMeters m = listeners.get(listener);
+        if (m == null) {
+            throw new IllegalStateException("listener '" + listener + "' has no meters registered");
+        }
+        return m;
+    }
+
+    /** The policy's verdict for one connection. Any thread. */
+    public void verdict(String listener, String rule, InspectAction action) {
+        of(listener).verdict(rule, action).increment();
+    }
+
+    @Override
+    public void connectionArrived(String listener) {
+        of(listener).connections.increment();
+    }
+
+    @Override
+    public void inspected(String listener, InspectAction action, long nanos) {
+        of(listener).inspectDuration.record(nanos, TimeUnit.NANOSECONDS);
+    }
+
+    @Override
+    public void pendEnded(String listener, PendOutcome outcome, long nanos) {
+        ListenerMeters m = of(listener);
+        m.pendOutcomes[outcome.ordinal()].increment();
+        if (outcome != PendOutcome.OVERFLOW) {
+            m.pendDuration.record(nanos, TimeUnit.NANOSECONDS);
+        }
+    }
+
+    @Override
+    public void acceptRefused(String listener) {
+        of(listener).acceptRefused.increment();
+    }
+
+    @Override
+    public void bytes(String listener, String direction, long n) {
+        ListenerMeters m = of(listener);
+        (RelayObserver.UPSTREAM.equals(direction) ? m.bytesUpstream : m.bytesDownstream).increment(n);
+    }
+
+    @Override
+    public void connectionOpened(String listener) {
+        of(listener).active.incrementAndGet();
+    }
+
+    @Override
+    public void connectionClosed(String listener) {
+        of(listener).active.decrementAndGet();
+    }
+
+    @Override
+    public void backendConnectFailed(String listener, String backend) {
+        // The backend tag is a configured host:port, bounded by the configuration.
+        Counter.builder("portcullis.backend.failures")
+                .description("Backend connection attempts that failed (refused, timed out)")
+                .tags("listener", listener, "backend", backend)
+                .register(registry)
+                .increment();
+    }
+
+    @Override
+    public void allBackendsFailed(String listener) {
+        of(listener).noBackend.increment();
+    }
+
+    private static final class ListenerMeters {
+        final String listener;
+        final MeterRegistry registry;
+        final Counter connections;
+        final Timer inspectDuration;
+        final Timer pendDuration;
+        final Counter[] pendOutcomes = new Counter[PendOutcome.values().length];
+        final Counter acceptRefused;
+        final Counter noBackend;
+        final Counter bytesUpstream;
+        final Counter bytesDownstream;
+        final AtomicInteger active = new AtomicInteger();
+        final Map<String, Counter> verdicts = new ConcurrentHashMap<>();
+
+        ListenerMeters(MeterRegistry registry, String listener, IntSupplier pending) {
+            this.listener = listener;
+            this.registry = registry;
+            connections = Counter.builder("portcullis.connections")
+                    .description("Connections accepted by the kernel on a listener")
+                    .tag("listener", listener).register(registry);
+            inspectDuration = Timer.builder("portcullis.inspect.duration")
+                    .description("Time the inspect handler took to answer")
+                    .tag("listener", listener).serviceLevelObjectives(INSPECT_SLO).register(registry);
+            pendDuration = Timer.builder("portcullis.pend.duration")
+                    .description("Time a connection was held pended")
+                    .tag("listener", listener).serviceLevelObjectives(PEND_SLO).register(registry);
+            for (PendOutcome outcome : PendOutcome.values()) {
+                pendOutcomes[outcome.ordinal()] = Counter.builder("portcullis.pended.outcomes")
+                        .description("How pended inspections ended")
+                        .tags("listener", listener, "outcome", outcome.label()).register(registry);
+            }
+            acceptRefused = Counter.builder("portcullis.accept.refused")
+                    .description("Accepted connections refused by the accept handler or expired unclaimed")
+                    .tag("listener", listener).register(registry);
+            noBackend = Counter.builder("portcullis.backend.unavailable")
+                    .description("Accepted connections closed because no backend could be reached")
+                    .tag("listener", listener).register(registry);
+            bytesUpstream = bytes(registry, listener, "upstream");
+            bytesDownstream = bytes(registry, listener, "downstream");
+            Gauge.builder("portcullis.pending.inspections", pending, p -> p.getAsInt())
+                    .description("Pended inspections held now")
+                    .tag("listener", listener).register(registry);
+            Gauge.builder("portcullis.connections.active", active, AtomicInteger::get)
+                    .description("Relayed connections open now")
+                    .tag("listener", listener).register(registry);
+        }
+
+        private static Counter bytes(MeterRegistry registry, String listener, String direction) {
+            return Counter.builder("portcullis.bytes")
+                    .description("Bytes relayed; upstream is client to backend")
+                    .baseUnit("bytes")
+                    .tags("listener", listener, "direction", direction).register(registry);
+        }
+
+        Counter verdict(String rule, InspectAction action) {
+            // Keyed by names from rules.yaml only, so the map is bounded by the policy's size.
+            String key = rule + '\0' + action.label();
+            Counter c = verdicts.get(key);
+            if (c == null) {
+                c = verdicts.computeIfAbsent(key, k -> Counter.builder("portcullis.verdicts")
+                        .description("Policy verdicts by deciding rule")
+                        .tags("listener", listener, "rule", rule, "action", action.label())
+                        .register(registry));
+            }
+            return c;
+        }
+    }
+}

@@ -1,0 +1,30 @@
+package io.portcullis.gateway.policy;
+
+import io.portcullis.gateway.listener.InspectHandler;
+import io.portcullis.gateway.metrics.GatewayMeters;
+import io.portcullis.policy.PolicyEngine;
+import io.portcullis.policy.model.InspectAction;
+import io.portcullis.policy.model.InspectRequest;
+import io.portcullis.policy.model.Verdict;
+
+/**
+ * Answers inspections from {@code rules.yaml}: evaluates the current policy (in memory, lock-free)
+ * and counts the verdict by deciding rule. Runs on the connection's event loop.
+ */
+public final class PolicyInspectHandler implements InspectHandler {
+
+    private final PolicyEngine engine;
+    private final GatewayMeters meters;
+
+    public PolicyInspectHandler(PolicyEngine engine, GatewayMeters meters) {
+        this.engine = engine;
+        this.meters = meters;
+    }
+
+    @Override
+    public InspectAction inspect(InspectRequest request) {
+        Verdict verdict = engine.evaluate(request);
+        meters.verdict(request.listener(), verdict.rule(), verdict.action());
+        return verdict.action();
+    }
+}

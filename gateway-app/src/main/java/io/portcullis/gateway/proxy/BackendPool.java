@@ -1,0 +1,170 @@
+package io.portcullis.gateway.proxy;
+
+import io.portcullis.policy.model.InspectRequest;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicIntegerArray;
+
+/**
+ * The backends of one listener, how to pick among them, and how many connections each holds now.
+ *
+ * <p>A connection asks {@link #first} once, then tries {@link #attempt}{@code (first, 0)},
+ * {@code (first, 1)}, ... : the chosen backend, then the others in ring order, so failover needs no
+ * list per connection. Backends are addressed by index; {@link #opened} and {@link #closed} keep the
+ * counters least-connections reads. All methods are for any thread; the pool itself never changes.
+ */
+public final class BackendPool {
+
+    private final InetSocketAddress[] backends;
+    private final String[] labels;
+    private final Balance balance;
+    private final AtomicIntegerArray active;
+    private final AtomicInteger rotation = new AtomicInteger();
+
+    /**
+     * @param backends at least one; IP literals or unresolved host names (resolved when connecting)
+     * @throws IllegalArgumentException for an empty list, a null or a repeated backend
+     */
+    public BackendPool(List<InetSocketAddress> backends, Balance balance) {
+        Objects.requireNonNull(backends, "backends");
+        this.balance = Objects.requireNonNull(balance, "balance");
+        if (backends.isEmpty()) {
+            throw new IllegalArgumentException("a backend pool needs at least one backend");
+        }
+        this.backends = backends.toArray(new InetSocketAddress[0]);
+        this.labels = new String[this.backends.length];
+        Set<String> seen = new HashSet<>();
+        for (int i = 0; i < this.backends.length; i++) {
+            InetSocketAddress b = this.backends[i];
+            if (b == null) {
+                throw new IllegalArgumentException("backend " + i + " is null");
+            }
+            labels[i] = label(b);
+            if (!seen.add(labels[i])) {
+                throw new IllegalArgumentException("backend " + labels[i] + " is listed twice");
+            }
+        }
+        this.active = new AtomicIntegerArray(this.backends.length);
+    }
+
+    public Balance balance() {
+        return balance;
+    }
+
+    public int size() {
+        return backends.length;
+    }
+
+    /** The configured backends, in order. */
+    public List<InetSocketAddress> backends() {
+        return List.of(backends);
+    }
+
+    public InetSocketAddress backend(int index) {
+        return backends[index];
+    }
+
+    /** {@code host:port} ({@code [v6]:port}) as configured; for the {@code backend} tag and logs. */
+    public String label(int index) {
+        return labels[index];
+    }
+
+    /** True when some backend is a host name, so connecting needs a resolver. */
+    public boolean hasUnresolved() {
+        for (InetSocketAddress b : backends) {
+            if (b.isUnresolved()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Connections open (or connecting) to backend {@code index} now. */
+    public int active(int index) {
+        return active.get(index);
+    }
+
+    /** Counts a connection to backend {@code index}; pair it with exactly one {@link #closed}. */
+    public void opened(int index) {
+        active.incrementAndGet(index);
+    }
+
+    public void closed(int index) {
+        active.decrementAndGet(index);
+    }
+
+    /**
+     * Index of the backend to try first for this connection. Round-robin and least-connections
+     * advance a shared rotation; source-hash reads only the request's source address.
+     */
+    public int first(InspectRequest request) {
+        int n = backends.length;
+        return switch (balance) {
+            case ROUND_ROBIN -> Math.floorMod(rotation.getAndIncrement(), n);
+            case LEAST_CONNECTIONS -> leastConnections(Math.floorMod(rotation.getAndIncrement(), n));
+            case SOURCE_HASH -> Math.floorMod(sourceHash(request.source()), n);
+        };
+    }
+
+    /** The backend index for attempt {@code attempt} (0 = the first choice), or -1 when all were tried. */
+    public int attempt(int first, int attempt) {
+        return attempt < backends.length ? (first + attempt) % backends.length : -1;
+    }
+
+    /** Scans from a rotating start so that equally loaded backends take turns. */
+    private int leastConnections(int start) {
+        int n = backends.length;
+        int best = start;
+        int bestActive = active.get(start);
+        for (int i = 1; i < n && bestActive > 0; i++) {
+            int candidate = (start + i) % n;
+            int a = active.get(candidate);
+            if (a < bestActive) {
+                best = candidate;
+                bestActive = a;
+            }
+        }
+        return best;
+    }
+
+    /**
+     * FNV-1a over the address bytes, then MurmurHash3's finaliser so that neighbouring addresses spread.
+     * Fixed by this code, not by the JDK, so a client keeps its backend across restarts; changing it
+     * moves every client.
+     */
+    static int sourceHash(InetSocketAddress source) {
+        int h = 0x811c9dc5;
+        InetAddress address = source.getAddress();
+        if (address != null) {
+            for (byte b : address.getAddress()) {
+                h = (h ^ (b & 0xff)) * 0x01000193;
+            }
+        } else {
+            String host = source.getHostString();
+            for (int i = 0; i < host.length(); i++) {
+                h = (h ^ host.charAt(i)) * 0x01000193;
+            }
+        }
+        h ^= h >>> 16;
+        h *= 0x85ebca6b;
+        h ^= h >>> 13;
+        h *= 0xc2b2ae35;
+        h ^= h >>> 16;
+        return h;
+    }
+
+    private static String label(InetSocketAddress b) {
+        String host = b.getHostString();
+        return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + b.getPort();
+    }
+
+    @Override
+    public String toString() {
+        return "BackendPool" + List.of(labels) + " " + balance;
+    }
+}

@@ -1,0 +1,226 @@
+package io.portcullis.gateway.proxy;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.CompositeByteBuf;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelException;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelOption;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One accepted connection relayed to one backend: the connection's state machine.
+ *
+ * <pre>
+ * CONNECTING ──backend connected──▶ RELAYING ──both FINs passed on, idle, error, a side closed──▶ CLOSED
+ *     │ a backend fails: try the next                                                         ▲
+ *     └──every backend failed, client left, idle, error──────────────────────────────────────┘
+ * </pre>
+ *
+ * <p>Everything runs on the client's event loop: the backend channel is registered on that same loop,
+ * so neither side needs a lock or a volatile. While connecting, client bytes are not read (auto-read is
+ * off); the early data and whatever an already requested read brings are held in {@link #early} and
+ * written to the backend before anything else.
+ */
+final class Relay implements ChannelFutureListener {
+
+    private static final Logger log = LoggerFactory.getLogger(Relay.class);
+
+    enum State { CONNECTING, RELAYING, CLOSED }
+
+    private final RelayAcceptHandler owner;
+    private final Channel clientChannel;
+    private final RelaySide client;
+    private RelaySide backend;
+    private Channel backendChannel;
+    private State state = State.CONNECTING;
+    private int first;
+    private int attempt;
+    /** Index of the backend counted in the pool for this relay, -1 when none is. */
+    private int backendIndex = -1;
+    /** Client bytes not yet written to the backend; null once handed over or released. */
+    private ByteBuf early;
+
+    Relay(RelayAcceptHandler owner, Channel clientChannel) {
+        this.owner = owner;
+        this.clientChannel = clientChannel;
+        this.client = new RelaySide(this, RelayObserver.UPSTREAM);
+    }
+
+    /** The handler for the client's pipeline; install it before {@link #start}. */
+    RelaySide clientSide() {
+        return client;
+    }
+
+    State state() {
+        return state;
+    }
+
+    RelayAcceptHandler owner() {
+        return owner;
+    }
+
+    /** The backend channel of the current attempt or of the relay; null before the first attempt. For tests. */
+    Channel backendChannel() {
+        return backendChannel;
+    }
+
+    /** The only place the state changes; false when the move is not allowed (e.g. already closed). */
+    private boolean moveTo(State next) {
+        boolean allowed = switch (state) {
+            case CONNECTING -> next == State.RELAYING || next == State.CLOSED;
+            case RELAYING -> next == State.CLOSED;
+            case CLOSED -> false;
+        };
+        if (allowed) {
+            state = next;
+        }
+        return allowed;
+    }
+
+    /** Takes ownership of {@code earlyData} and starts connecting at pool index {@code first}. */
+    void start(ByteBuf earlyData, int first) {
+        this.early = earlyData;
+        this.first = first;
+        owner.observer().connectionOpened(owner.listener());
+        connectNext();
+    }
+
+    private void connectNext() {
+        BackendPool pool = owner.pool();
+        int index = pool.attempt(first, attempt++);
+        if (index < 0) {
+            owner.observer().allBackendsFailed(owner.listener());
+            log.debug("Listener '{}': no backend of {} reachable; closing {}", owner.listener(), pool, clientChannel);
+            close();
+            return;
+        }
+        backendIndex = index;
+        pool.opened(index);
+        backend = new RelaySide(this, RelayObserver.DOWNSTREAM);
+        client.peer = backend;
+        backend.peer = client;
+        ChannelFuture connect = owner.connect(clientChannel.eventLoop(), backend, pool.backend(index));
+        backendChannel = connect.channel();
+        // May run at once, and then recurse into the next attempt: depth is bounded by the pool's size.
+        connect.addListener(this);
+    }
+
+    /** The backend connect of the current attempt finished. */
+    @Override
+    public void operationComplete(ChannelFuture connect) {
+        if (state != State.CONNECTING || connect.channel() != backendChannel) {
+            // The client left meanwhile; close() has closed this channel already.
+            connect.channel().close();
+            return;
+        }
+        if (connect.isSuccess()) {
+            connected();
+            return;
+        }
+        BackendPool pool = owner.pool();
+        log.debug("Listener '{}': backend {} failed: {}", owner.listener(), pool.label(backendIndex),
+                connect.cause().toString());
+        owner.observer().backendConnectFailed(owner.listener(), pool.label(backendIndex));
+        pool.closed(backendIndex);
+        backendIndex = -1;
+        backend = null;
+        backendChannel = null;
+        connect.channel().close();
+        connectNext();
+    }
+
+    private void connected() {
+        moveTo(State.RELAYING);
+        ByteBuf data = early;
+        early = null;
+        if (data.isReadable()) {
+            client.forward(data);
+        } else {
+            data.release();
+        }
+        client.afterRead();
+        backend.readMore();
+    }
+
+    /** Client bytes read while connecting; kept behind the early data. Bounded by the one read in flight. */
+    void holdEarly(ByteBuf buf) {
+        if (!early.isReadable()) {
+            early.release();
+            early = buf;
+            return;
+        }
+        CompositeByteBuf composite;
+        if (early instanceof CompositeByteBuf c) {
+            composite = c;
+        } else {
+            composite = clientChannel.alloc().compositeBuffer();
+            composite.addComponent(true, early);
+            early = composite;
+        }
+        composite.addComponent(true, buf);
+    }
+
+    boolean isCurrent(RelaySide side) {
+        return side == client || side == backend;
+    }
+
+    /** A FIN was passed on; once both directions have one, the relay is done. */
+    void directionDone() {
+        if (client.outputShut() && backend != null && backend.outputShut()) {
+            close();
+        }
+    }
+
+    void idle() {
+        if (state != State.CLOSED) {
+            log.debug("Listener '{}': relay of {} idle for {}; closing", owner.listener(), clientChannel,
+                    owner.settings().idleTimeout());
+            close();
+        }
+    }
+
+    /** An error on one side (typically a reset): reset the other side too, so it learns as much. */
+    void abort(RelaySide side, Throwable cause) {
+        if (state == State.CLOSED || !isCurrent(side)) {
+            return;
+        }
+        log.debug("Listener '{}': relay of {} aborted: {}", owner.listener(), clientChannel, cause.toString());
+        resetOnClose(clientChannel);
+        resetOnClose(backendChannel);
+        close();
+    }
+
+    /** Closes both sides now, pending writes dropped and released; releases the held bytes. Idempotent. */
+    void close() {
+        if (!moveTo(State.CLOSED)) {
+            return;
+        }
+        if (early != null) {
+            early.release();
+            early = null;
+        }
+        if (backendIndex >= 0) {
+            owner.pool().closed(backendIndex);
+            backendIndex = -1;
+        }
+        owner.observer().connectionClosed(owner.listener());
+        clientChannel.close();
+        if (backendChannel != null) {
+            // While connecting this also fails the connect, which then finds the relay closed.
+            backendChannel.close();
+        }
+    }
+
+    private static void resetOnClose(Channel ch) {
+        if (ch != null && ch.isActive()) {
+            try {
+                ch.config().setOption(ChannelOption.SO_LINGER, 0);
+            } catch (ChannelException e) {
+                // The socket is already gone; a plain close is all that is left.
+            }
+        }
+    }
+}

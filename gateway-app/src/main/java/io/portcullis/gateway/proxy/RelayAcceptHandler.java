@@ -1,0 +1,114 @@
+package io.portcullis.gateway.proxy;
+
+import io.netty.bootstrap.Bootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoop;
+import io.netty.channel.WriteBufferWaterMark;
+import io.netty.channel.epoll.EpollDatagramChannel;
+import io.netty.channel.epoll.EpollSocketChannel;
+import io.netty.channel.socket.DatagramChannel;
+import io.netty.channel.socket.nio.NioDatagramChannel;
+import io.netty.handler.timeout.IdleStateHandler;
+import io.netty.resolver.dns.DnsAddressResolverGroup;
+import io.netty.resolver.dns.DnsNameResolverBuilder;
+import io.portcullis.gateway.listener.AcceptHandler;
+import io.portcullis.gateway.listener.AcceptedConnection;
+import io.portcullis.gateway.listener.EventLoops;
+import io.portcullis.gateway.listener.PipelineNames;
+import java.net.InetSocketAddress;
+import java.util.Objects;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The default {@link AcceptHandler}: relays every accepted connection to a backend of its pool, trying
+ * the next backend when one refuses or does not answer within the connect timeout, and closing the
+ * client when none can be reached.
+ *
+ * <p>The backend channel runs on the client's event loop, so one thread owns both sides of a relay.
+ * The listener must therefore run on the same {@link EventLoops} as this handler. Host-name backends
+ * are resolved with Netty's asynchronous DNS resolver, never on the event loop with a blocking lookup.
+ *
+ * <p>Client pipeline while relaying: {@code portcullis-idle} (all-idle timer: no read from the client and no
+ * write to it completed) then {@code portcullis-relay}; backend pipeline: {@code portcullis-relay}'s twin.
+ */
+public final class RelayAcceptHandler implements AcceptHandler {
+
+    /** As on the listener's client channels: past 64 KiB queued a side stops reading its peer. */
+    static final WriteBufferWaterMark WATER_MARK = new WriteBufferWaterMark(32 * 1024, 64 * 1024);
+
+    private final String listener;
+    private final BackendPool pool;
+    private final RelaySettings settings;
+    private final RelayObserver observer;
+    private final Bootstrap bootstrap;
+
+    /**
+     * @param listener name of the listener this handler serves, for meters and logs
+     * @param loops    the loops the listener runs on; backend channels are of their transport
+     */
+    public RelayAcceptHandler(String listener, BackendPool pool, RelaySettings settings, EventLoops loops,
+                              RelayObserver observer) {
+        this.listener = Objects.requireNonNull(listener, "listener");
+        this.pool = Objects.requireNonNull(pool, "pool");
+        this.settings = Objects.requireNonNull(settings, "settings");
+        this.observer = Objects.requireNonNull(observer, "observer");
+        int connectMillis = (int) settings.connectTimeout().toMillis();
+        Bootstrap b = new Bootstrap()
+                .channel(loops.channelType())
+                .option(ChannelOption.AUTO_READ, false)
+                .option(ChannelOption.TCP_NODELAY, true)
+                .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, connectMillis)
+                .option(ChannelOption.WRITE_BUFFER_WATER_MARK, WATER_MARK);
+        if (pool.hasUnresolved()) {
+            Class<? extends DatagramChannel> udp = loops.channelType() == EpollSocketChannel.class
+                    ? EpollDatagramChannel.class : NioDatagramChannel.class;
+            b.resolver(new DnsAddressResolverGroup(new DnsNameResolverBuilder()
+                    .datagramChannelType(udp)
+                    .queryTimeoutMillis(connectMillis)));
+        } else {
+            // Every backend is an IP literal: nothing to resolve, and nothing may ever block the loop.
+            b.disableResolver();
+        }
+        this.bootstrap = b;
+    }
+
+    /** Starts relaying {@code connection}. Event loop of the connection, as the listener calls it. */
+    @Override
+    public boolean accepted(AcceptedConnection connection) {
+        Channel client = connection.channel();
+        if (!client.isActive()) {
+            connection.close();
+            return true;
+        }
+        Relay relay = new Relay(this, client);
+        client.pipeline()
+                .addLast(PipelineNames.IDLE, new IdleStateHandler(0, 0, settings.idleTimeout().toNanos(), TimeUnit.NANOSECONDS))
+                .addLast(PipelineNames.RELAY, relay.clientSide());
+        relay.start(connection.takeEarlyData(), pool.first(connection.request()));
+        return true;
+    }
+
+    public String listener() {
+        return listener;
+    }
+
+    public BackendPool pool() {
+        return pool;
+    }
+
+    public RelaySettings settings() {
+        return settings;
+    }
+
+    RelayObserver observer() {
+        return observer;
+    }
+
+    ChannelFuture connect(EventLoop loop, ChannelHandler handler, InetSocketAddress backend) {
+        return bootstrap.clone(loop).handler(handler).connect(backend);
+    }
+}

@@ -1,0 +1,34 @@
+package io.portcullis.gateway.proxy;
+
+import java.time.Duration;
+import java.util.Objects;
+
+/**
+ * Validated settings of the relays of one listener.
+ *
+ * @param connectTimeout per backend attempt; past it the next backend is tried (1 ms to 5 min)
+ * @param idleTimeout    a relay with no byte read from the client and no write to it completed for this
+ *                       long is closed; positive
+ */
+public record RelaySettings(Duration connectTimeout, Duration idleTimeout) {
+
+    public static final Duration DEFAULT_CONNECT_TIMEOUT = Duration.ofSeconds(2);
+    public static final Duration DEFAULT_IDLE_TIMEOUT = Duration.ofHours(1);
+    private static final Duration MAX_CONNECT_TIMEOUT = Duration.ofMinutes(5);
+
+    public RelaySettings {
+        Objects.requireNonNull(connectTimeout, "connectTimeout");
+        Objects.requireNonNull(idleTimeout, "idleTimeout");
+        if (connectTimeout.toMillis() < 1 || connectTimeout.compareTo(MAX_CONNECT_TIMEOUT) > 0) {
+            throw new IllegalArgumentException("connect-timeout must be between 1ms and 5m: " + connectTimeout);
+        }
+        if (idleTimeout.toMillis() < 1) {
+            throw new IllegalArgumentException("idle-timeout must be at least 1ms: " + idleTimeout);
+        }
+    }
+
+    /** The contract's defaults: connect-timeout 2s, idle-timeout 1h. */
+    public static RelaySettings defaults() {
+        return new RelaySettings(DEFAULT_CONNECT_TIMEOUT, DEFAULT_IDLE_TIMEOUT);
+    }
+}

@@ -1,0 +1,178 @@
+package io.portcullis.gateway.proxy;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
+import io.netty.channel.socket.DuplexChannel;
+import io.netty.handler.timeout.IdleStateEvent;
+import io.netty.util.ReferenceCountUtil;
+
+/**
+ * One socket of a {@link Relay} (the client's or the backend's), as the last handler of its pipeline:
+ * what it reads goes to the other side, its {@link #peer}.
+ *
+ * <p>Reading is explicit (auto-read is off): one {@code read()} after each read batch while the peer
+ * is writable; when the peer is not, this side pauses, and the peer's writability event resumes it.
+ * So at most the water mark plus one read buffer waits in the peer's outbound buffer. A FIN read here
+ * is passed on as a FIN to the peer once what went before it is flushed. Event loop only.
+ */
+final class RelaySide extends ChannelInboundHandlerAdapter implements ChannelFutureListener {
+
+    private final Relay relay;
+    private final String direction;
+    private ChannelHandlerContext ctx;
+    RelaySide peer;
+    /** A FIN was read from this socket. */
+    private boolean inputShut;
+    /** That FIN was passed on to the peer. */
+    private boolean finForwarded;
+    /** The peer's FIN was passed on here: this socket's output is shut. */
+    private boolean outputShut;
+    /** Not reading until the peer drains below its low water mark. */
+    private boolean paused;
+    /** Bytes read and not yet reported, so meters are bumped once per read batch. */
+    private long unreported;
+
+    /** @param direction of the bytes read on this side, for {@link RelayObserver#bytes} */
+    RelaySide(Relay relay, String direction) {
+        this.relay = relay;
+        this.direction = direction;
+    }
+
+    Channel channel() {
+        return ctx.channel();
+    }
+
+    boolean outputShut() {
+        return outputShut;
+    }
+
+    /** The relay this side belongs to. For tests. */
+    Relay relay() {
+        return relay;
+    }
+
+    /** The other socket's channel, or null while none is connected. For tests. */
+    Channel peerChannel() {
+        return relay.state() == Relay.State.RELAYING ? peer.channel() : null;
+    }
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+        this.ctx = ctx;
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (!(msg instanceof ByteBuf buf) || !relay.isCurrent(this)) {
+            ReferenceCountUtil.release(msg);
+            return;
+        }
+        switch (relay.state()) {
+            case RELAYING -> forward(buf);
+            case CONNECTING -> relay.holdEarly(buf);
+            case CLOSED -> buf.release();
+        }
+    }
+
+    /** Hands {@code buf} to the peer, unflushed; a failed write surfaces as the peer's exceptionCaught. */
+    void forward(ByteBuf buf) {
+        unreported += buf.readableBytes();
+        peer.ctx.write(buf, peer.ctx.voidPromise());
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+        if (relay.state() == Relay.State.RELAYING && relay.isCurrent(this)) {
+            afterRead();
+        }
+    }
+
+    /** End of a read batch: flush to the peer, report, then read on, pause, or pass a FIN on. */
+    void afterRead() {
+        peer.ctx.flush();
+        if (unreported > 0) {
+            relay.owner().observer().bytes(relay.owner().listener(), direction, unreported);
+            unreported = 0;
+        }
+        if (inputShut) {
+            forwardFin();
+        } else {
+            readMore();
+        }
+    }
+
+    /** Requests the next read if the peer can take it; otherwise waits for its writability event. */
+    void readMore() {
+        if (inputShut || relay.state() != Relay.State.RELAYING) {
+            return;
+        }
+        if (peer.channel().isWritable()) {
+            paused = false;
+            ctx.read();
+        } else {
+            paused = true;
+        }
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        if (ctx.channel().isWritable() && relay.isCurrent(this) && peer.paused) {
+            peer.readMore();
+        }
+        ctx.fireChannelWritabilityChanged();
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        if (evt instanceof ChannelInputShutdownEvent) {
+            inputShut = true;
+            if (relay.state() == Relay.State.RELAYING && relay.isCurrent(this)) {
+                forwardFin();
+            }
+            // While connecting, the FIN is passed on after the early data (see Relay.connected).
+            return;
+        }
+        if (evt instanceof IdleStateEvent) {
+            relay.idle();
+            return;
+        }
+        ctx.fireUserEventTriggered(evt);
+    }
+
+    private void forwardFin() {
+        if (!finForwarded) {
+            finForwarded = true;
+            // The empty write completes after every write queued before it: only then may the FIN go.
+            peer.ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(peer);
+        }
+    }
+
+    /** Everything before the peer's FIN is flushed here: shut this socket's output. */
+    @Override
+    public void operationComplete(ChannelFuture flushed) {
+        if (!flushed.isSuccess() || !relay.isCurrent(this)) {
+            return; // the failed write closes the channel; channelInactive ends the relay
+        }
+        ((DuplexChannel) ctx.channel()).shutdownOutput();
+        outputShut = true;
+        relay.directionDone();
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        if (relay.isCurrent(this)) {
+            relay.close();
+        }
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        relay.abort(this, cause);
+    }
+}

@@ -1,0 +1,163 @@
+package io.portcullis.gateway;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.portcullis.gateway.listener.Listener;
+import io.portcullis.gateway.listener.PendingInspection;
+import io.portcullis.policy.model.InspectAction;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.SocketException;
+import java.net.SocketTimeoutException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.springframework.boot.builder.SpringApplicationBuilder;
+import org.springframework.context.ConfigurableApplicationContext;
+
+/**
+ * The whole application on its embedded demo default, on loopback: the demo policy accepts 127.0.0.1,
+ * rejects 127.0.0.2 and pends 127.0.0.3, in front of the built-in echo backend.
+ */
+class GatewayApplicationTest {
+
+    private static ConfigurableApplicationContext context;
+    private static Gateway gateway;
+    private static Listener demo;
+    private static int managementPort;
+
+    @BeforeAll
+    static void start() {
+        context = new SpringApplicationBuilder(PortcullisApplication.class).run(
+                "--server.port=0",
+                "--portcullis.demo.bind=127.0.0.1:0",
+                "--portcullis.demo.echo-bind=127.0.0.1:0",
+                "--portcullis.worker-threads=2");
+        gateway = context.getBean(Gateway.class);
+        demo = gateway.listener("demo").orElseThrow();
+        managementPort = Integer.parseInt(context.getEnvironment().getProperty("local.server.port"));
+    }
+
+    @AfterAll
+    static void stop() {
+        if (context != null) {
+            context.close();
+        }
+    }
+
+    @Test
+    void runsTheDemoWhenNoListenerIsConfigured() {
+        assertThat(gateway.isDemo()).isTrue();
+        assertThat(gateway.listeners()).extracting(Listener::name).containsExactly("demo");
+        assertThat(gateway.echoServer()).isPresent();
+    }
+
+    @Test
+    void acceptedClientGetsAMegabytePayloadBackIntact() throws Exception {
+        byte[] payload = new byte[3 * 1024 * 1024 + 17];
+        new Random(42).nextBytes(payload);
+        try (Socket client = connect(loopback(1))) {
+            CompletableFuture<Void> writer = CompletableFuture.runAsync(() -> {
+                try {
+                    client.getOutputStream().write(payload);
+                    client.shutdownOutput();
+                } catch (IOException e) {
+                    throw new RuntimeException(e);
+                }
+            });
+            client.setSoTimeout(10_000);
+            byte[] echoed = client.getInputStream().readAllBytes();
+            writer.get(10, TimeUnit.SECONDS);
+            assertThat(echoed.length).isEqualTo(payload.length);
+            assertThat(Arrays.equals(echoed, payload)).as("echoed bytes equal the payload").isTrue();
+        }
+    }
+
+    @Test
+    void rejectedClientIsResetWithoutData() throws Exception {
+        try (Socket client = connect(loopback(2))) {
+            client.setSoTimeout(5_000);
+            InputStream in = client.getInputStream();
+            try {
+                int b = in.read();
+                throw new AssertionError("expected a reset, read " + b);
+            } catch (SocketTimeoutException e) {
+                throw new AssertionError("expected a reset, the connection stayed open", e);
+            } catch (SocketException e) {
+                assertThat(e.getMessage()).containsIgnoringCase("reset");
+            }
+        }
+        assertThat(scrape()).containsPattern(
+                "portcullis_verdicts_total\\{action=\"reject\",listener=\"demo\",rule=\"blocked-client\"\\} [1-9]");
+    }
+
+    @Test
+    void pendedClientIsHeldUntilCompletedThenRelayed() throws Exception {
+        try (Socket client = connect(loopback(3))) {
+            OutputStream out = client.getOutputStream();
+            out.write("held".getBytes());
+            await().atMost(Duration.ofSeconds(5)).until(() -> demo.pendingCount() == 1);
+            client.setSoTimeout(300);
+            try {
+                int b = client.getInputStream().read();
+                throw new AssertionError("a pended client got a byte back before the verdict: " + b);
+            } catch (SocketTimeoutException expected) {
+                // nothing reached the echo backend
+            }
+            List<PendingInspection> pending = demo.pending();
+            assertThat(pending).hasSize(1);
+            assertThat(pending.get(0).request().source().getAddress()).isEqualTo(loopback(3));
+            assertThat(demo.inspectComplete(pending.get(0).request().id(), InspectAction.ACCEPT)).isTrue();
+            client.setSoTimeout(5_000);
+            assertThat(new String(client.getInputStream().readNBytes(4))).isEqualTo("held");
+        }
+        assertThat(scrape()).containsPattern(
+                "portcullis_pended_outcomes_total\\{listener=\"demo\",outcome=\"accept\"\\} [1-9]");
+    }
+
+    @Test
+    void healthIsUp() throws Exception {
+        HttpResponse<String> health = http("/actuator/health");
+        assertThat(health.statusCode()).isEqualTo(200);
+        assertThat(health.body()).contains("\"status\":\"UP\"");
+    }
+
+    private static Socket connect(InetAddress from) throws IOException {
+        Socket socket = new Socket();
+        socket.bind(new InetSocketAddress(from, 0));
+        socket.connect(demo.localAddress(), 5_000);
+        return socket;
+    }
+
+    private static String scrape() throws Exception {
+        HttpResponse<String> r = http("/actuator/prometheus");
+        assertThat(r.statusCode()).isEqualTo(200);
+        return r.body();
+    }
+
+    private static HttpResponse<String> http(String path) throws Exception {
+        HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+        HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + managementPort + path))
+                .timeout(Duration.ofSeconds(10)).build();
+        return client.send(request, HttpResponse.BodyHandlers.ofString());
+    }
+
+    private static InetAddress loopback(int last) throws IOException {
+        return InetAddress.getByAddress(new byte[] {127, 0, 0, (byte) last});
+    }
+}

@@ -1,0 +1,33 @@
+package io.portcullis.policy.rule;
+
+import io.portcullis.policy.model.InspectRequest;
+
+/**
+ * One condition of a rule, compiled from one key of the rule in {@code rules.yaml} (e.g.
+ * {@code source}). A rule matches when all of its conditions hold.
+ *
+ * <p>Implementations are immutable and thread-safe; {@link #matches} runs on the event loop for
+ * every connection, so it must not block, allocate or throw.
+ */
+public interface Match {
+
+    /**
+     * Whether the request meets this condition. Any thread.
+     *
+     * @param request       the connection being inspected
+     * @param sourceAddress the request's source address bytes (4 or 16), computed once per evaluation
+     *                      and shared by all conditions; {@code null} when the source is unresolved
+     */
+    boolean matches(InspectRequest request, byte[] sourceAddress);
+
+    /**
+     * Whether this condition holds for every possible connection (e.g. {@code source: [0.0.0.0/0, ::/0]}).
+     * Used to find rules that can never match because an earlier rule takes every connection.
+     */
+    default boolean matchesEverything() {
+        return false;
+    }
+
+    /** The {@code rules.yaml} key this condition was written under, e.g. {@code source}. */
+    String key();
+}

@@ -1,0 +1,83 @@
+package io.portcullis.policy.yaml;
+
+import io.portcullis.policy.ListenerPolicy;
+import io.portcullis.policy.Policy;
+import io.portcullis.policy.PolicyError;
+import io.portcullis.policy.PolicyException;
+
+import org.yaml.snakeyaml.nodes.MappingNode;
+import org.yaml.snakeyaml.nodes.Node;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * Compiles {@code rules.yaml} text into a {@link Policy}, or reports every problem (up to
+ * {@link YamlLimits#MAX_ERRORS}) with its file:line:column. The {@code lists} section is read first,
+ * wherever it stands in the file, so rules can refer to any list. Any thread; no shared state.
+ */
+public final class PolicyParser {
+
+    static final String LISTS = "lists";
+    static final String LISTENERS = "listeners";
+
+    private PolicyParser() {
+    }
+
+    /**
+     * @param text       the YAML text
+     * @param sourceName the file name used in errors and as {@link Policy#source()}
+     */
+    public static Policy parse(String text, String sourceName) throws PolicyException {
+        if (text.length() > YamlLimits.MAX_SIZE) {
+            throw new PolicyException(new PolicyError(sourceName, 1, 1, "the policy is larger than "
+                    + (YamlLimits.MAX_SIZE >> 20) + " MiB; refusing to parse it"));
+        }
+        String yaml = text.startsWith("\uFEFF") ? text.substring(1) : text;
+        Problems problems = new Problems(sourceName);
+        Optional<Node> root = YamlComposer.compose(yaml, problems);
+        problems.throwIfAny();
+        if (root.isEmpty()) {
+            problems.add(1, 1, "the policy is empty (expected a mapping with 'listeners')");
+            problems.throwIfAny();
+        }
+        Optional<Policy> policy = compile(root.orElseThrow(), problems);
+        problems.throwIfAny();
+        return policy.orElseThrow();
+    }
+
+    private static Optional<Policy> compile(Node root, Problems problems) {
+        Optional<MappingNode> top = Nodes.mapping(root, problems);
+        if (top.isEmpty()) {
+            return Optional.empty();
+        }
+        Map<String, Nodes.Entry> entries = Nodes.entries(top.get(), Section.TOP, problems);
+
+        Nodes.Entry listsEntry = entries.get(LISTS);
+        Map<String, NamedList> lists = listsEntry == null ? Map.of() : ListsParser.parse(listsEntry.value(), problems);
+        ParseContext context = new ParseContext(problems, lists);
+
+        List<ListenerPolicy> listeners = new ArrayList<>();
+        Nodes.Entry listenersEntry = entries.get(LISTENERS);
+        if (listenersEntry == null) {
+            problems.add(root, "missing required key 'listeners'");
+        } else {
+            Optional<MappingNode> mapping = Nodes.mapping(listenersEntry.value(), problems);
+            if (mapping.isPresent()) {
+                ListenerParser parser = new ListenerParser(context);
+                for (Nodes.Entry entry : Nodes.namedEntries(mapping.get(), "listener", problems).values()) {
+                    if (problems.full()) {
+                        break;
+                    }
+                    parser.parse(entry).ifPresent(listeners::add);
+                }
+            }
+        }
+        if (problems.count() > 0) {
+            return Optional.empty();
+        }
+        return Optional.of(Policy.of(problems.file(), listeners, lists.keySet()));
+    }
+}

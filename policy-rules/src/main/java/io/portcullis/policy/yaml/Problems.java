@@ -1,0 +1,76 @@
+package io.portcullis.policy.yaml;
+
+import io.portcullis.policy.PolicyError;
+import io.portcullis.policy.PolicyException;
+
+import org.yaml.snakeyaml.error.Mark;
+import org.yaml.snakeyaml.nodes.Node;
+
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+
+/**
+ * Collects the errors of one policy file, up to {@link YamlLimits#MAX_ERRORS}; past that it records
+ * one last "too many errors" entry and ignores the rest. Parsers check {@link #full()} to stop early.
+ * One instance per parse; not thread-safe.
+ */
+final class Problems {
+
+    private final String file;
+    private final List<PolicyError> errors = new ArrayList<>();
+    private PolicyError overflow;
+
+    Problems(String file) {
+        this.file = file;
+    }
+
+    String file() {
+        return file;
+    }
+
+    /** Reports a problem at the start of {@code node}. */
+    void add(Node node, String message) {
+        add(node.getStartMark(), message);
+    }
+
+    /** Reports a problem at a SnakeYAML mark (0-based line and column). */
+    void add(Mark mark, String message) {
+        add(mark.getLine() + 1, mark.getColumn() + 1, message);
+    }
+
+    /** Reports a problem at a 1-based line and column. */
+    void add(int line, int column, String message) {
+        if (overflow != null) {
+            return;
+        }
+        if (errors.size() == YamlLimits.MAX_ERRORS) {
+            overflow = new PolicyError(file, line, column,
+                    "too many errors; stopped after the first " + YamlLimits.MAX_ERRORS);
+            return;
+        }
+        errors.add(new PolicyError(file, line, column, message));
+    }
+
+    /** How many problems were reported so far (to tell whether a section added any). */
+    int count() {
+        return errors.size() + (overflow == null ? 0 : 1);
+    }
+
+    /** Whether the cap was reached: further problems are dropped, parsers may stop. */
+    boolean full() {
+        return overflow != null;
+    }
+
+    void throwIfAny() throws PolicyException {
+        if (errors.isEmpty()) {
+            return;
+        }
+        List<PolicyError> sorted = new ArrayList<>(errors);
+        sorted.sort(Comparator.comparingInt(PolicyError::line).thenComparingInt(PolicyError::column));
+        if (overflow != null) {
+            sorted.add(overflow);
+        }
+        throw new PolicyException(sorted);
+    }
+}

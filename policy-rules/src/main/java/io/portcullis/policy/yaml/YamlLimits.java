@@ -1,0 +1,20 @@
+package io.portcullis.policy.yaml;
+
+/** Bounds on a policy file, so a huge or hostile file is a clear error rather than exhausted memory. */
+public final class YamlLimits {
+
+    /** Largest policy file read, in bytes (and largest YAML text parsed, in characters). */
+    public static final int MAX_SIZE = 64 * 1024 * 1024;
+
+    /** Most aliases ({@code *name}) to lists or mappings in one file; stops "billion laughs" expansion. */
+    public static final int MAX_COLLECTION_ALIASES = 50;
+
+    /** Deepest nesting of lists and mappings. */
+    public static final int MAX_NESTING_DEPTH = 50;
+
+    /** Most errors reported for one file; the walk stops after that. */
+    public static final int MAX_ERRORS = 50;
+
+    private YamlLimits() {
+    }
+}

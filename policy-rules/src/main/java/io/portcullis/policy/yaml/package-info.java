@@ -1,0 +1,8 @@
+/**
+ * Reading {@code rules.yaml}: {@link io.portcullis.policy.yaml.PolicyFile} reads the bytes (bounded,
+ * strict UTF-8), {@code YamlComposer} turns them into SnakeYAML nodes (no objects are constructed, so
+ * no tag can instantiate a class; aliases and nesting bounded), and
+ * {@link io.portcullis.policy.yaml.PolicyParser} walks the nodes section by section — lists, listeners,
+ * rules, one parser per rule condition — collecting every problem with its file:line:column.
+ */
+package io.portcullis.policy.yaml;
