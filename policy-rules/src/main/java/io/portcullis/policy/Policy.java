@@ -33,7 +33,7 @@ public final class Policy {
     }
 
     /**
-     * Reads and compiles a policy file (UTF-8, at most 64 MiB). Errors name the file as given
+     * Reads and compiles a policy file (UTF-8, at most 16 MiB). Errors name the file as given
      * ({@code file.toString()}), which is also {@link #source()}. Blocks on file I/O: call it off the
      * event loop. Any thread.
      */
@@ -43,7 +43,7 @@ public final class Policy {
     }
 
     /**
-     * Compiles a policy from YAML text (at most 64 MiB); {@code sourceName} is used as the file in
+     * Compiles a policy from YAML text (at most 16 MiB); {@code sourceName} is used as the file in
      * error messages and as {@link #source()}. CPU-bound (large lists take a while): call it off the
      * event loop. Any thread.
      */

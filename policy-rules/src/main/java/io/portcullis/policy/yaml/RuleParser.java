@@ -16,7 +16,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.stream.Stream;
 
 /**
  * One rule of a listener: {@code name} and {@code action} (required) and any number of conditions,
@@ -35,10 +34,8 @@ final class RuleParser {
     private static final Set<String> PLANNED = Set.of(
             "port", "sni", "alpn", "time", "rate-limit", "concurrency-limit", "decision", "mode");
 
-    static final Section SECTION = new Section("rule",
-            Stream.of(Stream.of(NAME), MATCH_PARSERS.stream().map(MatchParser::key), Stream.of(ACTION))
-                    .flatMap(s -> s).toList(),
-            PLANNED);
+    /** The known keys of a rule: name, one per condition kind, action. */
+    static final Section SECTION = new Section("rule", ruleKeys(), PLANNED);
 
     /** Names a rule cannot take because verdicts use them for something else. */
     private static final Set<String> RESERVED_NAMES = Set.of(Verdict.DEFAULT_RULE, PolicyEngine.NO_POLICY_RULE);
@@ -46,6 +43,14 @@ final class RuleParser {
     private final ParseContext context;
     /** Per condition key, the compiled value of each node seen: an alias (*name) is compiled once. */
     private final Map<String, Map<Node, Optional<Match>>> compiled = new HashMap<>();
+
+    private static List<String> ruleKeys() {
+        List<String> keys = new ArrayList<>();
+        keys.add(NAME);
+        MATCH_PARSERS.forEach(parser -> keys.add(parser.key()));
+        keys.add(ACTION);
+        return keys;
+    }
 
     RuleParser(ParseContext context) {
         this.context = context;

@@ -3,8 +3,8 @@ package io.portcullis.policy.yaml;
 /** Bounds on a policy file, so a huge or hostile file is a clear error rather than exhausted memory. */
 public final class YamlLimits {
 
-    /** Largest policy file read, in bytes (and largest YAML text parsed, in characters). */
-    public static final int MAX_SIZE = 64 * 1024 * 1024;
+    /** Largest policy file read, in bytes (and largest YAML text parsed, in characters); large address lists belong in list files, whose YAML node tree would otherwise cost ~40x the file size in heap. */
+    public static final int MAX_SIZE = 16 * 1024 * 1024;
 
     /** Most aliases ({@code *name}) to lists or mappings in one file; stops "billion laughs" expansion. */
     public static final int MAX_COLLECTION_ALIASES = 50;

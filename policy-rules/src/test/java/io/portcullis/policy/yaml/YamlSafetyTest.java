@@ -171,7 +171,7 @@ class YamlSafetyTest {
 
         PolicyException e = catchThrowableOfType(PolicyException.class, () -> Policy.load(file));
 
-        assertThat(e.getMessage()).isEqualTo(file + ":1:1: the policy file is larger than 64 MiB; refusing to read it"
+        assertThat(e.getMessage()).isEqualTo(file + ":1:1: the policy file is larger than 16 MiB; refusing to read it"
                 + " (move large address lists to list files)");
     }
 
