@@ -1,19 +1,16 @@
 package io.portcullis.gateway;
 
+import static io.portcullis.gateway.testing.TestClient.loopback;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import io.portcullis.gateway.listener.Listener;
 import io.portcullis.gateway.listener.PendingInspection;
+import io.portcullis.gateway.testing.TestClient;
 import io.portcullis.policy.model.InspectAction;
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
-import java.net.Socket;
-import java.net.SocketException;
 import java.net.SocketTimeoutException;
+import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -71,17 +68,17 @@ class GatewayApplicationTest {
     void acceptedClientGetsAMegabytePayloadBackIntact() throws Exception {
         byte[] payload = new byte[3 * 1024 * 1024 + 17];
         new Random(42).nextBytes(payload);
-        try (Socket client = connect(loopback(1))) {
+        try (TestClient client = TestClient.connect(loopback(1), demo.localAddress())) {
             CompletableFuture<Void> writer = CompletableFuture.runAsync(() -> {
                 try {
-                    client.getOutputStream().write(payload);
+                    client.write(payload);
                     client.shutdownOutput();
                 } catch (IOException e) {
                     throw new RuntimeException(e);
                 }
             });
-            client.setSoTimeout(10_000);
-            byte[] echoed = client.getInputStream().readAllBytes();
+            byte[] echoed = client.readExactly(payload.length, Duration.ofSeconds(20));
+            client.expectEof(Duration.ofSeconds(5));
             writer.get(10, TimeUnit.SECONDS);
             assertThat(echoed.length).isEqualTo(payload.length);
             assertThat(Arrays.equals(echoed, payload)).as("echoed bytes equal the payload").isTrue();
@@ -90,41 +87,24 @@ class GatewayApplicationTest {
 
     @Test
     void rejectedClientIsResetWithoutData() throws Exception {
-        try (Socket client = connect(loopback(2))) {
-            client.setSoTimeout(5_000);
-            InputStream in = client.getInputStream();
-            try {
-                int b = in.read();
-                throw new AssertionError("expected a reset, read " + b);
-            } catch (SocketTimeoutException e) {
-                throw new AssertionError("expected a reset, the connection stayed open", e);
-            } catch (SocketException e) {
-                assertThat(e.getMessage()).containsIgnoringCase("reset");
-            }
-        }
+        TestClient.expectRejected(loopback(2), demo.localAddress(), Duration.ofSeconds(5));
         assertThat(scrape()).containsPattern(
                 "portcullis_verdicts_total\\{action=\"reject\",listener=\"demo\",rule=\"blocked-client\"\\} [1-9]");
     }
 
     @Test
     void pendedClientIsHeldUntilCompletedThenRelayed() throws Exception {
-        try (Socket client = connect(loopback(3))) {
-            OutputStream out = client.getOutputStream();
-            out.write("held".getBytes());
+        try (TestClient client = TestClient.connect(loopback(3), demo.localAddress())) {
+            client.write("held".getBytes());
             await().atMost(Duration.ofSeconds(5)).until(() -> demo.pendingCount() == 1);
-            client.setSoTimeout(300);
-            try {
-                int b = client.getInputStream().read();
-                throw new AssertionError("a pended client got a byte back before the verdict: " + b);
-            } catch (SocketTimeoutException expected) {
-                // nothing reached the echo backend
-            }
+            assertThatThrownBy(() -> client.readExactly(1, Duration.ofMillis(300)))
+                    .as("a pended client gets no byte back before the verdict")
+                    .isInstanceOf(SocketTimeoutException.class);
             List<PendingInspection> pending = demo.pending();
             assertThat(pending).hasSize(1);
             assertThat(pending.get(0).request().source().getAddress()).isEqualTo(loopback(3));
             assertThat(demo.inspectComplete(pending.get(0).request().id(), InspectAction.ACCEPT)).isTrue();
-            client.setSoTimeout(5_000);
-            assertThat(new String(client.getInputStream().readNBytes(4))).isEqualTo("held");
+            assertThat(new String(client.readExactly(4))).isEqualTo("held");
         }
         assertThat(scrape()).containsPattern(
                 "portcullis_pended_outcomes_total\\{listener=\"demo\",outcome=\"accept\"\\} [1-9]");
@@ -135,13 +115,6 @@ class GatewayApplicationTest {
         HttpResponse<String> health = http("/actuator/health");
         assertThat(health.statusCode()).isEqualTo(200);
         assertThat(health.body()).contains("\"status\":\"UP\"");
-    }
-
-    private static Socket connect(InetAddress from) throws IOException {
-        Socket socket = new Socket();
-        socket.bind(new InetSocketAddress(from, 0));
-        socket.connect(demo.localAddress(), 5_000);
-        return socket;
     }
 
     private static String scrape() throws Exception {
@@ -157,7 +130,4 @@ class GatewayApplicationTest {
         return client.send(request, HttpResponse.BodyHandlers.ofString());
     }
 
-    private static InetAddress loopback(int last) throws IOException {
-        return InetAddress.getByAddress(new byte[] {127, 0, 0, (byte) last});
-    }
 }

@@ -95,9 +95,7 @@ class MultiListenerApplicationTest {
             client.write("through".getBytes());
             assertThat(new String(client.readExactly(7))).isEqualTo("through");
         }
-        try (TestClient client = TestClient.connect(loopback(2), guarded.localAddress())) {
-            client.expectReset(Duration.ofSeconds(5));
-        }
+        TestClient.expectRejected(loopback(2), guarded.localAddress(), Duration.ofSeconds(5));
         assertThat(meters.get("portcullis.backend.failures").tag("listener", "guarded").counter().count())
                 .isGreaterThanOrEqualTo(1);
     }

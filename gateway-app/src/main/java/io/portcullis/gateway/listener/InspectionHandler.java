@@ -42,6 +42,10 @@ final class InspectionHandler extends ChannelInboundHandlerAdapter implements Ru
     private ByteBuf held;
     private boolean readRequested;
     private long pendStartNanos;
+    private boolean slotHeld;
+    private boolean inputShutdown;
+    /** When the pend began, 0 when not pended; read by other threads for {@link Listener#pending()}. */
+    private volatile long pendingSince;
     private ScheduledFuture<?> deadline;
 
     InspectionHandler(Listener listener) {
@@ -52,8 +56,9 @@ final class InspectionHandler extends ChannelInboundHandlerAdapter implements Ru
         return request;
     }
 
-    long pendStartNanos() {
-        return pendStartNanos;
+    /** Nanotime the pend began, 0 while not pended. Any thread. */
+    long pendingSince() {
+        return pendingSince;
     }
 
     @Override
@@ -72,6 +77,8 @@ final class InspectionHandler extends ChannelInboundHandlerAdapter implements Ru
             accept();
             return;
         }
+        // Registered before the handler runs: a completion may arrive, from any thread, before inspect() returns PEND.
+        listener.registerPending(request.id(), this);
         long start = System.nanoTime();
         InspectAction action;
         try {
@@ -84,24 +91,31 @@ final class InspectionHandler extends ChannelInboundHandlerAdapter implements Ru
             action = InspectAction.REJECT;
         }
         listener.observer().inspected(settings.name(), action, System.nanoTime() - start);
-        switch (action) {
-            case ACCEPT -> accept();
-            case REJECT -> reject();
-            case PEND -> pend();
+        if (action == InspectAction.PEND) {
+            pend();
+        } else {
+            // A completion for an inspection that was never pended has no effect: the handler's answer stands.
+            listener.unregisterPending(request.id(), this);
+            apply(action);
         }
     }
 
     private void pend() {
         ListenerSettings settings = listener.settings();
-        if (!listener.reservePendingSlot()) {
-            listener.observer().pendEnded(settings.name(), PendOutcome.OVERFLOW, 0);
-            apply(settings.onOverflow());
-            return;
-        }
         state = State.PENDING;
         pendStartNanos = System.nanoTime();
+        if (!listener.reservePendingSlot()) {
+            if (listener.unregisterPending(request.id(), this)) {
+                state = State.INSPECTING;
+                listener.observer().pendEnded(settings.name(), PendOutcome.OVERFLOW, 0);
+                apply(settings.onOverflow());
+            }
+            // else a completion already claimed it: its queued task decides, nothing is held meanwhile.
+            return;
+        }
+        slotHeld = true;
+        pendingSince = pendStartNanos;
         deadline = ctx.executor().schedule(this, settings.inspectTimeout().toNanos(), TimeUnit.NANOSECONDS);
-        listener.registerPending(request.id(), this);
         // Reading while pended is bounded by holdBytes; it is how a client that leaves is noticed on every transport.
         requestRead();
     }
@@ -113,33 +127,39 @@ final class InspectionHandler extends ChannelInboundHandlerAdapter implements Ru
             return;
         }
         ListenerSettings settings = listener.settings();
-        listener.observer().pendEnded(settings.name(), PendOutcome.TIMEOUT, System.nanoTime() - pendStartNanos);
+        endPend(PendOutcome.TIMEOUT);
         notifyAbort(AbortReason.TIMEOUT);
         apply(settings.onTimeout());
     }
 
-    /** Called by the listener after this inspection was removed from its pending map. Any thread. */
+    /** Called by the listener after it removed this inspection from its pending map. Any thread. */
     void completeFromAnyThread(InspectAction action) {
-        if (ctx.executor().inEventLoop()) {
-            completed(action);
-        } else {
-            ctx.executor().execute(() -> completed(action));
-        }
+        // Always queued, never inline: the caller may be inside inspect() on this very loop.
+        ctx.executor().execute(() -> completed(action));
     }
 
     private void completed(InspectAction action) {
         if (state != State.PENDING) {
             return;
         }
-        cancelDeadline();
-        PendOutcome outcome = action == InspectAction.ACCEPT ? PendOutcome.ACCEPT : PendOutcome.REJECT;
-        listener.observer().pendEnded(listener.settings().name(), outcome, System.nanoTime() - pendStartNanos);
-        if (!ctx.channel().isActive()) {
+        endPend(action == InspectAction.ACCEPT ? PendOutcome.ACCEPT : PendOutcome.REJECT);
+        if (!ctx.channel().isActive() || inputShutdown) {
             // The client left after the completion won: no abort event, just clean up.
             closeQuietly();
             return;
         }
         apply(action);
+    }
+
+    /** The one place a pended inspection stops holding: deadline, slot and the outcome meter. */
+    private void endPend(PendOutcome outcome) {
+        cancelDeadline();
+        pendingSince = 0;
+        if (slotHeld) {
+            slotHeld = false;
+            listener.releasePendingSlot();
+        }
+        listener.observer().pendEnded(listener.settings().name(), outcome, System.nanoTime() - pendStartNanos);
     }
 
     /** Runs {@code task} on this connection's event loop. Any thread. */
@@ -150,7 +170,7 @@ final class InspectionHandler extends ChannelInboundHandlerAdapter implements Ru
     /** Ends the inspection because the listener is closing. Event loop only. */
     void listenerClosed() {
         if (state == State.PENDING && listener.unregisterPending(request.id(), this)) {
-            listener.observer().pendEnded(listener.settings().name(), PendOutcome.ABORT, System.nanoTime() - pendStartNanos);
+            endPend(PendOutcome.ABORT);
             notifyAbort(AbortReason.LISTENER_CLOSED);
             reject();
         }
@@ -244,6 +264,7 @@ final class InspectionHandler extends ChannelInboundHandlerAdapter implements Ru
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
         if (evt instanceof ChannelInputShutdownEvent) {
             if (state == State.PENDING) {
+                inputShutdown = true;
                 clientLeft();
             } else if (state == State.ACCEPTED) {
                 ctx.fireUserEventTriggered(evt);
@@ -257,6 +278,9 @@ final class InspectionHandler extends ChannelInboundHandlerAdapter implements Ru
     public void channelInactive(ChannelHandlerContext ctx) {
         if (state == State.PENDING) {
             clientLeft();
+            // If a completion won, the state stays PENDING so its queued task counts the outcome and cleans up.
+            releaseHeld();
+            return;
         } else if (state == State.ACCEPTED) {
             ctx.fireChannelInactive();
         }
@@ -272,13 +296,12 @@ final class InspectionHandler extends ChannelInboundHandlerAdapter implements Ru
         ctx.close();
     }
 
+    /** The client closed or reset while pended; a completion that already won decides instead. */
     private void clientLeft() {
         if (!listener.unregisterPending(request.id(), this)) {
             return;
         }
-        state = State.CLOSED;
-        cancelDeadline();
-        listener.observer().pendEnded(listener.settings().name(), PendOutcome.ABORT, System.nanoTime() - pendStartNanos);
+        endPend(PendOutcome.ABORT);
         notifyAbort(AbortReason.CLIENT_CLOSED);
         closeQuietly();
     }

@@ -126,7 +126,6 @@ public final class Listener implements AutoCloseable {
         if (inspection == null) {
             return false;
         }
-        pendingSlots.decrementAndGet();
         inspection.completeFromAnyThread(action);
         return true;
     }
@@ -155,7 +154,10 @@ public final class Listener implements AutoCloseable {
         long now = System.nanoTime();
         List<PendingInspection> out = new ArrayList<>(pending.size());
         for (InspectionHandler h : pending.values()) {
-            out.add(new PendingInspection(h.request(), Duration.ofNanos(now - h.pendStartNanos())));
+            long since = h.pendingSince();
+            if (since != 0) {
+                out.add(new PendingInspection(h.request(), Duration.ofNanos(now - since)));
+            }
         }
         return out;
     }
@@ -219,17 +221,18 @@ public final class Listener implements AutoCloseable {
         return true;
     }
 
+    void releasePendingSlot() {
+        pendingSlots.decrementAndGet();
+    }
+
+    /** Makes an inspection completable by id; from just before its inspect handler runs until it ends. */
     void registerPending(InspectId id, InspectionHandler handler) {
         pending.put(id, handler);
     }
 
-    /** Removes a pended inspection if it is still there; true for the one caller that wins. */
+    /** Removes an inspection if it is still there; true for the one caller that wins. */
     boolean unregisterPending(InspectId id, InspectionHandler handler) {
-        if (pending.remove(id, handler)) {
-            pendingSlots.decrementAndGet();
-            return true;
-        }
-        return false;
+        return pending.remove(id, handler);
     }
 
     /** Builds a {@link Listener}; every setting has the contract's default. */

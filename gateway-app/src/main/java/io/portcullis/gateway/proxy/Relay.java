@@ -20,15 +20,20 @@ import org.slf4j.LoggerFactory;
  * </pre>
  *
  * <p>Everything runs on the client's event loop: the backend channel is registered on that same loop,
- * so neither side needs a lock or a volatile. While connecting, client bytes are not read (auto-read is
- * off); the early data and whatever an already requested read brings are held in {@link #early} and
- * written to the backend before anything else.
+ * so neither side needs a lock or a volatile. While connecting, the client is read up to
+ * {@link #HOLD_WHILE_CONNECTING} bytes, so that a client that leaves (reset, or FIN without having sent
+ * anything) is noticed and the connect abandoned; those bytes are kept behind the early data in
+ * {@link #early} and written to the backend before anything else. A FIN after some bytes is a half-close:
+ * the connect goes on and the FIN follows the bytes.
  */
 final class Relay implements ChannelFutureListener {
 
     private static final Logger log = LoggerFactory.getLogger(Relay.class);
 
     enum State { CONNECTING, RELAYING, CLOSED }
+
+    /** Client bytes held while connecting; past it the client is not read (its TCP window fills). */
+    static final int HOLD_WHILE_CONNECTING = RelayAcceptHandler.WATER_MARK.high();
 
     private final RelayAcceptHandler owner;
     private final Channel clientChannel;
@@ -86,6 +91,9 @@ final class Relay implements ChannelFutureListener {
         this.first = first;
         owner.observer().connectionOpened(owner.listener());
         connectNext();
+        if (state == State.CONNECTING) {
+            client.readWhileConnecting();
+        }
     }
 
     private void connectNext() {
@@ -145,7 +153,23 @@ final class Relay implements ChannelFutureListener {
         backend.readMore();
     }
 
-    /** Client bytes read while connecting; kept behind the early data. Bounded by the one read in flight. */
+    /** Whether the client may be read further while connecting. */
+    boolean mayHoldMore() {
+        return state == State.CONNECTING && early.readableBytes() < HOLD_WHILE_CONNECTING;
+    }
+
+    /**
+     * The client sent FIN while the backend connect is in flight. With nothing sent before it the client
+     * has left, so the connect is abandoned; after some bytes it is a half-close, passed on once connected.
+     */
+    void clientFinWhileConnecting() {
+        if (!early.isReadable()) {
+            log.debug("Listener '{}': {} left while connecting", owner.listener(), clientChannel);
+            close();
+        }
+    }
+
+    /** Client bytes read while connecting; kept behind the early data. */
     void holdEarly(ByteBuf buf) {
         if (!early.isReadable()) {
             early.release();

@@ -88,8 +88,20 @@ final class RelaySide extends ChannelInboundHandlerAdapter implements ChannelFut
 
     @Override
     public void channelReadComplete(ChannelHandlerContext ctx) {
-        if (relay.state() == Relay.State.RELAYING && relay.isCurrent(this)) {
-            afterRead();
+        if (!relay.isCurrent(this)) {
+            return;
+        }
+        switch (relay.state()) {
+            case RELAYING -> afterRead();
+            case CONNECTING -> readWhileConnecting();
+            case CLOSED -> { }
+        }
+    }
+
+    /** Client side only: keeps reading while connecting, up to the relay's bound, to notice a client leaving. */
+    void readWhileConnecting() {
+        if (this == relay.clientSide() && !inputShut && relay.mayHoldMore()) {
+            ctx.read();
         }
     }
 
@@ -132,10 +144,13 @@ final class RelaySide extends ChannelInboundHandlerAdapter implements ChannelFut
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
         if (evt instanceof ChannelInputShutdownEvent) {
             inputShut = true;
-            if (relay.state() == Relay.State.RELAYING && relay.isCurrent(this)) {
-                forwardFin();
+            if (relay.isCurrent(this)) {
+                switch (relay.state()) {
+                    case RELAYING -> forwardFin();
+                    case CONNECTING -> relay.clientFinWhileConnecting(); // else passed on after the early data
+                    case CLOSED -> { }
+                }
             }
-            // While connecting, the FIN is passed on after the early data (see Relay.connected).
             return;
         }
         if (evt instanceof IdleStateEvent) {

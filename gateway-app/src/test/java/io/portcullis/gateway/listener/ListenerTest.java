@@ -11,13 +11,9 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.portcullis.policy.model.InspectAction;
 import io.portcullis.policy.model.InspectId;
 import io.portcullis.policy.model.InspectRequest;
+import io.portcullis.gateway.testing.TestClient;
 import java.io.IOException;
-import java.io.InputStream;
 import java.net.InetAddress;
-import java.net.InetSocketAddress;
-import java.net.Socket;
-import java.net.SocketException;
-import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -43,15 +39,16 @@ import org.junit.jupiter.params.provider.MethodSource;
  */
 class ListenerTest {
 
-    private static final InetAddress ACCEPTED = loopback(1);
-    private static final InetAddress REJECTED = loopback(2);
-    private static final InetAddress PENDED = loopback(3);
+    private static final Duration DEADLINE = Duration.ofSeconds(5);
+    private static final InetAddress ACCEPTED = TestClient.loopback(1);
+    private static final InetAddress REJECTED = TestClient.loopback(2);
+    private static final InetAddress PENDED = TestClient.loopback(3);
 
     private static final EventLoops EPOLL = EventLoops.create(2);
     private static final EventLoops NIO = EventLoops.nio(2);
 
     private final List<Listener> listeners = new ArrayList<>();
-    private final List<Socket> sockets = new ArrayList<>();
+    private final List<TestClient> sockets = new ArrayList<>();
     private final BlockingQueue<InspectRequest> pendedRequests = new LinkedBlockingQueue<>();
     private final Map<InspectId, AtomicInteger> aborts = new ConcurrentHashMap<>();
     private final List<AbortReason> abortReasons = new CopyOnWriteArrayList<>();
@@ -68,7 +65,7 @@ class ListenerTest {
 
     @AfterEach
     void tearDown() throws IOException {
-        for (Socket s : sockets) {
+        for (TestClient s : sockets) {
             s.close();
         }
         listeners.forEach(Listener::close);
@@ -116,12 +113,12 @@ class ListenerTest {
         EventLoops loops = loops(transport);
         Listener listener = start(builder(loops));
         CompletableFuture<AcceptedConnection> accepted = listener.accept();
-        Socket client = connect(listener, ACCEPTED);
+        TestClient client = connect(listener, ACCEPTED);
         AcceptedConnection connection = accepted.get(5, TimeUnit.SECONDS);
         echo(connection);
 
-        client.getOutputStream().write("hello".getBytes(StandardCharsets.US_ASCII));
-        assertThat(readExactly(client, 5)).isEqualTo("hello");
+        client.write("hello".getBytes(StandardCharsets.US_ASCII));
+        assertThat(new String(client.readExactly(5), StandardCharsets.US_ASCII)).isEqualTo("hello");
         assertThat(connection.request().source().getAddress()).isEqualTo(ACCEPTED);
         assertThat(connection.request().listener()).isEqualTo("test");
         assertThat(observer.inspected.get(InspectAction.ACCEPT)).hasValue(1);
@@ -132,8 +129,7 @@ class ListenerTest {
     void rejectIsAResetWithNoData(String transport) throws Exception {
         EventLoops loops = loops(transport);
         Listener listener = start(builder(loops));
-        Socket client = connect(listener, REJECTED);
-        assertReset(client);
+        TestClient.expectRejected(REJECTED, listener.localAddress(), DEADLINE);
         assertThat(observer.inspected.get(InspectAction.REJECT)).hasValue(1);
         assertThat(listener.accept()).isNotDone();
     }
@@ -143,9 +139,9 @@ class ListenerTest {
     void pendedBytesAreHeldUntilCompletionThenDeliveredIntact(String transport) throws Exception {
         EventLoops loops = loops(transport);
         Listener listener = start(builder(loops));
-        Socket client = connect(listener, PENDED);
+        TestClient client = connect(listener, PENDED);
         byte[] early = "early bytes before the verdict".getBytes(StandardCharsets.US_ASCII);
-        client.getOutputStream().write(early);
+        client.write(early);
         InspectRequest request = pendedRequests.poll(5, TimeUnit.SECONDS);
         assertThat(request).isNotNull();
         await().atMost(Duration.ofSeconds(5)).until(() -> listener.pendingCount() == 1);
@@ -159,9 +155,9 @@ class ListenerTest {
         assertThat(listener.inspectComplete(request.id(), InspectAction.ACCEPT)).as("second completion").isFalse();
         AcceptedConnection connection = accepted.get(5, TimeUnit.SECONDS);
         echo(connection);
-        assertThat(readExactly(client, early.length)).isEqualTo(new String(early, StandardCharsets.US_ASCII));
-        client.getOutputStream().write("later".getBytes(StandardCharsets.US_ASCII));
-        assertThat(readExactly(client, 5)).isEqualTo("later");
+        assertThat(new String(client.readExactly(early.length), StandardCharsets.US_ASCII)).isEqualTo(new String(early, StandardCharsets.US_ASCII));
+        client.write("later".getBytes(StandardCharsets.US_ASCII));
+        assertThat(new String(client.readExactly(5), StandardCharsets.US_ASCII)).isEqualTo("later");
         assertThat(listener.pendingCount()).isZero();
         assertThat(aborts).isEmpty();
         assertThat(observer.pendEnded.get(PendOutcome.ACCEPT)).hasValue(1);
@@ -172,10 +168,10 @@ class ListenerTest {
     void completionWithRejectResets(String transport) throws Exception {
         EventLoops loops = loops(transport);
         Listener listener = start(builder(loops));
-        Socket client = connect(listener, PENDED);
+        TestClient client = connect(listener, PENDED);
         InspectRequest request = pendedRequests.poll(5, TimeUnit.SECONDS);
         assertThat(listener.inspectComplete(request.id(), InspectAction.REJECT)).isTrue();
-        assertReset(client);
+        client.expectReset(DEADLINE);
         assertThat(aborts).isEmpty();
         assertThat(observer.pendEnded.get(PendOutcome.REJECT)).hasValue(1);
     }
@@ -185,9 +181,9 @@ class ListenerTest {
     void deadlineAppliesOnTimeoutRejectAndAbortsOnce(String transport) throws Exception {
         EventLoops loops = loops(transport);
         Listener listener = start(builder(loops).inspectTimeout(Duration.ofMillis(200)).onTimeout(InspectAction.REJECT));
-        Socket client = connect(listener, PENDED);
+        TestClient client = connect(listener, PENDED);
         InspectRequest request = pendedRequests.poll(5, TimeUnit.SECONDS);
-        assertReset(client);
+        client.expectReset(DEADLINE);
         await().atMost(Duration.ofSeconds(5)).until(() -> aborts.containsKey(request.id()));
         assertThat(abortReasons).containsExactly(AbortReason.TIMEOUT);
         assertThat(listener.inspectComplete(request.id(), InspectAction.ACCEPT)).isFalse();
@@ -201,11 +197,11 @@ class ListenerTest {
         EventLoops loops = loops(transport);
         Listener listener = start(builder(loops).inspectTimeout(Duration.ofMillis(200)).onTimeout(InspectAction.ACCEPT));
         CompletableFuture<AcceptedConnection> accepted = listener.accept();
-        Socket client = connect(listener, PENDED);
-        client.getOutputStream().write('x');
+        TestClient client = connect(listener, PENDED);
+        client.write(new byte[] {'x'});
         AcceptedConnection connection = accepted.get(5, TimeUnit.SECONDS);
         echo(connection);
-        assertThat(readExactly(client, 1)).isEqualTo("x");
+        assertThat(new String(client.readExactly(1), StandardCharsets.US_ASCII)).isEqualTo("x");
         assertThat(abortReasons).containsExactly(AbortReason.TIMEOUT);
     }
 
@@ -214,13 +210,12 @@ class ListenerTest {
     void clientThatLeavesWhilePendedIsAbortedExactlyOnce(String transport) throws Exception {
         EventLoops loops = loops(transport);
         Listener listener = start(builder(loops).inspectTimeout(Duration.ofSeconds(30)));
-        Socket graceful = connect(listener, PENDED);
+        TestClient graceful = connect(listener, PENDED);
         InspectRequest first = pendedRequests.poll(5, TimeUnit.SECONDS);
         graceful.close();
-        Socket resetting = connect(listener, PENDED);
+        TestClient resetting = connect(listener, PENDED);
         InspectRequest second = pendedRequests.poll(5, TimeUnit.SECONDS);
-        resetting.setSoLinger(true, 0);
-        resetting.close();
+        resetting.reset();
 
         await().atMost(Duration.ofSeconds(5)).until(() -> aborts.size() == 2);
         Thread.sleep(100);
@@ -240,10 +235,25 @@ class ListenerTest {
         connect(listener, PENDED);
         connect(listener, PENDED);
         await().atMost(Duration.ofSeconds(5)).until(() -> listener.pendingCount() == 2);
-        Socket third = connect(listener, PENDED);
-        assertReset(third);
+        TestClient.expectRejected(PENDED, listener.localAddress(), DEADLINE);
         assertThat(observer.pendEnded.get(PendOutcome.OVERFLOW)).hasValue(1);
         assertThat(listener.pendingCount()).isEqualTo(2);
+    }
+
+    /** A completion that arrives before inspect() has even returned PEND (a cache hit, a fast service) still counts. */
+    @Test
+    void completionBeforeInspectReturnsDecides() throws Exception {
+        Listener[] self = new Listener[1];
+        Listener listener = start(Listener.builder("eager").eventLoops(EPOLL).observer(observer).inspectHandler(r -> {
+            assertThat(self[0].inspectComplete(r.id(), InspectAction.ACCEPT)).isTrue();
+            return InspectAction.PEND;
+        }));
+        self[0] = listener;
+        CompletableFuture<AcceptedConnection> accepted = listener.accept();
+        connect(listener, PENDED);
+        assertThat(accepted.get(5, TimeUnit.SECONDS)).isNotNull();
+        await().atMost(DEADLINE).until(() -> observer.pendEnded.containsKey(PendOutcome.ACCEPT));
+        assertThat(listener.pendingCount()).isZero();
     }
 
     @Test
@@ -274,15 +284,14 @@ class ListenerTest {
         Listener listener = start(Listener.builder("faulty").eventLoops(EPOLL).inspectHandler(r -> {
             throw new IllegalStateException("boom");
         }));
-        assertReset(connect(listener, ACCEPTED));
+        TestClient.expectRejected(ACCEPTED, listener.localAddress(), DEADLINE);
     }
 
     @Test
     void refusingAcceptHandlerClosesAndCounts() throws Exception {
         Listener listener = start(builder(EPOLL).acceptHandler(c -> false));
-        Socket client = connect(listener, ACCEPTED);
-        client.setSoTimeout(5000);
-        assertThat(client.getInputStream().read()).isEqualTo(-1);
+        TestClient client = connect(listener, ACCEPTED);
+        client.expectEof(DEADLINE);
         assertThat(observer.refused).hasValue(1);
         assertThat(listener.accept()).isCompletedExceptionally();
     }
@@ -298,26 +307,24 @@ class ListenerTest {
     @Test
     void unclaimedPullConnectionsAreBoundedAndExpire() throws Exception {
         Listener listener = start(builder(EPOLL).pullAccept(1, Duration.ofMillis(300), 4));
-        Socket first = connect(listener, ACCEPTED);
-        Socket second = connect(listener, ACCEPTED);
-        second.setSoTimeout(5000);
-        assertThat(second.getInputStream().read()).as("past the queue bound").isEqualTo(-1);
-        first.setSoTimeout(5000);
-        assertThat(first.getInputStream().read()).as("expired unclaimed").isEqualTo(-1);
+        TestClient first = connect(listener, ACCEPTED);
+        TestClient second = connect(listener, ACCEPTED);
+        second.expectEof(DEADLINE); // past the queue bound
+        first.expectEof(DEADLINE); // expired unclaimed
         assertThat(observer.refused).hasValue(2);
     }
 
     @Test
     void pullAcceptHandsQueuedConnectionsInOrder() throws Exception {
         Listener listener = start(builder(EPOLL));
-        Socket a = connect(listener, ACCEPTED);
+        TestClient a = connect(listener, ACCEPTED);
         await().atMost(Duration.ofSeconds(5)).until(() -> observer.opened.get() == 1);
-        Socket b = connect(listener, loopback(4));
+        TestClient b = connect(listener, TestClient.loopback(4));
         await().atMost(Duration.ofSeconds(5)).until(() -> observer.opened.get() == 2);
         AcceptedConnection first = listener.accept().get(5, TimeUnit.SECONDS);
         AcceptedConnection second = listener.accept().get(5, TimeUnit.SECONDS);
-        assertThat(first.request().source().getPort()).isEqualTo(a.getLocalPort());
-        assertThat(second.request().source().getPort()).isEqualTo(b.getLocalPort());
+        assertThat(first.request().source().getPort()).isEqualTo(a.socket().getLocalPort());
+        assertThat(second.request().source().getPort()).isEqualTo(b.socket().getLocalPort());
         assertThat(second.request().id().value()).isGreaterThan(first.request().id().value());
     }
 
@@ -330,11 +337,11 @@ class ListenerTest {
     @Test
     void closingTheListenerAbortsPended() throws Exception {
         Listener listener = builder(EPOLL).build().start();
-        Socket client = connect(listener, PENDED);
+        TestClient client = connect(listener, PENDED);
         InspectRequest request = pendedRequests.poll(5, TimeUnit.SECONDS);
         await().atMost(Duration.ofSeconds(5)).until(() -> listener.pendingCount() == 1);
         listener.close();
-        assertReset(client);
+        client.expectReset(DEADLINE);
         assertThat(abortReasons).containsExactly(AbortReason.LISTENER_CLOSED);
         assertThat(listener.inspectComplete(request.id(), InspectAction.ACCEPT)).isFalse();
     }
@@ -348,14 +355,18 @@ class ListenerTest {
     void completionDeadlineAndAbortRaceEndEachInspectionExactlyOnce(String transport) throws Exception {
         EventLoops loops = loops(transport);
         int connections = 300;
-        Listener listener = start(builder(loops).inspectTimeout(Duration.ofMillis(40)).onTimeout(InspectAction.REJECT)
+        Listener listener = start(builder(loops).inspectTimeout(Duration.ofMillis(100)).onTimeout(InspectAction.REJECT)
                 .acceptHandler(c -> {
                     c.close();
                     return true;
                 }));
-        List<Socket> clients = new ArrayList<>();
+        List<TestClient> clients = new ArrayList<>();
         for (int i = 0; i < connections; i++) {
-            clients.add(connect(listener, PENDED));
+            try {
+                clients.add(connect(listener, PENDED));
+            } catch (java.net.SocketException e) {
+                // the deadline already reset it while connect() was finishing: one more timeout in the race
+            }
         }
         List<InspectRequest> requests = new ArrayList<>();
         for (int i = 0; i < connections; i++) {
@@ -372,10 +383,9 @@ class ListenerTest {
             }
         });
         Thread leaver = new Thread(() -> {
-            for (Socket s : clients) {
+            for (TestClient s : clients) {
                 try {
-                    s.setSoLinger(true, 0);
-                    s.close();
+                    s.reset();
                 } catch (IOException e) {
                     throw new RuntimeException(e);
                 }
@@ -421,40 +431,10 @@ class ListenerTest {
         });
     }
 
-    private Socket connect(Listener listener, InetAddress from) throws IOException {
-        Socket socket = new Socket();
-        sockets.add(socket);
-        socket.bind(new InetSocketAddress(from, 0));
-        socket.connect(listener.localAddress(), 5000);
-        return socket;
-    }
-
-    private static String readExactly(Socket socket, int n) throws IOException {
-        socket.setSoTimeout(5000);
-        byte[] buf = socket.getInputStream().readNBytes(n);
-        return new String(buf, StandardCharsets.US_ASCII);
-    }
-
-    /** The peer reset the connection without sending a byte. */
-    private static void assertReset(Socket socket) throws IOException {
-        socket.setSoTimeout(5000);
-        InputStream in = socket.getInputStream();
-        try {
-            int b = in.read();
-            throw new AssertionError("expected a reset, read " + b);
-        } catch (SocketTimeoutException e) {
-            throw new AssertionError("expected a reset, connection stayed open", e);
-        } catch (SocketException e) {
-            assertThat(e.getMessage()).containsIgnoringCase("reset");
-        }
-    }
-
-    private static InetAddress loopback(int last) {
-        try {
-            return InetAddress.getByAddress(new byte[] {127, 0, 0, (byte) last});
-        } catch (IOException e) {
-            throw new IllegalStateException(e);
-        }
+    private TestClient connect(Listener listener, InetAddress from) throws IOException {
+        TestClient client = TestClient.connect(from, listener.localAddress());
+        sockets.add(client);
+        return client;
     }
 
     static final class CountingObserver implements ListenerObserver {

@@ -7,6 +7,7 @@ import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.SocketException;
 import java.net.SocketTimeoutException;
@@ -72,6 +73,22 @@ public final class TestClient implements AutoCloseable {
         }
     }
 
+    /**
+     * Connects from {@code local} and expects a reset without a byte. A listener that rejects at once can
+     * reset the connection before {@code connect} returns, so a reset during the connect counts too.
+     */
+    public static void expectRejected(InetAddress local, InetSocketAddress target, Duration deadline) throws IOException {
+        TestClient client;
+        try {
+            client = connect(local, target);
+        } catch (SocketException e) {
+            return; // reset while connecting
+        }
+        try (client) {
+            client.expectReset(deadline);
+        }
+    }
+
     /** {@code 127.0.0.n}. */
     public static InetAddress loopback(int n) {
         try {
@@ -83,7 +100,7 @@ public final class TestClient implements AutoCloseable {
 
     /** A loopback port with nothing listening: bound, then closed again. Connecting to it is refused. */
     public static InetSocketAddress deadPort() {
-        try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, loopback(1))) {
+        try (ServerSocket s = new ServerSocket(0, 1, loopback(1))) {
             return new InetSocketAddress(loopback(1), s.getLocalPort());
         } catch (IOException e) {
             throw new UncheckedIOException(e);
