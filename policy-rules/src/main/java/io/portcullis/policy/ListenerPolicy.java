@@ -1,11 +1,17 @@
 package io.portcullis.policy;
 
+import io.portcullis.policy.limit.Admission;
+import io.portcullis.policy.limit.ConcurrencyPermit;
+import io.portcullis.policy.limit.Limiter;
+import io.portcullis.policy.limit.Permits;
 import io.portcullis.policy.model.InspectAction;
 import io.portcullis.policy.model.InspectRequest;
+import io.portcullis.policy.model.Permit;
 import io.portcullis.policy.model.Verdict;
 import io.portcullis.policy.rule.Rule;
 
 import java.net.InetAddress;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
@@ -13,33 +19,52 @@ import java.util.Objects;
 import java.util.Set;
 
 /**
- * The compiled rules of one listener: evaluated in order, the first rule that matches decides;
- * when none does, the listener's {@code default} decides with rule name {@value Verdict#DEFAULT_RULE}.
+ * The compiled rules of one listener, evaluated in order:
  *
- * <p>Immutable and thread-safe. {@link #evaluate} runs on the event loop: it does not block, throw
- * or allocate, except for the source address bytes ({@link InetAddress#getAddress()}).
+ * <ol>
+ *   <li>a rule whose conditions do not all hold is skipped;</li>
+ *   <li>a deciding rule ({@code action}) ends evaluation with its verdict;</li>
+ *   <li>a limiter rule rejects the connection past its bound, else passes it on to the next rule
+ *       (a {@code concurrency-limit} keeps the slot it took in the verdict's {@link Verdict#permit()});</li>
+ *   <li>a shadow rule reports what it would do to the {@link ShadowObserver} and passes the connection on;</li>
+ *   <li>when no rule decided, the listener's {@code default} does, with rule name {@value Verdict#DEFAULT_RULE}.</li>
+ * </ol>
+ * Slots taken by limiters are released before returning a {@code reject} verdict, so only accepted and
+ * pended connections come back with a permit — which the caller must release when the connection ends.
+ *
+ * <p>Immutable and thread-safe. {@link #evaluate} runs on the event loop: it does not block, take locks
+ * or throw. Without limiter rules it allocates nothing but the source address bytes
+ * ({@link InetAddress#getAddress()}); limiters allocate a key per connection and their permits.
  */
 public final class ListenerPolicy {
 
     private final String listener;
     private final Rule[] rules;
+    /** Per rule, its limiter or null: read on the hot path without going through Optional. */
+    private final Limiter[] limiters;
+    private final boolean[] shadow;
     private final Verdict defaultVerdict;
     private final List<String> ruleNames;
 
     /**
      * @param listener      the listener's name, as in {@code application.yml}
      * @param rules         in evaluation order; names must be unique
-     * @param defaultAction what to do when no rule matches
+     * @param defaultAction what to do when no rule decides
      */
     public ListenerPolicy(String listener, List<Rule> rules, InspectAction defaultAction) {
         this.listener = Objects.requireNonNull(listener, "listener");
         this.rules = rules.toArray(new Rule[0]);
         this.defaultVerdict = new Verdict(defaultAction, Verdict.DEFAULT_RULE);
+        this.limiters = new Limiter[this.rules.length];
+        this.shadow = new boolean[this.rules.length];
         Set<String> seen = new HashSet<>();
-        for (Rule rule : this.rules) {
+        for (int i = 0; i < this.rules.length; i++) {
+            Rule rule = this.rules[i];
             if (!seen.add(rule.name())) {
                 throw new IllegalArgumentException("duplicate rule name '" + rule.name() + "' in listener '" + listener + "'");
             }
+            limiters[i] = rule.limiter().orElse(null);
+            shadow[i] = rule.isShadow();
         }
         this.ruleNames = Arrays.stream(this.rules).map(Rule::name).toList();
     }
@@ -50,18 +75,73 @@ public final class ListenerPolicy {
     }
 
     /**
-     * The verdict for a connection: the first matching rule's, else the default. Any thread.
-     * A connection whose source address is unresolved matches no rule that has a source condition.
+     * The verdict for a connection, ignoring what shadow rules would do. Any thread.
+     *
+     * @see #evaluate(InspectRequest, ShadowObserver)
      */
     public Verdict evaluate(InspectRequest request) {
+        return evaluate(request, ShadowObserver.NONE);
+    }
+
+    /**
+     * The verdict for a connection; shadow rules that match report to {@code observer}. Any thread.
+     * A connection whose source address is unresolved matches no rule that has a source condition.
+     * The caller must {@linkplain Permit#release() release} the verdict's permit when the connection ends.
+     */
+    public Verdict evaluate(InspectRequest request, ShadowObserver observer) {
         InetAddress address = request.source().getAddress();
         byte[] sourceAddress = address == null ? null : address.getAddress();
-        for (Rule rule : rules) {
-            if (rule.matches(request, sourceAddress)) {
-                return rule.verdict();
+        Permit held = Permit.NONE;
+        for (int i = 0; i < rules.length; i++) {
+            Rule rule = rules[i];
+            if (!rule.matches(request, sourceAddress)) {
+                continue;
+            }
+            Limiter limiter = limiters[i];
+            if (shadow[i]) {
+                if (limiter == null) {
+                    report(observer, request, rule.verdict());
+                    continue;
+                }
+                Admission admission = limiter.admit(request, sourceAddress);
+                if (admission instanceof Admission.Refused refused) {
+                    report(observer, request, refused.verdict());
+                } else if (admission instanceof ConcurrencyPermit permit) {
+                    held = Permits.combine(held, permit);
+                }
+                continue;
+            }
+            if (limiter == null) {
+                return finish(rule.verdict(), held);
+            }
+            Admission admission = limiter.admit(request, sourceAddress);
+            if (admission instanceof Admission.Refused refused) {
+                return finish(refused.verdict(), held);
+            }
+            if (admission instanceof ConcurrencyPermit permit) {
+                held = Permits.combine(held, permit);
             }
         }
-        return defaultVerdict;
+        return finish(defaultVerdict, held);
+    }
+
+    private static Verdict finish(Verdict verdict, Permit held) {
+        if (held == Permit.NONE) {
+            return verdict;
+        }
+        if (verdict.action() == InspectAction.REJECT) {
+            held.release();
+            return verdict;
+        }
+        return verdict.withPermit(held);
+    }
+
+    private static void report(ShadowObserver observer, InspectRequest request, Verdict wouldBe) {
+        try {
+            observer.shadowVerdict(request, wouldBe);
+        } catch (RuntimeException e) {
+            // the observer's failure must not change or break the evaluation (documented on ShadowObserver)
+        }
     }
 
     /** Rule names in evaluation order. */
@@ -72,6 +152,27 @@ public final class ListenerPolicy {
     /** The compiled rules in evaluation order (for views such as the admin API). */
     public List<Rule> rules() {
         return List.of(rules);
+    }
+
+    /** The limiters of this listener's limiter rules, in rule order. */
+    public List<Limiter> limiters() {
+        List<Limiter> list = new ArrayList<>();
+        for (Limiter limiter : limiters) {
+            if (limiter != null) {
+                list.add(limiter);
+            }
+        }
+        return list;
+    }
+
+    /** Whether any rule runs in shadow mode. */
+    public boolean hasShadowRules() {
+        for (boolean s : shadow) {
+            if (s) {
+                return true;
+            }
+        }
+        return false;
     }
 
     public InspectAction defaultAction() {

@@ -11,7 +11,11 @@ import java.util.Objects;
  *
  * <p>The policy is held in a volatile field: {@link #evaluate} reads it once and evaluates against
  * that snapshot, so a request is never judged by half of an old and half of a new policy, and reads
- * take no lock. All methods: any thread.
+ * take no lock. Evaluation: any thread, typically the connection's event loop. {@link #replace}: any
+ * thread; reloads are serialized.
+ *
+ * <p>The verdict may hold a {@link Verdict#permit() permit} (from {@code concurrency-limit} rules):
+ * the caller keeps it with the connection and releases it exactly when the connection ends.
  */
 public final class PolicyEngine {
 
@@ -20,10 +24,19 @@ public final class PolicyEngine {
 
     private static final Verdict NO_POLICY = new Verdict(InspectAction.REJECT, NO_POLICY_RULE);
 
+    private final ShadowObserver shadowObserver;
     private volatile Policy current;
 
+    /** An engine whose shadow rules report nowhere. */
     public PolicyEngine(Policy initial) {
+        this(initial, ShadowObserver.NONE);
+    }
+
+    /** @param shadowObserver receives what shadow rules would do, on the evaluating thread */
+    public PolicyEngine(Policy initial, ShadowObserver shadowObserver) {
+        this.shadowObserver = Objects.requireNonNull(shadowObserver, "shadowObserver");
         this.current = Objects.requireNonNull(initial, "initial");
+        initial.limiterRegistry().retainOnly(initial.limiters());
     }
 
     /** The policy in force now. */
@@ -31,18 +44,28 @@ public final class PolicyEngine {
         return current;
     }
 
-    /** Puts {@code next} in force for all evaluations that start after this call (atomic swap). */
-    public void replace(Policy next) {
-        this.current = Objects.requireNonNull(next, "next");
+    /**
+     * Puts {@code next} in force for all evaluations that start after this call (atomic swap), then
+     * drops the limiter state in {@code next}'s registry that none of its rules uses any more.
+     */
+    public synchronized void replace(Policy next) {
+        Objects.requireNonNull(next, "next");
+        this.current = next;
+        next.limiterRegistry().retainOnly(next.limiters());
     }
 
     /**
      * The verdict of the current policy for the request's listener; {@code REJECT} with rule
-     * {@value #NO_POLICY_RULE} when the policy has no section for that listener. Allocates nothing
-     * beyond the source address bytes.
+     * {@value #NO_POLICY_RULE} when the policy has no section for that listener. Shadow rules report
+     * to the engine's observer. Does not block or lock.
      */
     public Verdict evaluate(InspectRequest request) {
+        return evaluate(request, shadowObserver);
+    }
+
+    /** As {@link #evaluate(InspectRequest)}, reporting shadow rules to {@code observer}. */
+    public Verdict evaluate(InspectRequest request, ShadowObserver observer) {
         ListenerPolicy listener = current.listenerOrNull(request.listener());
-        return listener == null ? NO_POLICY : listener.evaluate(request);
+        return listener == null ? NO_POLICY : listener.evaluate(request, observer);
     }
 }

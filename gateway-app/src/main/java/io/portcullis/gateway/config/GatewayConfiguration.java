@@ -2,17 +2,24 @@ package io.portcullis.gateway.config;
 
 import io.micrometer.core.instrument.MeterRegistry;
 import io.portcullis.gateway.Gateway;
+import io.portcullis.gateway.admin.AdminTokenFilter;
 import io.portcullis.gateway.config.PortcullisProperties.ListenerProperties;
 import io.portcullis.gateway.listener.EventLoops;
 import io.portcullis.gateway.metrics.GatewayMeters;
 import io.portcullis.gateway.policy.PolicyInspectHandler;
+import io.portcullis.gateway.policy.PolicyReloader;
 import io.portcullis.policy.Policy;
 import io.portcullis.policy.PolicyEngine;
+import io.portcullis.policy.PolicyOptions;
+import io.portcullis.policy.limit.LimiterRegistry;
+import java.io.IOException;
 import java.util.List;
+import java.util.Optional;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
 import org.springframework.context.SmartLifecycle;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
+import org.springframework.core.io.Resource;
 import org.springframework.core.io.ResourceLoader;
 
 /** Wires the Netty gateway and the policy engine from {@code portcullis.*}; Spring only wires, never runs, them. */
@@ -32,19 +39,47 @@ public class GatewayConfiguration {
         return new GatewayMeters(registry);
     }
 
+    /** Limiter state lives here, outside any one policy, so it survives reloads of unchanged rules. */
     @Bean
-    PolicyEngine policyEngine(PortcullisProperties properties, ResourceLoader resources) {
+    PolicyOptions policyOptions() {
+        return PolicyOptions.defaults().withLimiters(new LimiterRegistry());
+    }
+
+    @Bean
+    PolicySource policySource(PortcullisProperties properties, ResourceLoader resources) {
         boolean demo = properties.listeners().isEmpty();
-        String location = properties.rulesLocation().orElse(demo ? DEMO_RULES : null);
         List<String> inspecting = demo ? List.of("demo")
                 : properties.listeners().stream().filter(ListenerProperties::conditionalAccept)
                         .map(ListenerProperties::name).toList();
-        if (location == null) {
-            // Only listeners without inspection: nothing to evaluate, ever.
-            return new PolicyEngine(PolicyFiles.empty());
+        Optional<Resource> resource = properties.rulesLocation().or(() -> demo ? Optional.of(DEMO_RULES) : Optional.empty())
+                .map(resources::getResource);
+        return new PolicySource(resource, inspecting);
+    }
+
+    @Bean
+    PolicyEngine policyEngine(PolicySource source, PolicyOptions options, GatewayMeters meters) {
+        // Only listeners without inspection when there is no file: nothing to evaluate, ever.
+        Policy policy = source.resource().map(r -> PolicyFiles.load(r, source.inspecting(), options))
+                .orElseGet(PolicyFiles::empty);
+        return new PolicyEngine(policy, meters);
+    }
+
+    /** Watches the rules file when it is a file (not the demo's classpath resource). */
+    @Bean(destroyMethod = "close")
+    PolicyWatch policyWatch(PolicySource source, PolicyEngine engine, PolicyOptions options,
+                            GatewayMeters meters, PortcullisProperties properties) throws IOException {
+        if (source.resource().isEmpty() || !source.resource().get().isFile()) {
+            return new PolicyWatch(Optional.empty());
         }
-        Policy policy = PolicyFiles.load(resources.getResource(location), inspecting);
-        return new PolicyEngine(policy);
+        PolicyReloader reloader = new PolicyReloader(engine, source.resource().get().getFile().toPath(), options,
+                source.inspecting(), meters, properties.rulesCheckInterval());
+        reloader.start();
+        return new PolicyWatch(Optional.of(reloader));
+    }
+
+    @Bean
+    AdminTokenFilter adminTokenFilter(PortcullisProperties properties) {
+        return new AdminTokenFilter(properties.admin().tokenValue());
     }
 
     @Bean
@@ -55,6 +90,10 @@ public class GatewayConfiguration {
     @Bean
     SmartLifecycle gatewayLifecycle(Gateway gateway) {
         return new GatewayLifecycle(gateway);
+    }
+
+    /** Where the policy comes from and which listeners it must cover. */
+    record PolicySource(Optional<Resource> resource, List<String> inspecting) {
     }
 
     /** Binds the listeners once the context is ready and closes them first on shutdown. */

@@ -2,6 +2,7 @@ package io.portcullis.gateway.config;
 
 import io.portcullis.policy.Policy;
 import io.portcullis.policy.PolicyException;
+import io.portcullis.policy.PolicyOptions;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -31,14 +32,14 @@ public final class PolicyFiles {
      * @param inspecting names of the listeners with conditional accept on: each needs a section
      * @throws PolicyLoadException with every error, file:line:column first
      */
-    public static Policy load(Resource resource, Collection<String> inspecting) {
+    public static Policy load(Resource resource, Collection<String> inspecting, PolicyOptions options) {
         Policy policy;
         try {
             if (resource.isFile()) {
-                policy = Policy.load(resource.getFile().toPath());
+                policy = Policy.load(resource.getFile().toPath(), options);
             } else {
                 try (InputStream in = resource.getInputStream()) {
-                    policy = Policy.parse(new String(in.readAllBytes(), StandardCharsets.UTF_8), resource.getDescription());
+                    policy = Policy.parse(new String(in.readAllBytes(), StandardCharsets.UTF_8), resource.getDescription(), options);
                 }
             }
         } catch (PolicyException e) {

@@ -25,6 +25,8 @@ import org.springframework.validation.annotation.Validated;
  * @param listeners      the listeners; none configured runs the embedded demo
  * @param workerThreads  I/O threads (0: one per core)
  * @param demo           where the embedded demo listens when no listener is configured
+ * @param admin          the admin API on the management port
+ * @param rulesCheckInterval how often the rules file and its list files are checked for changes
  */
 @Validated
 @ConfigurationProperties(prefix = "portcullis", ignoreUnknownFields = false)
@@ -32,7 +34,14 @@ public record PortcullisProperties(
         String rules,
         @Valid @DefaultValue List<ListenerProperties> listeners,
         @Min(0) @Max(1024) @DefaultValue("0") int workerThreads,
-        @Valid @DefaultValue Demo demo) {
+        @Valid @DefaultValue Demo demo,
+        @Valid @DefaultValue Admin admin,
+        @DefaultValue("500ms") Duration rulesCheckInterval) {
+
+    @AssertTrue(message = "rules-check-interval must be between 50ms and 1m")
+    public boolean isRulesCheckIntervalValid() {
+        return rulesCheckInterval.toMillis() >= 50 && rulesCheckInterval.compareTo(Duration.ofMinutes(1)) <= 0;
+    }
 
     /** The policy location, when set. */
     public Optional<String> rulesLocation() {
@@ -104,6 +113,23 @@ public record PortcullisProperties(
         @AssertTrue(message = "timeout must be between 1ms and 24h")
         public boolean isTimeoutValid() {
             return timeout.toMillis() >= 1 && timeout.compareTo(Duration.ofHours(24)) <= 0;
+        }
+    }
+
+    /**
+     * The admin API ({@code /admin/**} on the management port).
+     *
+     * @param token bearer token the API requires; without one the admin routes are off (404)
+     */
+    public record Admin(String token) {
+
+        public Optional<String> tokenValue() {
+            return Optional.ofNullable(token).filter(t -> !t.isBlank());
+        }
+
+        @Override
+        public String toString() {
+            return "Admin[token=" + (tokenValue().isPresent() ? "(set)" : "(none)") + "]";
         }
     }
 

@@ -3,6 +3,8 @@ package io.portcullis.gateway.listener;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.CompositeByteBuf;
 import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOption;
@@ -12,7 +14,10 @@ import io.netty.util.concurrent.ScheduledFuture;
 import io.portcullis.policy.model.InspectAction;
 import io.portcullis.policy.model.InspectId;
 import io.portcullis.policy.model.InspectRequest;
+import io.portcullis.policy.model.Permit;
+import io.portcullis.policy.model.Verdict;
 import java.net.InetSocketAddress;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -29,7 +34,7 @@ import org.slf4j.LoggerFactory;
  * owner takes them ({@link AcceptedConnection#takeEarlyData()}), so a read requested while pended
  * cannot drop bytes on the floor in between.
  */
-final class InspectionHandler extends ChannelInboundHandlerAdapter implements Runnable {
+final class InspectionHandler extends ChannelInboundHandlerAdapter implements Runnable, ChannelFutureListener {
 
     private static final Logger log = LoggerFactory.getLogger(InspectionHandler.class);
 
@@ -43,6 +48,8 @@ final class InspectionHandler extends ChannelInboundHandlerAdapter implements Ru
     private boolean readRequested;
     private long pendStartNanos;
     private boolean slotHeld;
+    /** Held from the verdict until the connection closes. */
+    private Permit permit = Permit.NONE;
     private boolean inputShutdown;
     /** When the pend began, 0 when not pended; read by other threads for {@link Listener#pending()}. */
     private volatile long pendingSince;
@@ -79,20 +86,22 @@ final class InspectionHandler extends ChannelInboundHandlerAdapter implements Ru
         }
         // Registered before the handler runs: a completion may arrive, from any thread, before inspect() returns PEND.
         listener.registerPending(request.id(), this);
+        ctx.channel().closeFuture().addListener(this);
         long start = System.nanoTime();
-        InspectAction action;
+        Verdict verdict;
         try {
-            action = listener.inspectHandler().inspect(request);
+            verdict = listener.inspectHandler().verdict(request);
         } catch (RuntimeException e) {
             log.warn("Inspect handler of listener '{}' failed for {}; rejecting", settings.name(), request.id(), e);
-            action = InspectAction.REJECT;
+            verdict = null;
         }
-        if (action == null) {
-            action = InspectAction.REJECT;
+        InspectAction action = verdict == null ? InspectAction.REJECT : verdict.action();
+        if (verdict != null) {
+            permit = verdict.permit();
         }
         listener.observer().inspected(settings.name(), action, System.nanoTime() - start);
         if (action == InspectAction.PEND) {
-            pend();
+            pend(verdict.timeout().orElse(settings.inspectTimeout()));
         } else {
             // A completion for an inspection that was never pended has no effect: the handler's answer stands.
             listener.unregisterPending(request.id(), this);
@@ -100,7 +109,7 @@ final class InspectionHandler extends ChannelInboundHandlerAdapter implements Ru
         }
     }
 
-    private void pend() {
+    private void pend(Duration timeout) {
         ListenerSettings settings = listener.settings();
         state = State.PENDING;
         pendStartNanos = System.nanoTime();
@@ -115,7 +124,7 @@ final class InspectionHandler extends ChannelInboundHandlerAdapter implements Ru
         }
         slotHeld = true;
         pendingSince = pendStartNanos;
-        deadline = ctx.executor().schedule(this, settings.inspectTimeout().toNanos(), TimeUnit.NANOSECONDS);
+        deadline = ctx.executor().schedule(this, timeout.toNanos(), TimeUnit.NANOSECONDS);
         // Reading while pended is bounded by holdBytes; it is how a client that leaves is noticed on every transport.
         requestRead();
     }
@@ -130,6 +139,17 @@ final class InspectionHandler extends ChannelInboundHandlerAdapter implements Ru
         endPend(PendOutcome.TIMEOUT);
         notifyAbort(AbortReason.TIMEOUT);
         apply(settings.onTimeout());
+    }
+
+    /** The connection closed: the inspect handler may give back what it tied to it. */
+    @Override
+    public void operationComplete(ChannelFuture future) {
+        permit.release();
+        try {
+            listener.inspectHandler().connectionClosed(request);
+        } catch (RuntimeException e) {
+            log.warn("Inspect handler of listener '{}' failed on close of {}", listener.settings().name(), request.id(), e);
+        }
     }
 
     /** Called by the listener after it removed this inspection from its pending map. Any thread. */

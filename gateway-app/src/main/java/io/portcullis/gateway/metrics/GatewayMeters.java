@@ -6,7 +6,11 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.portcullis.gateway.listener.ListenerObserver;
 import io.portcullis.gateway.listener.PendOutcome;
+import io.portcullis.gateway.policy.PolicyReloader;
 import io.portcullis.gateway.proxy.RelayObserver;
+import io.portcullis.policy.ShadowObserver;
+import io.portcullis.policy.model.InspectRequest;
+import io.portcullis.policy.model.Verdict;
 import io.portcullis.policy.model.InspectAction;
 import java.time.Duration;
 import java.util.Map;
@@ -14,13 +18,15 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.IntSupplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The contract's {@code portcullis_*} meters. Meters of a listener are made once when it is registered,
  * so events only look up a map by listener name and bump a counter. Tags carry listener, rule, action,
  * outcome and direction: names from configuration, never client data.
  */
-public final class GatewayMeters implements ListenerObserver, RelayObserver {
+public final class GatewayMeters implements ListenerObserver, RelayObserver, ShadowObserver, PolicyReloader.Observer {
 
     private static final Duration[] INSPECT_SLO = {
         Duration.ofNanos(10_000), Duration.ofNanos(50_000), Duration.ofNanos(100_000), Duration.ofNanos(500_000),
@@ -32,11 +38,39 @@ public final class GatewayMeters implements ListenerObserver, RelayObserver {
         Duration.ofSeconds(10), Duration.ofSeconds(30), Duration.ofSeconds(60),
     };
 
+    /** Its own logger, so shadow reports can be routed or silenced apart from the rest. */
+    private static final Logger shadowLog = LoggerFactory.getLogger("io.portcullis.shadow");
+
     private final MeterRegistry registry;
     private final Map<String, ListenerMeters> listeners = new ConcurrentHashMap<>();
+    private final Counter reloadSuccess;
+    private final Counter reloadFailure;
 
     public GatewayMeters(MeterRegistry registry) {
         this.registry = registry;
+        reloadSuccess = reloads(registry, "success");
+        reloadFailure = reloads(registry, "failure");
+    }
+
+    private static Counter reloads(MeterRegistry registry, String result) {
+        return Counter.builder("portcullis.policy.reloads")
+                .description("Policy reloads by result; a failure keeps the running policy")
+                .tag("result", result).register(registry);
+    }
+
+    @Override
+    public void reloaded(boolean success) {
+        (success ? reloadSuccess : reloadFailure).increment();
+    }
+
+    /** A shadow rule would have decided: counted and logged, never in force. */
+    @Override
+    public void shadowVerdict(InspectRequest request, Verdict wouldBe) {
+        of(request.listener()).shadow(wouldBe.rule(), wouldBe.action()).increment();
+        if (shadowLog.isInfoEnabled()) {
+            shadowLog.info("shadow rule '{}' of listener '{}' would {} {} ({})", wouldBe.rule(), request.listener(),
+                    wouldBe.action().label(), request.id(), request.source());
+        }
     }
 
     /** Registers the meters of one listener; {@code pending} reads its pended count. */
@@ -125,6 +159,7 @@ public final class GatewayMeters implements ListenerObserver, RelayObserver {
         final Counter bytesDownstream;
         final AtomicInteger active = new AtomicInteger();
         final Map<String, Counter> verdicts = new ConcurrentHashMap<>();
+        final Map<String, Counter> shadows = new ConcurrentHashMap<>();
 
         ListenerMeters(MeterRegistry registry, String listener, IntSupplier pending) {
             this.listener = listener;
@@ -167,12 +202,21 @@ public final class GatewayMeters implements ListenerObserver, RelayObserver {
         }
 
         Counter verdict(String rule, InspectAction action) {
+            return byRule(verdicts, "portcullis.verdicts", "Policy verdicts by deciding rule", rule, action);
+        }
+
+        Counter shadow(String rule, InspectAction action) {
+            return byRule(shadows, "portcullis.shadow.verdicts",
+                    "What shadow rules would have decided; never in force", rule, action);
+        }
+
+        private Counter byRule(Map<String, Counter> cache, String name, String description, String rule, InspectAction action) {
             // Keyed by names from rules.yaml only, so the map is bounded by the policy's size.
             String key = rule + '\0' + action.label();
-            Counter c = verdicts.get(key);
+            Counter c = cache.get(key);
             if (c == null) {
-                c = verdicts.computeIfAbsent(key, k -> Counter.builder("portcullis.verdicts")
-                        .description("Policy verdicts by deciding rule")
+                c = cache.computeIfAbsent(key, k -> Counter.builder(name)
+                        .description(description)
                         .tags("listener", listener, "rule", rule, "action", action.label())
                         .register(registry));
             }

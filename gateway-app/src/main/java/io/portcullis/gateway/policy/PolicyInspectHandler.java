@@ -8,8 +8,9 @@ import io.portcullis.policy.model.InspectRequest;
 import io.portcullis.policy.model.Verdict;
 
 /**
- * Answers inspections from {@code rules.yaml}: evaluates the current policy (in memory, lock-free)
- * and counts the verdict by deciding rule. Runs on the connection's event loop.
+ * Answers inspections from {@code rules.yaml}: evaluates the current policy (in memory, lock-free) and
+ * counts the verdict by deciding rule. The verdict's permit and pend timeout go to the listener, which
+ * holds the permit until the connection closes. Runs on the connection's event loop.
  */
 public final class PolicyInspectHandler implements InspectHandler {
 
@@ -22,9 +23,17 @@ public final class PolicyInspectHandler implements InspectHandler {
     }
 
     @Override
-    public InspectAction inspect(InspectRequest request) {
+    public Verdict verdict(InspectRequest request) {
         Verdict verdict = engine.evaluate(request);
         meters.verdict(request.listener(), verdict.rule(), verdict.action());
+        return verdict;
+    }
+
+    /** For direct callers: nothing holds the connection's permit, so it is given back at once. */
+    @Override
+    public InspectAction inspect(InspectRequest request) {
+        Verdict verdict = verdict(request);
+        verdict.permit().release();
         return verdict.action();
     }
 }

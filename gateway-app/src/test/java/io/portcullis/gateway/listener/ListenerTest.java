@@ -279,6 +279,32 @@ class ListenerTest {
         assertThat(inspections).hasValue(0);
     }
 
+    /** Every inspected connection is reported closed exactly once, whatever ended it. */
+    @Test
+    void inspectHandlerHearsOfEveryCloseOnce() throws Exception {
+        Map<InspectId, AtomicInteger> closed = new ConcurrentHashMap<>();
+        Listener listener = start(builder(EPOLL).inspectTimeout(Duration.ofMillis(100)).inspectHandler(new InspectHandler() {
+            @Override
+            public InspectAction inspect(InspectRequest request) {
+                return demoPolicy(request);
+            }
+
+            @Override
+            public void connectionClosed(InspectRequest request) {
+                closed.computeIfAbsent(request.id(), k -> new AtomicInteger()).incrementAndGet();
+            }
+        }).acceptHandler(c -> {
+            c.close();
+            return true;
+        }));
+        connect(listener, ACCEPTED);
+        TestClient.expectRejected(REJECTED, listener.localAddress(), DEADLINE);
+        connect(listener, PENDED).expectReset(DEADLINE);
+        await().atMost(DEADLINE).until(() -> closed.size() == 3);
+        Thread.sleep(100);
+        assertThat(closed.values()).allSatisfy(count -> assertThat(count).hasValue(1));
+    }
+
     @Test
     void failingInspectHandlerRejects() throws Exception {
         Listener listener = start(Listener.builder("faulty").eventLoops(EPOLL).inspectHandler(r -> {

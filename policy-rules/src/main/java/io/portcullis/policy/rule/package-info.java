@@ -1,7 +1,8 @@
 /**
- * Compiled rules: a {@link io.portcullis.policy.rule.Rule} is a name, an action and a list of
- * {@link io.portcullis.policy.rule.Match}es that must all hold. One {@code Match} implementation per
- * condition kind ({@code source} today; port, SNI, ALPN and time windows slot in beside it).
- * Everything here is immutable and evaluated without allocation.
+ * Compiled rules: a {@link io.portcullis.policy.rule.Rule} is a name, a list of
+ * {@link io.portcullis.policy.rule.Match}es that must all hold, and either a verdict or a limiter, in
+ * a {@link io.portcullis.policy.rule.RuleMode}. One {@code Match} per condition kind: source, port,
+ * SNI, ALPN, time window; custom kinds plug in through the {@link io.portcullis.policy.rule.MatchType}
+ * service. Everything here is immutable and evaluated without allocation.
  */
 package io.portcullis.policy.rule;

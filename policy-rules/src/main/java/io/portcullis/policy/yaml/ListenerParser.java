@@ -1,8 +1,8 @@
 package io.portcullis.policy.yaml;
 
 import io.portcullis.policy.ListenerPolicy;
+import io.portcullis.policy.limit.LimiterRegistry;
 import io.portcullis.policy.model.InspectAction;
-import io.portcullis.policy.rule.Rule;
 
 import org.yaml.snakeyaml.nodes.MappingNode;
 import org.yaml.snakeyaml.nodes.Node;
@@ -16,12 +16,22 @@ import java.util.Optional;
 
 /**
  * One listener's section: {@code rules} (optional, ordered) and {@code default} (required). Also
- * finds rules that can never match because an earlier rule matches every connection.
+ * finds rules that can never match because an earlier rule takes every connection (limiter and
+ * shadow rules never do: they pass connections on).
  */
 final class ListenerParser {
 
     static final String RULES = "rules";
     static final String DEFAULT = "default";
+
+    /** A listener that validated, its rules not yet linked to limiter state. */
+    record Draft(String listener, List<RuleDraft> rules, InspectAction defaultAction) {
+
+        ListenerPolicy link(LimiterRegistry limiters) {
+            return new ListenerPolicy(listener, rules.stream().map(rule -> rule.link(listener, limiters)).toList(),
+                    defaultAction);
+        }
+    }
 
     private final ParseContext context;
     private final RuleParser ruleParser;
@@ -32,11 +42,11 @@ final class ListenerParser {
     }
 
     /**
-     * The compiled listener policy, or empty when anything in it is wrong (all of which is reported).
+     * The validated listener, or empty when anything in it is wrong (all of which is reported).
      *
      * @param entry the listener's name (key) and section (value)
      */
-    Optional<ListenerPolicy> parse(Nodes.Entry entry) {
+    Optional<Draft> parse(Nodes.Entry entry) {
         String listener = entry.name();
         Node node = entry.value();
         Problems problems = context.problems();
@@ -47,7 +57,7 @@ final class ListenerParser {
         int before = problems.count();
         Map<String, Nodes.Entry> entries = Nodes.entries(mapping.get(), Section.LISTENER, problems);
 
-        List<Rule> rules = new ArrayList<>();
+        List<RuleDraft> rules = new ArrayList<>();
         Nodes.Entry rulesEntry = entries.get(RULES);
         if (rulesEntry != null) {
             Optional<SequenceNode> sequence = Nodes.sequence(rulesEntry.value(), problems);
@@ -66,28 +76,28 @@ final class ListenerParser {
         if (problems.count() != before || defaultAction.isEmpty()) {
             return Optional.empty();
         }
-        return Optional.of(new ListenerPolicy(listener, rules, defaultAction.get()));
+        return Optional.of(new Draft(listener, rules, defaultAction.get()));
     }
 
-    private List<Rule> rules(SequenceNode sequence) {
+    private List<RuleDraft> rules(SequenceNode sequence) {
         Problems problems = context.problems();
-        List<Rule> rules = new ArrayList<>();
+        List<RuleDraft> rules = new ArrayList<>();
         Map<String, Integer> seenNames = new HashMap<>();
-        Rule catchAll = null;
+        RuleDraft catchAll = null;
         int position = 0;
         for (Node node : sequence.getValue()) {
             if (problems.full()) {
                 break;
             }
             position++;
-            Optional<Rule> rule = ruleParser.parse(node, position, seenNames);
+            Optional<RuleDraft> rule = ruleParser.parse(node, position, seenNames);
             if (rule.isEmpty()) {
                 continue;
             }
             if (catchAll != null) {
                 problems.add(node, "rule '" + rule.get().name() + "' can never match: rule '" + catchAll.name()
                         + "' at line " + catchAll.line() + " matches every connection first");
-            } else if (rule.get().matchesEverything()) {
+            } else if (rule.get().catchesAll()) {
                 catchAll = rule.get();
             }
             rules.add(rule.get());

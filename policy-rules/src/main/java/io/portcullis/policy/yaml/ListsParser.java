@@ -7,6 +7,8 @@ import org.yaml.snakeyaml.nodes.MappingNode;
 import org.yaml.snakeyaml.nodes.Node;
 import org.yaml.snakeyaml.nodes.SequenceNode;
 
+import java.nio.file.InvalidPathException;
+import java.nio.file.Path;
 import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -14,10 +16,13 @@ import java.util.Optional;
 import java.util.regex.Pattern;
 
 /**
- * The {@code lists} section: {@code NAME: [CIDR or address, ...]}. A list with a bad entry is still
- * defined (with its good entries), so rules that refer to it do not add "unknown list" errors.
+ * The {@code lists} section: {@code NAME: [CIDR or address, ...]} or {@code NAME: {file: PATH}} (see
+ * {@link ListFile}; a relative PATH starts at the rules file's directory). A list with a bad entry is
+ * still defined (with its good entries), so rules that refer to it do not add "unknown list" errors.
  */
 final class ListsParser {
+
+    static final String FILE = "file";
 
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]*");
 
@@ -25,7 +30,8 @@ final class ListsParser {
     }
 
     /** The lists by name, in file order. */
-    static Map<String, NamedList> parse(Node section, Problems problems) {
+    static Map<String, NamedList> parse(Node section, ParseContext context) {
+        Problems problems = context.problems();
         Map<String, NamedList> lists = new LinkedHashMap<>();
         Optional<MappingNode> mapping = Nodes.mapping(section, problems);
         if (mapping.isEmpty()) {
@@ -41,7 +47,7 @@ final class ListsParser {
             }
             CidrSet addresses = compiled.get(entry.value());
             if (addresses == null) {
-                addresses = addresses(entry.value(), problems);
+                addresses = addresses(entry, context);
                 compiled.put(entry.value(), addresses);
             }
             lists.put(name, new NamedList(name, addresses, Nodes.line(entry.key())));
@@ -49,10 +55,11 @@ final class ListsParser {
         return lists;
     }
 
-    private static CidrSet addresses(Node value, Problems problems) {
-        if (value instanceof MappingNode) {
-            problems.add(value, "list files ({file: ...}) are not supported yet; write the addresses as a list");
-            return CidrSet.empty();
+    private static CidrSet addresses(Nodes.Entry list, ParseContext context) {
+        Problems problems = context.problems();
+        Node value = list.value();
+        if (value instanceof MappingNode mapping) {
+            return file(list, mapping, context);
         }
         Optional<SequenceNode> sequence = Nodes.sequence(value, problems);
         if (sequence.isEmpty()) {
@@ -80,5 +87,32 @@ final class ListsParser {
             }
         }
         return builder.build();
+    }
+
+    private static CidrSet file(Nodes.Entry entry, MappingNode mapping, ParseContext context) {
+        Problems problems = context.problems();
+        Map<String, Nodes.Entry> keys = Nodes.entries(mapping, Section.LIST_FILE, problems);
+        Nodes.Entry fileEntry = keys.get(FILE);
+        if (fileEntry == null) {
+            problems.add(mapping, "missing required key 'file' in list '" + entry.name() + "'");
+            return CidrSet.empty();
+        }
+        Optional<String> written = Nodes.string(fileEntry.value(), problems);
+        if (written.isEmpty()) {
+            return CidrSet.empty();
+        }
+        Path path;
+        try {
+            path = context.baseDirectory().resolve(written.get().strip()).normalize();
+        } catch (InvalidPathException e) {
+            problems.add(fileEntry.value(), "invalid list file path '" + written.get() + "': " + e.getReason());
+            return CidrSet.empty();
+        }
+        String displayName = path.toString();
+        context.addFile(path);
+        ListFile.Result result = ListFile.read(path, displayName, problems);
+        result.unreadable().ifPresent(reason ->
+                problems.add(fileEntry.value(), "cannot read list file '" + displayName + "': " + reason));
+        return result.addresses();
     }
 }

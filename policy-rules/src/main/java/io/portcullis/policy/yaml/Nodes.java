@@ -46,6 +46,20 @@ final class Nodes {
         return Optional.empty();
     }
 
+    /**
+     * A list that is not empty; an empty one is reported as "empty '{key}' list: the rule could never
+     * match (leave '{key}' out to match {anything})".
+     */
+    static Optional<SequenceNode> nonEmptySequence(Node node, String key, String anything, Problems problems) {
+        Optional<SequenceNode> sequence = sequence(node, problems);
+        if (sequence.isPresent() && sequence.get().getValue().isEmpty()) {
+            problems.add(node, "empty '" + key + "' list: the rule could never match (leave '" + key
+                    + "' out to match " + anything + ")");
+            return Optional.empty();
+        }
+        return sequence;
+    }
+
     /** The text of a scalar that is not empty/null. Numbers and booleans are taken as written. */
     static Optional<String> string(Node node, Problems problems) {
         if (node instanceof ScalarNode scalar && !isNull(scalar)) {

@@ -4,10 +4,13 @@ import io.portcullis.policy.ListenerPolicy;
 import io.portcullis.policy.Policy;
 import io.portcullis.policy.PolicyError;
 import io.portcullis.policy.PolicyException;
+import io.portcullis.policy.PolicyOptions;
+import io.portcullis.policy.limit.LimiterRegistry;
 
 import org.yaml.snakeyaml.nodes.MappingNode;
 import org.yaml.snakeyaml.nodes.Node;
 
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -16,7 +19,9 @@ import java.util.Optional;
 /**
  * Compiles {@code rules.yaml} text into a {@link Policy}, or reports every problem (up to
  * {@link YamlLimits#MAX_ERRORS}) with its file:line:column. The {@code lists} section is read first,
- * wherever it stands in the file, so rules can refer to any list. Any thread; no shared state.
+ * wherever it stands in the file, so rules can refer to any list. Two phases: the whole file is
+ * validated, and only then are limiter rules linked to their state in the registry, so a refused
+ * file changes no limiter state. Any thread; no shared state besides the registry.
  */
 public final class PolicyParser {
 
@@ -31,6 +36,17 @@ public final class PolicyParser {
      * @param sourceName the file name used in errors and as {@link Policy#source()}
      */
     public static Policy parse(String text, String sourceName) throws PolicyException {
+        return parse(text, sourceName, PolicyOptions.defaults(), Optional.empty());
+    }
+
+    /**
+     * @param text       the YAML text
+     * @param sourceName the file name used in errors and as {@link Policy#source()}
+     * @param options    limiter registry, clock, base directory of list files, match types
+     * @param rulesFile  the file the text was read from, if any (first of {@link Policy#files()})
+     */
+    public static Policy parse(String text, String sourceName, PolicyOptions options, Optional<Path> rulesFile)
+            throws PolicyException {
         if (text.length() > YamlLimits.MAX_SIZE) {
             throw new PolicyException(new PolicyError(sourceName, 1, 1, "the policy is larger than "
                     + (YamlLimits.MAX_SIZE >> 20) + " MiB; refusing to parse it"));
@@ -43,12 +59,15 @@ public final class PolicyParser {
             problems.add(1, 1, "the policy is empty (expected a mapping with 'listeners')");
             problems.throwIfAny();
         }
-        Optional<Policy> policy = compile(root.orElseThrow(), problems);
+        ParseContext context = new ParseContext(problems, options);
+        rulesFile.ifPresent(context::addFile);
+        Optional<Policy> policy = compile(root.orElseThrow(), context);
         problems.throwIfAny();
         return policy.orElseThrow();
     }
 
-    private static Optional<Policy> compile(Node root, Problems problems) {
+    private static Optional<Policy> compile(Node root, ParseContext context) {
+        Problems problems = context.problems();
         Optional<MappingNode> top = Nodes.mapping(root, problems);
         if (top.isEmpty()) {
             return Optional.empty();
@@ -56,10 +75,11 @@ public final class PolicyParser {
         Map<String, Nodes.Entry> entries = Nodes.entries(top.get(), Section.TOP, problems);
 
         Nodes.Entry listsEntry = entries.get(LISTS);
-        Map<String, NamedList> lists = listsEntry == null ? Map.of() : ListsParser.parse(listsEntry.value(), problems);
-        ParseContext context = new ParseContext(problems, lists);
+        if (listsEntry != null) {
+            context.lists(ListsParser.parse(listsEntry.value(), context));
+        }
 
-        List<ListenerPolicy> listeners = new ArrayList<>();
+        List<ListenerParser.Draft> listeners = new ArrayList<>();
         Nodes.Entry listenersEntry = entries.get(LISTENERS);
         if (listenersEntry == null) {
             problems.add(root, "missing required key 'listeners'");
@@ -78,6 +98,8 @@ public final class PolicyParser {
         if (problems.count() > 0) {
             return Optional.empty();
         }
-        return Optional.of(Policy.of(problems.file(), listeners, lists.keySet()));
+        LimiterRegistry limiters = context.options().limiters().orElseGet(LimiterRegistry::new);
+        List<ListenerPolicy> linked = listeners.stream().map(draft -> draft.link(limiters)).toList();
+        return Optional.of(Policy.of(problems.file(), linked, context.lists().keySet(), context.files(), limiters));
     }
 }

@@ -8,23 +8,30 @@ import org.yaml.snakeyaml.nodes.Node;
 
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
- * Collects the errors of one policy file, up to {@link YamlLimits#MAX_ERRORS}; past that it records
- * one last "too many errors" entry and ignores the rest. Parsers check {@link #full()} to stop early.
+ * Collects the errors of one policy — its rules file and the list files it names — up to
+ * {@link YamlLimits#MAX_ERRORS}; past that it records one last "too many errors" entry and ignores
+ * the rest. Parsers check {@link #full()} to stop early. Errors come out ordered by file (the rules
+ * file first, list files in the order they were read), then line and column.
  * One instance per parse; not thread-safe.
  */
 final class Problems {
 
     private final String file;
     private final List<PolicyError> errors = new ArrayList<>();
+    private final Map<String, Integer> fileRank = new HashMap<>();
     private PolicyError overflow;
 
     Problems(String file) {
         this.file = file;
+        fileRank.put(file, 0);
     }
 
+    /** The rules file's name, as used in its errors. */
     String file() {
         return file;
     }
@@ -39,17 +46,23 @@ final class Problems {
         add(mark.getLine() + 1, mark.getColumn() + 1, message);
     }
 
-    /** Reports a problem at a 1-based line and column. */
+    /** Reports a problem at a 1-based line and column of the rules file. */
     void add(int line, int column, String message) {
+        add(file, line, column, message);
+    }
+
+    /** Reports a problem at a 1-based line and column of another file (a list file). */
+    void add(String otherFile, int line, int column, String message) {
         if (overflow != null) {
             return;
         }
+        fileRank.putIfAbsent(otherFile, fileRank.size());
         if (errors.size() == YamlLimits.MAX_ERRORS) {
-            overflow = new PolicyError(file, line, column,
+            overflow = new PolicyError(otherFile, line, column,
                     "too many errors; stopped after the first " + YamlLimits.MAX_ERRORS);
             return;
         }
-        errors.add(new PolicyError(file, line, column, message));
+        errors.add(new PolicyError(otherFile, line, column, message));
     }
 
     /** How many problems were reported so far (to tell whether a section added any). */
@@ -67,7 +80,8 @@ final class Problems {
             return;
         }
         List<PolicyError> sorted = new ArrayList<>(errors);
-        sorted.sort(Comparator.comparingInt(PolicyError::line).thenComparingInt(PolicyError::column));
+        sorted.sort(Comparator.comparingInt((PolicyError error) -> fileRank.get(error.file()))
+                .thenComparingInt(PolicyError::line).thenComparingInt(PolicyError::column));
         if (overflow != null) {
             sorted.add(overflow);
         }

@@ -18,9 +18,21 @@ record Section(String name, List<String> keys, Set<String> planned) {
 
     static final Section LISTENER = new Section("listener", List.of("rules", "default"), Set.of());
 
+    static final Section LIST_FILE = new Section("list file", List.of(ListsParser.FILE), Set.of());
+
+    static final Section TIME = new Section("time window", List.of("days", "from", "to", "zone"), Set.of());
+
+    static final Section RATE_LIMIT = new Section("rate-limit", List.of("key", "rate", "burst"), Set.of());
+
+    static final Section CONCURRENCY_LIMIT = new Section("concurrency-limit", List.of("key", "max"), Set.of());
+
     Section {
         keys = List.copyOf(keys);
         planned = Set.copyOf(planned);
+    }
+
+    Section(String name, List<String> keys) {
+        this(name, keys, Set.of());
     }
 
     boolean knows(String key) {

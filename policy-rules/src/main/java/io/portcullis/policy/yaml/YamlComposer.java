@@ -90,6 +90,9 @@ final class YamlComposer {
         if (problemMark != null && startsWithDoubleColon(problemMark)) {
             message.append("; quote IPv6 addresses that start with '::', e.g. \"::1\"");
         }
+        if (e.getContextMark() != null && startsWith(e.getContextMark(), '*', '.')) {
+            message.append("; quote wildcard server names, e.g. \"*.example.com\" (YAML reads * as an alias)");
+        }
         if (problemMark == null) {
             problems.add(1, 1, message.toString());
         } else {
@@ -98,9 +101,13 @@ final class YamlComposer {
     }
 
     private static boolean startsWithDoubleColon(Mark mark) {
+        return startsWith(mark, ':', ':');
+    }
+
+    private static boolean startsWith(Mark mark, char first, char second) {
         int[] buffer = mark.getBuffer();
         int at = mark.getPointer();
-        return buffer != null && at >= 0 && at + 1 < buffer.length && buffer[at] == ':' && buffer[at + 1] == ':';
+        return buffer != null && at >= 0 && at + 1 < buffer.length && buffer[at] == first && buffer[at + 1] == second;
     }
 
     private record LimitHit(Mark mark, String message) {

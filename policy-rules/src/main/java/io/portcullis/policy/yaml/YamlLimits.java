@@ -12,7 +12,16 @@ public final class YamlLimits {
     /** Deepest nesting of lists and mappings. */
     public static final int MAX_NESTING_DEPTH = 50;
 
-    /** Most errors reported for one file; the walk stops after that. */
+    /** Largest list file ({@code {file: …}}) read, in bytes. */
+    public static final long MAX_LIST_FILE_SIZE = 128L * 1024 * 1024;
+
+    /** Most entries in one list file (a million-entry block list is ordinary). */
+    public static final int MAX_LIST_FILE_ENTRIES = 10_000_000;
+
+    /** Longest line of a list file, in bytes (comments included). */
+    public static final int MAX_LIST_LINE = 4096;
+
+    /** Most errors reported for one policy (rules file and list files); the walk stops after that. */
     public static final int MAX_ERRORS = 50;
 
     private YamlLimits() {

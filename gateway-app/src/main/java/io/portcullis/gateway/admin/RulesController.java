@@ -1,0 +1,53 @@
+package io.portcullis.gateway.admin;
+
+import io.portcullis.gateway.config.PolicyWatch;
+import io.portcullis.gateway.policy.PolicyReloader;
+import io.portcullis.policy.Policy;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Optional;
+import org.springframework.http.HttpStatus;
+import org.springframework.http.ResponseEntity;
+import org.springframework.web.bind.annotation.PostMapping;
+import org.springframework.web.bind.annotation.RequestMapping;
+import org.springframework.web.bind.annotation.RestController;
+import reactor.core.publisher.Mono;
+import reactor.core.scheduler.Schedulers;
+
+/** {@code POST /admin/rules/reload}: reads the policy files now; 422 with the errors when they do not validate. */
+@RestController
+@RequestMapping(AdminTokenFilter.PREFIX + "/rules")
+public class RulesController {
+
+    private final Optional<PolicyReloader> reloader;
+
+    public RulesController(PolicyWatch watch) {
+        this.reloader = watch.reloader();
+    }
+
+    @PostMapping("/reload")
+    public Mono<ResponseEntity<Map<String, Object>>> reload() {
+        if (reloader.isEmpty()) {
+            return Mono.just(ResponseEntity.status(HttpStatus.CONFLICT).body(Map.of(
+                    "result", "failure", "errors", java.util.List.of("the policy is not read from a file; nothing to reload"))));
+        }
+        // Reading files blocks: off the HTTP event loop.
+        return Mono.fromCallable(() -> reloader.get().reload())
+                .subscribeOn(Schedulers.boundedElastic())
+                .map(RulesController::toResponse);
+    }
+
+    private static ResponseEntity<Map<String, Object>> toResponse(PolicyReloader.Result result) {
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("result", result.success() ? "success" : "failure");
+        if (result.success()) {
+            Policy p = result.policy().orElseThrow();
+            body.put("source", p.source());
+            body.put("listeners", p.listenerNames().size());
+            body.put("rules", p.ruleCount());
+            return ResponseEntity.ok(body);
+        }
+        body.put("errors", result.errors());
+        return ResponseEntity.unprocessableEntity().body(body);
+    }
+}

@@ -1,0 +1,126 @@
+package io.portcullis.policy.limit;
+
+import io.portcullis.policy.model.InspectRequest;
+
+import java.util.Optional;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * What a limiter counts per ({@code key:} of {@code rate-limit} and {@code concurrency-limit}):
+ *
+ * <ul>
+ *   <li>{@code source-ip} — each client address on its own;</li>
+ *   <li>{@code source-cidr/N} — clients grouped by network. {@code N} up to 32 is the IPv4 prefix,
+ *       and IPv6 clients are grouped by /64; {@code N} above 32 is the IPv6 prefix, and IPv4 clients
+ *       are counted per address. {@code source-cidr/V4/V6} gives both, e.g. {@code source-cidr/24/56};</li>
+ *   <li>{@code listener} — all connections of the listener together.</li>
+ * </ul>
+ * An IPv4-mapped IPv6 client ({@code ::ffff:a.b.c.d}) counts as the IPv4 client. Connections whose
+ * source address is unresolved share one key.
+ *
+ * @param kind       which of the three forms
+ * @param ipv4Prefix bits of an IPv4 address that form the key (32 for {@code source-ip})
+ * @param ipv6Prefix bits of an IPv6 address that form the key (128 for {@code source-ip})
+ */
+public record LimitKey(Kind kind, int ipv4Prefix, int ipv6Prefix) {
+
+    /** The forms of a key. */
+    public enum Kind { SOURCE_IP, SOURCE_CIDR, LISTENER }
+
+    public static final LimitKey SOURCE_IP = new LimitKey(Kind.SOURCE_IP, 32, 128);
+    public static final LimitKey LISTENER = new LimitKey(Kind.LISTENER, 0, 0);
+
+    /** IPv6 prefix used for {@code source-cidr/N} with an IPv4 {@code N}: one customer site's /64. */
+    public static final int DEFAULT_IPV6_PREFIX = 64;
+
+    private static final Pattern CIDR = Pattern.compile("source-cidr/(\\d{1,3})(?:/(\\d{1,3}))?");
+    private static final Object LISTENER_KEY = "listener";
+    private static final Object UNRESOLVED_KEY = "unresolved";
+
+    public LimitKey {
+        if (ipv4Prefix < 0 || ipv4Prefix > 32 || ipv6Prefix < 0 || ipv6Prefix > 128) {
+            throw new IllegalArgumentException("prefix out of range: " + ipv4Prefix + "/" + ipv6Prefix);
+        }
+    }
+
+    /** The key written as {@code text}, or empty when it is none of the forms. */
+    public static Optional<LimitKey> parse(String text) {
+        if (text.equals("source-ip")) {
+            return Optional.of(SOURCE_IP);
+        }
+        if (text.equals("listener")) {
+            return Optional.of(LISTENER);
+        }
+        Matcher m = CIDR.matcher(text);
+        if (!m.matches()) {
+            return Optional.empty();
+        }
+        int first = Integer.parseInt(m.group(1));
+        if (m.group(2) != null) {
+            int second = Integer.parseInt(m.group(2));
+            return first <= 32 && second <= 128
+                    ? Optional.of(new LimitKey(Kind.SOURCE_CIDR, first, second)) : Optional.empty();
+        }
+        if (first <= 32) {
+            return Optional.of(new LimitKey(Kind.SOURCE_CIDR, first, DEFAULT_IPV6_PREFIX));
+        }
+        return first <= 128 ? Optional.of(new LimitKey(Kind.SOURCE_CIDR, 32, first)) : Optional.empty();
+    }
+
+    /**
+     * The key of a connection: an address masked to the prefix, or one shared object for
+     * {@code listener}. Any thread; allocates one small object for address keys.
+     *
+     * @param sourceAddress the source address bytes (4 or 16); null when unresolved
+     */
+    public Object keyOf(InspectRequest request, byte[] sourceAddress) {
+        if (kind == Kind.LISTENER) {
+            return LISTENER_KEY;
+        }
+        if (sourceAddress == null) {
+            return UNRESOLVED_KEY;
+        }
+        if (sourceAddress.length == 4) {
+            return ipv4Key(intAt(sourceAddress, 0));
+        }
+        long high = longAt(sourceAddress, 0);
+        long low = longAt(sourceAddress, 8);
+        if (high == 0 && (low >>> 32) == 0xFFFFL) {
+            return ipv4Key((int) low);
+        }
+        long highMask = ipv6Prefix == 0 ? 0 : ipv6Prefix >= 64 ? -1L : -1L << (64 - ipv6Prefix);
+        long lowMask = ipv6Prefix <= 64 ? 0 : ipv6Prefix == 128 ? -1L : -1L << (128 - ipv6Prefix);
+        return new AddressKey(high & highMask, low & lowMask);
+    }
+
+    private AddressKey ipv4Key(int address) {
+        long mask = ipv4Prefix == 0 ? 0 : (0xFFFF_FFFFL << (32 - ipv4Prefix)) & 0xFFFF_FFFFL;
+        return new AddressKey(0, 0xFFFF_0000_0000L | (address & mask));
+    }
+
+    /** An address (IPv4 as IPv4-mapped IPv6) masked to the key's prefix. */
+    private record AddressKey(long high, long low) {
+    }
+
+    private static int intAt(byte[] bytes, int at) {
+        return (bytes[at] & 0xFF) << 24 | (bytes[at + 1] & 0xFF) << 16 | (bytes[at + 2] & 0xFF) << 8
+                | (bytes[at + 3] & 0xFF);
+    }
+
+    private static long longAt(byte[] bytes, int at) {
+        return (intAt(bytes, at) & 0xFFFF_FFFFL) << 32 | (intAt(bytes, at + 4) & 0xFFFF_FFFFL);
+    }
+
+    /** The {@code rules.yaml} form. */
+    @Override
+    public String toString() {
+        return switch (kind) {
+            case SOURCE_IP -> "source-ip";
+            case LISTENER -> "listener";
+            case SOURCE_CIDR -> ipv6Prefix == DEFAULT_IPV6_PREFIX && ipv4Prefix < 32 ? "source-cidr/" + ipv4Prefix
+                    : ipv4Prefix == 32 && ipv6Prefix > 32 ? "source-cidr/" + ipv6Prefix
+                    : "source-cidr/" + ipv4Prefix + "/" + ipv6Prefix;
+        };
+    }
+}

@@ -1,0 +1,105 @@
+package io.portcullis.policy.limit;
+
+import java.util.Collection;
+import java.util.Collections;
+import java.util.IdentityHashMap;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.LongSupplier;
+
+/**
+ * Limiter state — token buckets and open-connection counters — kept outside compiled policies, so
+ * that it survives a reload. Pass the same registry to every {@code Policy.load}/{@code parse} of a
+ * gateway; a recompiled rule then finds its state again when nothing that shapes the state changed:
+ *
+ * <ul>
+ *   <li>a {@code rate-limit} keeps its buckets while listener, rule name, key, rate and burst are the
+ *       same; any change starts with fresh (full) buckets;</li>
+ *   <li>a {@code concurrency-limit} keeps its counters while listener, rule name and key are the same.
+ *       A changed {@code max} keeps them too: the counters are connections that are open now, and
+ *       the new bound applies to them at once.</li>
+ * </ul>
+ * The mode ({@code shadow} or not) is not part of the identity, so a rule switched from shadow to
+ * enforcing keeps what its shadow run counted.
+ *
+ * <p>State of rules that are gone is dropped by {@link #retainOnly}, which {@code PolicyEngine}
+ * calls when it puts a policy in force. Old policies still evaluating at that moment keep their own
+ * references, so nothing fails; their permits release into the dropped counters.
+ *
+ * <p>Every state is bounded to {@link #maxKeysPerLimiter()} keys. Thread-safe; the methods that
+ * create or drop state run at compile and reload time, not on the event loop.
+ */
+public final class LimiterRegistry {
+
+    /** Keys one limiter tracks at most, unless the registry is built with another bound. */
+    public static final int DEFAULT_MAX_KEYS_PER_LIMITER = 100_000;
+
+    /** What a state is identified by; see the class comment for what is in {@code shape}. */
+    private record StateId(String listener, String rule, Object shape) {
+    }
+
+    private final LongSupplier nanoTime;
+    private final int maxKeysPerLimiter;
+    private final ConcurrentHashMap<StateId, Object> states = new ConcurrentHashMap<>();
+
+    /** A registry on the system's monotonic clock with {@value #DEFAULT_MAX_KEYS_PER_LIMITER} keys per limiter. */
+    public LimiterRegistry() {
+        this(System::nanoTime, DEFAULT_MAX_KEYS_PER_LIMITER);
+    }
+
+    /**
+     * @param nanoTime          a monotonic clock in nanoseconds (tests pass a controllable one); it drives
+     *                          both token refill and the expiry of idle keys
+     * @param maxKeysPerLimiter keys tracked per limiter at most (rate buckets: evicted past it;
+     *                          concurrency counters: new keys refused past it)
+     */
+    public LimiterRegistry(LongSupplier nanoTime, int maxKeysPerLimiter) {
+        this.nanoTime = Objects.requireNonNull(nanoTime, "nanoTime");
+        if (maxKeysPerLimiter < 1) {
+            throw new IllegalArgumentException("maxKeysPerLimiter must be positive: " + maxKeysPerLimiter);
+        }
+        this.maxKeysPerLimiter = maxKeysPerLimiter;
+    }
+
+    /** The limiter of rule {@code rule} of {@code listener}, on its existing state if it has one. */
+    public Limiter limiter(String listener, String rule, LimitSettings settings) {
+        if (settings instanceof RateLimit rate) {
+            RateState state = (RateState) states.computeIfAbsent(new StateId(listener, rule, rate),
+                    id -> new RateState(rate, nanoTime, maxKeysPerLimiter));
+            return new RateLimiter(rule, rate, state);
+        }
+        ConcurrencyLimit concurrency = (ConcurrencyLimit) settings;
+        ConcurrencyState state = (ConcurrencyState) states.computeIfAbsent(
+                new StateId(listener, rule, new ConcurrencyShape(concurrency.key())),
+                id -> new ConcurrencyState(maxKeysPerLimiter));
+        return new ConcurrencyLimiter(rule, concurrency, state);
+    }
+
+    /** The part of a concurrency limit's settings that its counters depend on. */
+    private record ConcurrencyShape(LimitKey key) {
+    }
+
+    /** Drops every state that none of {@code inUse} works on. Call it when a policy is put in force. */
+    public void retainOnly(Collection<? extends Limiter> inUse) {
+        Set<Object> kept = Collections.newSetFromMap(new IdentityHashMap<>());
+        for (Limiter limiter : inUse) {
+            kept.add(limiter instanceof RateLimiter rate ? rate.state() : ((ConcurrencyLimiter) limiter).state());
+        }
+        states.values().removeIf(state -> !kept.contains(state));
+    }
+
+    /** Number of limiter states held (one per limiter rule of the policies compiled since the last retain). */
+    public int size() {
+        return states.size();
+    }
+
+    public int maxKeysPerLimiter() {
+        return maxKeysPerLimiter;
+    }
+
+    @Override
+    public String toString() {
+        return "LimiterRegistry[states=" + states.size() + ", maxKeysPerLimiter=" + maxKeysPerLimiter + "]";
+    }
+}

@@ -1,0 +1,121 @@
+package io.portcullis.policy.yaml;
+
+import io.portcullis.policy.limit.ConcurrencyLimit;
+import io.portcullis.policy.limit.LimitKey;
+import io.portcullis.policy.limit.LimitSettings;
+import io.portcullis.policy.limit.RateLimit;
+
+import org.yaml.snakeyaml.nodes.MappingNode;
+import org.yaml.snakeyaml.nodes.Node;
+
+import java.time.Duration;
+import java.util.Map;
+import java.util.Optional;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * The limiter keys of a rule: {@code rate-limit: {key, rate, burst}} and
+ * {@code concurrency-limit: {key, max}}. {@code key} defaults to {@code source-ip}; {@code burst}
+ * defaults to the rate's N (one period's worth).
+ */
+final class LimitParser {
+
+    static final String KEY = "key";
+    static final String RATE = "rate";
+    static final String BURST = "burst";
+    static final String MAX = "max";
+
+    private static final Pattern RATE_TEXT = Pattern.compile("(\\d{1,9})\\s*/\\s*(s|m)");
+    private static final Pattern COUNT = Pattern.compile("\\d{1,9}");
+
+    private LimitParser() {
+    }
+
+    static Optional<LimitSettings> rate(Node value, Problems problems) {
+        Optional<MappingNode> mapping = Nodes.mapping(value, problems);
+        if (mapping.isEmpty()) {
+            return Optional.empty();
+        }
+        int before = problems.count();
+        Map<String, Nodes.Entry> entries = Nodes.entries(mapping.get(), Section.RATE_LIMIT, problems);
+        Optional<LimitKey> key = key(entries, problems);
+        Nodes.Entry rateEntry = entries.get(RATE);
+        long tokens = 0;
+        Duration period = Duration.ofSeconds(1);
+        if (rateEntry == null) {
+            problems.add(value, "missing required key 'rate' in rate-limit (e.g. rate: 10/s)");
+        } else {
+            Optional<String> text = Nodes.string(rateEntry.value(), problems);
+            if (text.isPresent()) {
+                Matcher m = RATE_TEXT.matcher(text.get().strip());
+                if (m.matches() && Long.parseLong(m.group(1)) > 0) {
+                    tokens = Long.parseLong(m.group(1));
+                    period = m.group(2).equals("s") ? Duration.ofSeconds(1) : Duration.ofMinutes(1);
+                } else {
+                    problems.add(rateEntry.value(), "bad rate '" + text.get() + "' (expected N/s or N/m, e.g. 10/s,"
+                            + " with N at least 1)");
+                }
+            }
+        }
+        long burst = tokens;
+        if (entries.containsKey(BURST)) {
+            burst = count(entries.get(BURST).value(), BURST, problems);
+        }
+        if (problems.count() != before || key.isEmpty()) {
+            return Optional.empty();
+        }
+        return Optional.of(new RateLimit(key.get(), tokens, period, burst));
+    }
+
+    static Optional<LimitSettings> concurrency(Node value, Problems problems) {
+        Optional<MappingNode> mapping = Nodes.mapping(value, problems);
+        if (mapping.isEmpty()) {
+            return Optional.empty();
+        }
+        int before = problems.count();
+        Map<String, Nodes.Entry> entries = Nodes.entries(mapping.get(), Section.CONCURRENCY_LIMIT, problems);
+        Optional<LimitKey> key = key(entries, problems);
+        long max = 0;
+        if (!entries.containsKey(MAX)) {
+            problems.add(value, "missing required key 'max' in concurrency-limit (e.g. max: 20)");
+        } else {
+            max = count(entries.get(MAX).value(), MAX, problems);
+        }
+        if (problems.count() != before || key.isEmpty()) {
+            return Optional.empty();
+        }
+        return Optional.of(new ConcurrencyLimit(key.get(), (int) max));
+    }
+
+    private static Optional<LimitKey> key(Map<String, Nodes.Entry> entries, Problems problems) {
+        Nodes.Entry entry = entries.get(KEY);
+        if (entry == null) {
+            return Optional.of(LimitKey.SOURCE_IP);
+        }
+        Optional<String> text = Nodes.string(entry.value(), problems);
+        if (text.isEmpty()) {
+            return Optional.empty();
+        }
+        Optional<LimitKey> key = LimitKey.parse(text.get().strip());
+        if (key.isEmpty()) {
+            problems.add(entry.value(), "bad limiter key '" + text.get() + "' (expected source-ip, source-cidr/N"
+                    + " with N a prefix length such as 24 or 64, or listener)");
+        }
+        return key;
+    }
+
+    /** A whole number of at least 1; 0 after reporting a problem. */
+    private static long count(Node node, String what, Problems problems) {
+        Optional<String> text = Nodes.string(node, problems);
+        if (text.isEmpty()) {
+            return 0;
+        }
+        String digits = text.get().strip();
+        if (COUNT.matcher(digits).matches() && Long.parseLong(digits) >= 1) {
+            return Long.parseLong(digits);
+        }
+        problems.add(node, "bad " + what + " '" + text.get() + "' (expected a whole number of at least 1)");
+        return 0;
+    }
+}
