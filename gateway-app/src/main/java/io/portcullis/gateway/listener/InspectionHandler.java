@@ -19,6 +19,7 @@ import io.portcullis.policy.model.Verdict;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -50,6 +51,8 @@ final class InspectionHandler extends ChannelInboundHandlerAdapter implements Ru
     private boolean slotHeld;
     /** Held from the verdict until the connection closes. */
     private Permit permit = Permit.NONE;
+    private String rule = "error";
+    private long inspectNanos;
     private boolean inputShutdown;
     /** When the pend began, 0 when not pended; read by other threads for {@link Listener#pending()}. */
     private volatile long pendingSince;
@@ -98,13 +101,16 @@ final class InspectionHandler extends ChannelInboundHandlerAdapter implements Ru
         InspectAction action = verdict == null ? InspectAction.REJECT : verdict.action();
         if (verdict != null) {
             permit = verdict.permit();
+            rule = verdict.rule();
         }
-        listener.observer().inspected(settings.name(), action, System.nanoTime() - start);
+        inspectNanos = System.nanoTime() - start;
+        listener.observer().inspected(settings.name(), action, inspectNanos);
         if (action == InspectAction.PEND) {
             pend(verdict.timeout().orElse(settings.inspectTimeout()));
         } else {
             // A completion for an inspection that was never pended has no effect: the handler's answer stands.
             listener.unregisterPending(request.id(), this);
+            ended(Optional.of(action), action.label(), verdict == null ? "error" : "rule", Optional.empty(), 0);
             apply(action);
         }
     }
@@ -117,6 +123,7 @@ final class InspectionHandler extends ChannelInboundHandlerAdapter implements Ru
             if (listener.unregisterPending(request.id(), this)) {
                 state = State.INSPECTING;
                 listener.observer().pendEnded(settings.name(), PendOutcome.OVERFLOW, 0);
+                ended(Optional.of(settings.onOverflow()), PendOutcome.OVERFLOW.label(), "overflow", Optional.empty(), 0);
                 apply(settings.onOverflow());
             }
             // else a completion already claimed it: its queued task decides, nothing is held meanwhile.
@@ -136,7 +143,8 @@ final class InspectionHandler extends ChannelInboundHandlerAdapter implements Ru
             return;
         }
         ListenerSettings settings = listener.settings();
-        endPend(PendOutcome.TIMEOUT);
+        long held = endPend(PendOutcome.TIMEOUT);
+        ended(Optional.of(settings.onTimeout()), PendOutcome.TIMEOUT.label(), "timeout", Optional.empty(), held);
         notifyAbort(AbortReason.TIMEOUT);
         apply(settings.onTimeout());
     }
@@ -153,16 +161,18 @@ final class InspectionHandler extends ChannelInboundHandlerAdapter implements Ru
     }
 
     /** Called by the listener after it removed this inspection from its pending map. Any thread. */
-    void completeFromAnyThread(InspectAction action) {
+    void completeFromAnyThread(InspectAction action, Completion completion) {
         // Always queued, never inline: the caller may be inside inspect() on this very loop.
-        ctx.executor().execute(() -> completed(action));
+        ctx.executor().execute(() -> completed(action, completion));
     }
 
-    private void completed(InspectAction action) {
+    private void completed(InspectAction action, Completion completion) {
         if (state != State.PENDING) {
             return;
         }
-        endPend(action == InspectAction.ACCEPT ? PendOutcome.ACCEPT : PendOutcome.REJECT);
+        PendOutcome outcome = action == InspectAction.ACCEPT ? PendOutcome.ACCEPT : PendOutcome.REJECT;
+        long held = endPend(outcome);
+        ended(Optional.of(action), outcome.label(), completion.decidedBy(), completion.reason(), held);
         if (!ctx.channel().isActive() || inputShutdown) {
             // The client left after the completion won: no abort event, just clean up.
             closeQuietly();
@@ -171,15 +181,22 @@ final class InspectionHandler extends ChannelInboundHandlerAdapter implements Ru
         apply(action);
     }
 
-    /** The one place a pended inspection stops holding: deadline, slot and the outcome meter. */
-    private void endPend(PendOutcome outcome) {
+    /** The one place a pended inspection stops holding: deadline, slot and the outcome meter. Returns the time held. */
+    private long endPend(PendOutcome outcome) {
         cancelDeadline();
         pendingSince = 0;
         if (slotHeld) {
             slotHeld = false;
             listener.releasePendingSlot();
         }
-        listener.observer().pendEnded(listener.settings().name(), outcome, System.nanoTime() - pendStartNanos);
+        long held = System.nanoTime() - pendStartNanos;
+        listener.observer().pendEnded(listener.settings().name(), outcome, held);
+        return held;
+    }
+
+    private void ended(Optional<InspectAction> action, String outcome, String decidedBy, Optional<String> reason, long held) {
+        listener.observer().inspectionEnded(new InspectionEnd(request, rule, action, outcome, decidedBy, reason,
+                inspectNanos, held));
     }
 
     /** Runs {@code task} on this connection's event loop. Any thread. */
@@ -190,7 +207,8 @@ final class InspectionHandler extends ChannelInboundHandlerAdapter implements Ru
     /** Ends the inspection because the listener is closing. Event loop only. */
     void listenerClosed() {
         if (state == State.PENDING && listener.unregisterPending(request.id(), this)) {
-            endPend(PendOutcome.ABORT);
+            long held = endPend(PendOutcome.ABORT);
+            ended(Optional.of(InspectAction.REJECT), PendOutcome.ABORT.label(), "shutdown", Optional.empty(), held);
             notifyAbort(AbortReason.LISTENER_CLOSED);
             reject();
         }
@@ -321,7 +339,8 @@ final class InspectionHandler extends ChannelInboundHandlerAdapter implements Ru
         if (!listener.unregisterPending(request.id(), this)) {
             return;
         }
-        endPend(PendOutcome.ABORT);
+        long held = endPend(PendOutcome.ABORT);
+        ended(Optional.empty(), PendOutcome.ABORT.label(), "client", Optional.empty(), held);
         notifyAbort(AbortReason.CLIENT_CLOSED);
         closeQuietly();
     }

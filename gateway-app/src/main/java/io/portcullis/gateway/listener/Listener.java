@@ -118,7 +118,16 @@ public final class Listener implements AutoCloseable {
      * @throws IllegalArgumentException for {@link InspectAction#PEND}
      */
     public boolean inspectComplete(InspectId id, InspectAction action) {
+        return inspectComplete(id, action, Completion.CALLER);
+    }
+
+    /**
+     * As {@link #inspectComplete(InspectId, InspectAction)}, saying who decided and why (for the audit line).
+     * Any thread.
+     */
+    public boolean inspectComplete(InspectId id, InspectAction action, Completion completion) {
         Objects.requireNonNull(id, "id");
+        Objects.requireNonNull(completion, "completion");
         if (action != InspectAction.ACCEPT && action != InspectAction.REJECT) {
             throw new IllegalArgumentException("an inspection completes with ACCEPT or REJECT, not " + action);
         }
@@ -126,7 +135,7 @@ public final class Listener implements AutoCloseable {
         if (inspection == null) {
             return false;
         }
-        inspection.completeFromAnyThread(action);
+        inspection.completeFromAnyThread(action, completion);
         return true;
     }
 

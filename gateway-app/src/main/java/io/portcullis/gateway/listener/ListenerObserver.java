@@ -20,6 +20,9 @@ public interface ListenerObserver {
     /** A pended inspection ended with {@code outcome} after being held {@code nanos}. */
     default void pendEnded(String listener, PendOutcome outcome, long nanos) { }
 
+    /** An inspection ended (one call per inspected connection): for the audit log. */
+    default void inspectionEnded(InspectionEnd end) { }
+
     /** An accepted connection was refused by its accept handler, or expired unclaimed in the pull queue. */
     default void acceptRefused(String listener) { }
 }

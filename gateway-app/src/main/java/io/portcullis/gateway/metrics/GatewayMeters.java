@@ -4,6 +4,7 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
+import io.portcullis.gateway.listener.InspectionEnd;
 import io.portcullis.gateway.listener.ListenerObserver;
 import io.portcullis.gateway.listener.PendOutcome;
 import io.portcullis.gateway.policy.PolicyReloader;
@@ -45,6 +46,7 @@ public final class GatewayMeters implements ListenerObserver, RelayObserver, Sha
     private final Map<String, ListenerMeters> listeners = new ConcurrentHashMap<>();
     private final Counter reloadSuccess;
     private final Counter reloadFailure;
+    private final AuditLog audit = new AuditLog();
 
     public GatewayMeters(MeterRegistry registry) {
         this.registry = registry;
@@ -108,6 +110,11 @@ public final class GatewayMeters implements ListenerObserver, RelayObserver, Sha
         if (outcome != PendOutcome.OVERFLOW) {
             m.pendDuration.record(nanos, TimeUnit.NANOSECONDS);
         }
+    }
+
+    @Override
+    public void inspectionEnded(InspectionEnd end) {
+        audit.write(end);
     }
 
     @Override

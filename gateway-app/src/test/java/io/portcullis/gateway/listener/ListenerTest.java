@@ -151,7 +151,7 @@ class ListenerTest {
         assertThat(accepted).as("nothing is accepted before inspectComplete").isNotDone();
         assertThat(listener.pending()).extracting(p -> p.request().id()).containsExactly(request.id());
 
-        assertThat(listener.inspectComplete(request.id(), InspectAction.ACCEPT)).isTrue();
+        assertThat(listener.inspectComplete(request.id(), InspectAction.ACCEPT, Completion.by("operator", "looks fine"))).isTrue();
         assertThat(listener.inspectComplete(request.id(), InspectAction.ACCEPT)).as("second completion").isFalse();
         AcceptedConnection connection = accepted.get(5, TimeUnit.SECONDS);
         echo(connection);
@@ -161,6 +161,13 @@ class ListenerTest {
         assertThat(listener.pendingCount()).isZero();
         assertThat(aborts).isEmpty();
         assertThat(observer.pendEnded.get(PendOutcome.ACCEPT)).hasValue(1);
+        assertThat(observer.ends).singleElement().satisfies(end -> {
+            assertThat(end.request().id()).isEqualTo(request.id());
+            assertThat(end.outcome()).isEqualTo("accept");
+            assertThat(end.decidedBy()).isEqualTo("operator");
+            assertThat(end.reason()).contains("looks fine");
+            assertThat(end.pendNanos()).isPositive();
+        });
     }
 
     @ParameterizedTest
@@ -189,6 +196,11 @@ class ListenerTest {
         assertThat(listener.inspectComplete(request.id(), InspectAction.ACCEPT)).isFalse();
         assertThat(observer.pendEnded.get(PendOutcome.TIMEOUT)).hasValue(1);
         assertThat(listener.pendingCount()).isZero();
+        assertThat(observer.ends).singleElement().satisfies(end -> {
+            assertThat(end.outcome()).isEqualTo("timeout");
+            assertThat(end.decidedBy()).isEqualTo("timeout");
+            assertThat(end.action()).contains(InspectAction.REJECT);
+        });
     }
 
     @ParameterizedTest
@@ -225,6 +237,11 @@ class ListenerTest {
         assertThat(listener.inspectComplete(first.id(), InspectAction.ACCEPT)).isFalse();
         assertThat(listener.pendingCount()).isZero();
         assertThat(observer.pendEnded.get(PendOutcome.ABORT)).hasValue(2);
+        assertThat(observer.ends).hasSize(2).allSatisfy(end -> {
+            assertThat(end.outcome()).isEqualTo("abort");
+            assertThat(end.decidedBy()).isEqualTo("client");
+            assertThat(end.action()).isEmpty();
+        });
     }
 
     @ParameterizedTest
@@ -433,6 +450,7 @@ class ListenerTest {
             assertThat(wonByCompletion && abortCount > 0).as("abort after completion of %s", r.id()).isFalse();
         }
         assertThat(observer.pendEndedTotal()).isEqualTo(connections);
+        assertThat(observer.ends).as("one audit end per inspection").hasSize(connections);
     }
 
     // --- helpers ---
@@ -468,6 +486,12 @@ class ListenerTest {
         final AtomicInteger refused = new AtomicInteger();
         final Map<InspectAction, AtomicInteger> inspected = new ConcurrentHashMap<>();
         final Map<PendOutcome, AtomicInteger> pendEnded = new ConcurrentHashMap<>();
+        final List<InspectionEnd> ends = new CopyOnWriteArrayList<>();
+
+        @Override
+        public void inspectionEnded(InspectionEnd end) {
+            ends.add(end);
+        }
 
         @Override
         public void connectionArrived(String listener) {

@@ -1,0 +1,29 @@
+package io.portcullis.gateway.listener;
+
+import io.portcullis.policy.model.InspectAction;
+import io.portcullis.policy.model.InspectRequest;
+import java.util.Optional;
+
+/**
+ * How one inspection ended: the facts of its audit line.
+ *
+ * @param request      what was inspected
+ * @param rule         the rule whose verdict started it ({@code inspect-handler} for a bare handler, {@code error}
+ *                     when the handler failed)
+ * @param action       what was done with the connection; empty when the client left first
+ * @param outcome      accept, reject, timeout, abort or overflow
+ * @param decidedBy    rule, timeout, overflow, client, shutdown, error, or a {@link Completion}'s decidedBy
+ * @param reason       the completion's reason, when one was given
+ * @param inspectNanos time the inspect handler took
+ * @param pendNanos    time held pended (0 when never pended)
+ */
+public record InspectionEnd(
+        InspectRequest request,
+        String rule,
+        Optional<InspectAction> action,
+        String outcome,
+        String decidedBy,
+        Optional<String> reason,
+        long inspectNanos,
+        long pendNanos) {
+}
