@@ -117,6 +117,12 @@ class GatewayApplicationTest {
         assertThat(health.body()).contains("\"status\":\"UP\"");
     }
 
+    @Test
+    void withoutATokenTheAdminApiIsOff() throws Exception {
+        assertThat(http("/admin/pending").statusCode()).isEqualTo(404);
+        assertThat(http("/admin/rules").statusCode()).isEqualTo(404);
+    }
+
     private static String scrape() throws Exception {
         HttpResponse<String> r = http("/actuator/prometheus");
         assertThat(r.statusCode()).isEqualTo(200);

@@ -2,27 +2,51 @@ package io.portcullis.gateway.admin;
 
 import io.portcullis.gateway.config.PolicyWatch;
 import io.portcullis.gateway.policy.PolicyReloader;
+import io.portcullis.policy.ListenerPolicy;
 import io.portcullis.policy.Policy;
+import io.portcullis.policy.PolicyEngine;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.ResponseEntity;
+import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.PostMapping;
 import org.springframework.web.bind.annotation.RequestMapping;
 import org.springframework.web.bind.annotation.RestController;
 import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Schedulers;
 
-/** {@code POST /admin/rules/reload}: reads the policy files now; 422 with the errors when they do not validate. */
+/**
+ * The policy: {@code GET /admin/rules} shows it, {@code POST /admin/rules/reload} reads the files now (422 with
+ * the errors when they do not validate).
+ */
 @RestController
 @RequestMapping(AdminTokenFilter.PREFIX + "/rules")
 public class RulesController {
 
     private final Optional<PolicyReloader> reloader;
+    private final PolicyEngine engine;
 
-    public RulesController(PolicyWatch watch) {
+    public RulesController(PolicyWatch watch, PolicyEngine engine) {
         this.reloader = watch.reloader();
+        this.engine = engine;
+    }
+
+    /** {@code GET /admin/rules}: the policy in force, by listener, rules in order. */
+    @GetMapping
+    public Map<String, Object> rules() {
+        Policy policy = engine.current();
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("source", policy.source());
+        body.put("lists", policy.listNames());
+        Map<String, Object> listeners = new LinkedHashMap<>();
+        for (String name : new java.util.TreeSet<>(policy.listenerNames())) {
+            ListenerPolicy lp = policy.listener(name).orElseThrow();
+            listeners.put(name, Map.of("rules", lp.ruleNames(), "default", lp.defaultAction().label()));
+        }
+        body.put("listeners", listeners);
+        return body;
     }
 
     @PostMapping("/reload")

@@ -53,7 +53,7 @@ public class GatewayConfiguration {
                         .map(ListenerProperties::name).toList();
         Optional<Resource> resource = properties.rulesLocation().or(() -> demo ? Optional.of(DEMO_RULES) : Optional.empty())
                 .map(resources::getResource);
-        return new PolicySource(resource, inspecting);
+        return new PolicySource(resource, inspecting, properties.rulesLocation().isPresent());
     }
 
     @Bean
@@ -64,11 +64,12 @@ public class GatewayConfiguration {
         return new PolicyEngine(policy, meters);
     }
 
-    /** Watches the rules file when it is a file (not the demo's classpath resource). */
+    /** Watches the configured rules file when it is a file. */
     @Bean(destroyMethod = "close")
     PolicyWatch policyWatch(PolicySource source, PolicyEngine engine, PolicyOptions options,
                             GatewayMeters meters, PortcullisProperties properties) throws IOException {
-        if (source.resource().isEmpty() || !source.resource().get().isFile()) {
+        // The demo's built-in policy is never reloaded, wherever its resource happens to live.
+        if (!source.configured() || source.resource().isEmpty() || !source.resource().get().isFile()) {
             return new PolicyWatch(Optional.empty());
         }
         PolicyReloader reloader = new PolicyReloader(engine, source.resource().get().getFile().toPath(), options,
@@ -93,7 +94,7 @@ public class GatewayConfiguration {
     }
 
     /** Where the policy comes from and which listeners it must cover. */
-    record PolicySource(Optional<Resource> resource, List<String> inspecting) {
+    record PolicySource(Optional<Resource> resource, List<String> inspecting, boolean configured) {
     }
 
     /** Binds the listeners once the context is ready and closes them first on shutdown. */

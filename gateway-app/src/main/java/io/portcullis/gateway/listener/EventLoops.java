@@ -33,7 +33,10 @@ public final class EventLoops implements AutoCloseable {
 
     private EventLoops(boolean epoll, int workerThreads) {
         this.epoll = epoll;
-        IoHandlerFactory factory = epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
+        // Epoll through EpollHalfCloseWorkaround: stock Netty 4.2.13+ fails writes to half-closed connections.
+        IoHandlerFactory factory = epoll
+                ? EpollHalfCloseWorkaround.wrap(EpollIoHandler.newFactory())
+                : NioIoHandler.newFactory();
         this.acceptors = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("portcullis-accept"), factory);
         this.workers = new MultiThreadIoEventLoopGroup(workerThreads, new DefaultThreadFactory("portcullis-io"), factory);
     }

@@ -66,6 +66,11 @@ final class InspectionHandler extends ChannelInboundHandlerAdapter implements Ru
         return request;
     }
 
+    /** The rule of the verdict; visible to other threads once {@link #pendingSince()} is non-zero. */
+    String rule() {
+        return rule;
+    }
+
     /** Nanotime the pend began, 0 while not pended. Any thread. */
     long pendingSince() {
         return pendingSince;

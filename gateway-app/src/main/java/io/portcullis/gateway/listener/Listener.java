@@ -165,7 +165,7 @@ public final class Listener implements AutoCloseable {
         for (InspectionHandler h : pending.values()) {
             long since = h.pendingSince();
             if (since != 0) {
-                out.add(new PendingInspection(h.request(), Duration.ofNanos(now - since)));
+                out.add(new PendingInspection(h.request(), h.rule(), Duration.ofNanos(now - since)));
             }
         }
         return out;

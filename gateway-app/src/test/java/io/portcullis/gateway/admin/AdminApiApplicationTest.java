@@ -1,0 +1,121 @@
+package io.portcullis.gateway.admin;
+
+import static io.portcullis.gateway.testing.TestClient.loopback;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.portcullis.gateway.Gateway;
+import io.portcullis.gateway.PortcullisApplication;
+import io.portcullis.gateway.listener.Listener;
+import io.portcullis.gateway.testing.TestClient;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.springframework.boot.builder.SpringApplicationBuilder;
+import org.springframework.context.ConfigurableApplicationContext;
+
+/** The operators' side of pend: list the pended, complete one, on the demo gateway with a token set. */
+class AdminApiApplicationTest {
+
+    private static final String TOKEN = "operator-token";
+    private static ConfigurableApplicationContext context;
+    private static Listener demo;
+    private static int port;
+
+    @BeforeAll
+    static void start() {
+        context = new SpringApplicationBuilder(PortcullisApplication.class).run(
+                "--server.port=0",
+                "--portcullis.admin.token=" + TOKEN,
+                "--portcullis.demo.bind=127.0.0.1:0",
+                "--portcullis.demo.echo-bind=127.0.0.1:0",
+                "--portcullis.worker-threads=2");
+        demo = context.getBean(Gateway.class).listener("demo").orElseThrow();
+        port = Integer.parseInt(context.getEnvironment().getProperty("local.server.port"));
+    }
+
+    @AfterAll
+    static void stop() {
+        if (context != null) {
+            context.close();
+        }
+    }
+
+    @Test
+    void operatorCompletesAPendedConnection() throws Exception {
+        try (TestClient client = TestClient.connect(loopback(3), demo.localAddress())) {
+            client.write("waiting".getBytes());
+            await().atMost(Duration.ofSeconds(5)).until(() -> demo.pendingCount() == 1);
+
+            HttpResponse<String> pending = call("GET", "/admin/pending", TOKEN, null);
+            assertThat(pending.statusCode()).isEqualTo(200);
+            assertThat(pending.body()).contains("\"listener\":\"demo\"").contains("\"rule\":\"needs-approval\"")
+                    .contains("127.0.0.3");
+            Matcher id = Pattern.compile("\"id\":\"(\\d+)\"").matcher(pending.body());
+            assertThat(id.find()).isTrue();
+
+            HttpResponse<String> bad = call("POST", "/admin/pending/" + id.group(1), TOKEN, "{\"action\":\"maybe\"}");
+            assertThat(bad.statusCode()).isEqualTo(400);
+            assertThat(bad.body()).contains("expected accept or reject");
+
+            HttpResponse<String> accepted = call("POST", "/admin/pending/" + id.group(1), TOKEN, "{\"action\":\"accept\"}");
+            assertThat(accepted.statusCode()).isEqualTo(200);
+            assertThat(new String(client.readExactly(7))).isEqualTo("waiting");
+
+            HttpResponse<String> again = call("POST", "/admin/pending/" + id.group(1), TOKEN, "{\"action\":\"reject\"}");
+            assertThat(again.statusCode()).as("already ended").isEqualTo(404);
+        }
+    }
+
+    @Test
+    void operatorRejectsAPendedConnection() throws Exception {
+        try (TestClient client = TestClient.connect(loopback(3), demo.localAddress())) {
+            await().atMost(Duration.ofSeconds(5)).until(() -> demo.pending().size() == 1);
+            String id = demo.pending().get(0).request().id().toString();
+            assertThat(call("POST", "/admin/pending/" + id, TOKEN, "{\"action\":\"reject\"}").statusCode()).isEqualTo(200);
+            client.expectReset(Duration.ofSeconds(5));
+        }
+    }
+
+    @Test
+    void everyAdminRouteWantsTheToken() throws Exception {
+        for (String path : new String[] {"/admin/pending", "/admin/rules", "/admin/listeners"}) {
+            assertThat(call("GET", path, null, null).statusCode()).as(path).isEqualTo(401);
+            assertThat(call("GET", path, "not-it", null).statusCode()).as(path).isEqualTo(401);
+        }
+        assertThat(call("POST", "/admin/pending/1", null, "{\"action\":\"accept\"}").statusCode()).isEqualTo(401);
+        assertThat(call("GET", "/actuator/health", null, null).statusCode()).as("health stays open").isEqualTo(200);
+    }
+
+    @Test
+    void rulesAndListenersAreShown() throws Exception {
+        HttpResponse<String> rules = call("GET", "/admin/rules", TOKEN, null);
+        assertThat(rules.statusCode()).isEqualTo(200);
+        assertThat(rules.body()).contains("blocked-client", "needs-approval", "local-clients", "\"default\":\"reject\"");
+        HttpResponse<String> listeners = call("GET", "/admin/listeners", TOKEN, null);
+        assertThat(listeners.body()).contains("\"name\":\"demo\"").contains("\"conditionalAccept\":true");
+        HttpResponse<String> reload = call("POST", "/admin/rules/reload", TOKEN, null);
+        assertThat(reload.statusCode()).as("the demo policy is not a file").isEqualTo(409);
+    }
+
+    static HttpResponse<String> call(String method, String path, String token, String json) throws Exception {
+        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
+                .timeout(Duration.ofSeconds(10))
+                .method(method, json == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(json));
+        if (json != null) {
+            request.header("Content-Type", "application/json");
+        }
+        if (token != null) {
+            request.header("Authorization", "Bearer " + token);
+        }
+        return HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build()
+                .send(request.build(), HttpResponse.BodyHandlers.ofString());
+    }
+}
