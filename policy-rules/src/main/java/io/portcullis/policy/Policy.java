@@ -59,11 +59,14 @@ public final class Policy {
         return load(file, PolicyOptions.defaults().withLimiters(limiters));
     }
 
-    /** As {@link #load(Path)}, with options; relative list files start at the rules file's directory. */
+    /**
+     * As {@link #load(Path)}, with options. Relative list files always start at the rules file's
+     * directory ({@link PolicyOptions#baseDirectory()} applies to {@link #parse} only).
+     */
     public static Policy load(Path file, PolicyOptions options) throws PolicyException {
         String sourceName = file.toString();
-        PolicyOptions resolved = options.baseDirectory().isPresent() ? options
-                : options.withBaseDirectory(file.getParent() == null ? Path.of("") : file.getParent());
+        // list files named in a file are relative to that file, whatever base directory the options carry
+        PolicyOptions resolved = options.withBaseDirectory(file.getParent() == null ? Path.of("") : file.getParent());
         return PolicyParser.parse(PolicyFile.read(file, sourceName), sourceName, resolved, Optional.of(file));
     }
 

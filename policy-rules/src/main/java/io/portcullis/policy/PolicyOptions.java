@@ -18,8 +18,9 @@ import java.util.ServiceLoader;
  *   <li>{@link #limiters()}: where limiter state lives. A gateway passes the same registry on every
  *       reload so that limits survive it; without one, each compile gets a fresh registry.</li>
  *   <li>{@link #clock()}: "now" for {@code time} windows (the system clock; tests pass a fixed one).</li>
- *   <li>{@link #baseDirectory()}: where relative {@code {file: …}} list paths start. {@code Policy.load}
- *       uses the rules file's directory; {@code Policy.parse} the working directory unless set.</li>
+ *   <li>{@link #baseDirectory()}: where relative {@code {file: …}} list paths start for
+ *       {@code Policy.parse} (the working directory unless set). {@code Policy.load} always uses the
+ *       rules file's directory.</li>
  *   <li>{@link #matchTypes()}: custom condition kinds; by default those found by {@link ServiceLoader}.</li>
  * </ul>
  */

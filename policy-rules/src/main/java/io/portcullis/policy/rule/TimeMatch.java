@@ -83,8 +83,8 @@ public final class TimeMatch implements Match {
     public boolean matchesAt(long epochMillis) {
         long localSeconds = Math.floorDiv(epochMillis, 1000) + offsetSeconds(epochMillis);
         long epochDay = Math.floorDiv(localSeconds, SECONDS_PER_DAY);
-        int minute = (int) (Math.floorMod(localSeconds, SECONDS_PER_DAY) / 60);
-        int day = (int) Math.floorMod(epochDay + 3, 7); // 1970-01-01 was a Thursday; 0 = Monday
+        int minute = Math.floorMod(localSeconds, SECONDS_PER_DAY) / 60;
+        int day = Math.floorMod(epochDay + 3, 7); // 1970-01-01 was a Thursday; 0 = Monday
         if (from < to) {
             return isDay(day) && minute >= from && minute < to;
         }

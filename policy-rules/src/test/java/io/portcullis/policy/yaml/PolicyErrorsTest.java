@@ -115,17 +115,8 @@ class PolicyErrorsTest {
                         colour: blue
                         action: accept
                 """))).containsExactly(
-                "rules.yaml:5:9: unknown key 'colour' in a rule (expected one of: name, source, action)");
-    }
-
-    @Test
-    void plannedKeysSayTheyAreNotSupportedYet() {
-        assertThat(errorsOf(rules("""
-                      - name: web
-                        sni: ["*.example.com"]
-                        action: accept
-                """))).containsExactly(
-                "rules.yaml:5:9: 'sni' is not supported yet in a rule (expected one of: name, source, action)");
+                "rules.yaml:5:9: unknown key 'colour' in a rule (expected one of: name, source, port, sni, alpn, time,"
+                        + " source-port, action, decision, timeout, rate-limit, concurrency-limit, mode)");
     }
 
     @Test
@@ -154,7 +145,8 @@ class PolicyErrorsTest {
                       - name: local
                 """))).containsExactly(
                 "rules.yaml:4:9: missing required key 'name' in rule #1",
-                "rules.yaml:6:9: missing required key 'action' in rule 'local'");
+                "rules.yaml:6:9: missing required key 'action' in rule 'local' (or a limiter: 'rate-limit' or"
+                        + " 'concurrency-limit')");
         assertThat(errorsOf("""
                 listeners:
                   demo:
@@ -265,7 +257,7 @@ class PolicyErrorsTest {
                 listeners: {}
                 """)).containsExactly(
                 "rules.yaml:3:9: a list holds addresses and CIDRs only; it cannot refer to another list ('list:office')",
-                "rules.yaml:4:12: list files ({file: ...}) are not supported yet; write the addresses as a list",
+                "rules.yaml:4:19: cannot read list file 'blocked.txt': no such file",
                 "rules.yaml:5:3: invalid list name 'bad name' (use letters, digits, '.', '_' and '-')",
                 "rules.yaml:6:11: expected a list, got a string");
     }
