@@ -22,8 +22,11 @@ import tools.jackson.dataformat.yaml.YAMLMapper;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashSet;
@@ -81,40 +84,62 @@ class RulesSchemaTest {
 
     // ---- the examples of the repository ---------------------------------------------------------
 
+    /**
+     * Every rules file of the repository, found by shape: YAML files whose top level has {@code listeners:}
+     * (rules.yaml files, wherever they are: tests, the gateway's demo, docker/, ...), {@code rules: |} blocks
+     * in YAML files (Helm values), and the {@code ```yaml} blocks of Markdown files that have a top-level
+     * {@code listeners:}. Build output and {@code .git} are skipped.
+     */
     static Stream<Arguments> examples() throws IOException {
         List<Arguments> examples = new ArrayList<>();
-        try (Stream<Path> files = Files.list(MODULE.resolve("src/test/resources/rules"))) {
-            files.filter(file -> file.getFileName().toString().endsWith(".yaml")).sorted()
-                    .forEach(file -> examples.add(example(file)));
-        }
-        examples.add(example(REPOSITORY.resolve("gateway-app/src/main/resources/demo/rules.yaml")));
-        for (Path readme : List.of(MODULE.resolve("README.md"), REPOSITORY.resolve("README.md"))) {
-            List<String> blocks = rulesBlocks(readme);
-            for (int i = 0; i < blocks.size(); i++) {
-                examples.add(Arguments.of(Named.of(REPOSITORY.relativize(readme) + " example " + (i + 1), blocks.get(i))));
+        for (Path file : repositoryFiles()) {
+            String name = REPOSITORY.relativize(file).toString();
+            String fileName = file.getFileName().toString();
+            String text = Files.readString(file);
+            if (fileName.endsWith(".md")) {
+                Matcher block = MARKDOWN_YAML.matcher(text);
+                int n = 0;
+                while (block.find()) {
+                    if (TOP_LEVEL_LISTENERS.matcher(block.group(1)).find()) {
+                        examples.add(Arguments.of(Named.of(name + " example " + ++n, block.group(1))));
+                    }
+                }
+            } else if ((fileName.endsWith(".yaml") || fileName.endsWith(".yml"))) {
+                if (TOP_LEVEL_LISTENERS.matcher(text).find()) {
+                    examples.add(Arguments.of(Named.of(name, text)));
+                } else if (EMBEDDED_RULES.matcher(text).find()) {
+                    JsonNode rules = YAML.readTree(text).path("rules");
+                    if (rules.isString() && TOP_LEVEL_LISTENERS.matcher(rules.asString()).find()) {
+                        examples.add(Arguments.of(Named.of(name + " (rules)", rules.asString())));
+                    }
+                }
             }
         }
         return examples.stream();
     }
 
-    private static Arguments example(Path file) {
-        try {
-            return Arguments.of(Named.of(REPOSITORY.relativize(file).toString(), Files.readString(file)));
-        } catch (IOException e) {
-            throw new IllegalStateException("cannot read the example " + file, e);
-        }
-    }
+    private static final Pattern TOP_LEVEL_LISTENERS = Pattern.compile("(?m)^listeners:");
+    private static final Pattern EMBEDDED_RULES = Pattern.compile("(?m)^rules: *\\|");
+    private static final Pattern MARKDOWN_YAML = Pattern.compile("```yaml\\n(.*?)```", Pattern.DOTALL);
+    private static final Set<String> SKIPPED_DIRECTORIES = Set.of(".git", "target", "node_modules");
 
-    /** The ```yaml blocks of a Markdown file that are rules files (a top-level {@code listeners:} key). */
-    private static List<String> rulesBlocks(Path markdown) throws IOException {
-        Matcher block = Pattern.compile("```yaml\\n(.*?)```", Pattern.DOTALL).matcher(Files.readString(markdown));
-        List<String> blocks = new ArrayList<>();
-        while (block.find()) {
-            if (Pattern.compile("(?m)^listeners:").matcher(block.group(1)).find()) {
-                blocks.add(block.group(1));
+    private static List<Path> repositoryFiles() throws IOException {
+        List<Path> files = new ArrayList<>();
+        Files.walkFileTree(REPOSITORY, new SimpleFileVisitor<>() {
+            @Override
+            public FileVisitResult preVisitDirectory(Path directory, BasicFileAttributes attributes) {
+                return SKIPPED_DIRECTORIES.contains(String.valueOf(directory.getFileName()))
+                        ? FileVisitResult.SKIP_SUBTREE : FileVisitResult.CONTINUE;
             }
-        }
-        return blocks;
+
+            @Override
+            public FileVisitResult visitFile(Path file, BasicFileAttributes attributes) {
+                files.add(file);
+                return FileVisitResult.CONTINUE;
+            }
+        });
+        files.sort(null);
+        return files;
     }
 
     @Test
