@@ -3,24 +3,34 @@ package io.portcullis.gateway;
 import io.portcullis.gateway.config.FinalAction;
 import io.portcullis.gateway.config.HostAndPort;
 import io.portcullis.gateway.config.PortcullisProperties;
+import io.portcullis.gateway.config.PortcullisProperties.HealthCheck;
 import io.portcullis.gateway.config.PortcullisProperties.Inspect;
 import io.portcullis.gateway.config.PortcullisProperties.ListenerProperties;
+import io.portcullis.gateway.decision.Completer;
+import io.portcullis.gateway.decision.DecisionServices;
 import io.portcullis.gateway.demo.EchoServer;
+import io.portcullis.gateway.listener.Completion;
 import io.portcullis.gateway.listener.EventLoops;
 import io.portcullis.gateway.listener.InspectHandler;
 import io.portcullis.gateway.listener.Listener;
 import io.portcullis.gateway.listener.ListenerSettings;
 import io.portcullis.gateway.metrics.GatewayMeters;
 import io.portcullis.gateway.proxy.Balance;
+import io.portcullis.gateway.proxy.BackendHealthChecker;
 import io.portcullis.gateway.proxy.BackendPool;
 import io.portcullis.gateway.proxy.RelayAcceptHandler;
 import io.portcullis.gateway.proxy.RelaySettings;
+import io.portcullis.policy.model.InspectAction;
+import io.portcullis.policy.model.InspectId;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -29,7 +39,7 @@ import org.slf4j.LoggerFactory;
  * echo backend. Started and stopped by the application context; all public methods are for any thread
  * but an event loop.
  */
-public final class Gateway implements AutoCloseable {
+public final class Gateway implements AutoCloseable, Completer {
 
     private static final Logger log = LoggerFactory.getLogger(Gateway.class);
 
@@ -39,10 +49,26 @@ public final class Gateway implements AutoCloseable {
     private final InspectHandler inspectHandler;
     private final GatewayMeters meters;
     private final List<Listener> listeners = new ArrayList<>();
+    /** The listeners by name, for completions from decision services (any thread). */
+    private final Map<String, Listener> byName = new ConcurrentHashMap<>();
+    private final DecisionServices decisions;
+    private final List<BackendHealthChecker> healthCheckers = new ArrayList<>();
+    private final Map<String, BackendPool> pools = new LinkedHashMap<>();
+    private volatile boolean started;
     private EchoServer echo;
 
     public Gateway(List<ListenerProperties> configured, PortcullisProperties.Demo demo, EventLoops loops,
                    InspectHandler inspectHandler, GatewayMeters meters) {
+        this(configured, demo, loops, inspectHandler, meters, DecisionServices.none());
+    }
+
+    /**
+     * @param decisions the decision services: they complete pended inspections through this gateway and are
+     *                  told when a pended client leaves (each listener's abort handler)
+     */
+    public Gateway(List<ListenerProperties> configured, PortcullisProperties.Demo demo, EventLoops loops,
+                   InspectHandler inspectHandler, GatewayMeters meters, DecisionServices decisions) {
+        this.decisions = decisions;
         this.configured = List.copyOf(configured);
         this.demo = demo;
         this.loops = loops;
@@ -67,9 +93,13 @@ public final class Gateway implements AutoCloseable {
                         + "built-in echo server on {}; rules from the demo policy (127.0.0.1 accepted, "
                         + "127.0.0.2 rejected, 127.0.0.3 pended).", demo.bind(), echoAddress);
             }
+            decisions.completeThrough(this);
             for (ListenerProperties p : plan) {
-                listeners.add(build(p).start());
+                Listener listener = build(p);
+                byName.put(p.name(), listener);
+                listeners.add(listener.start());
             }
+            started = true;
         } catch (RuntimeException e) {
             close();
             throw e;
@@ -82,7 +112,8 @@ public final class Gateway implements AutoCloseable {
                 Duration.ofMinutes(10),
                 new Inspect(Duration.ofSeconds(10),
                         FinalAction.ACCEPT, 1000,
-                        FinalAction.REJECT, ListenerSettings.DEFAULT_HOLD_BYTES));
+                        FinalAction.REJECT, ListenerSettings.DEFAULT_HOLD_BYTES),
+                new HealthCheck(true, Duration.ofSeconds(5), Duration.ofSeconds(1), 2, 3));
     }
 
     private Listener build(ListenerProperties p) {
@@ -93,15 +124,36 @@ public final class Gateway implements AutoCloseable {
         BackendPool pool = new BackendPool(p.backends().stream().map(HostAndPort::toSocketAddress).toList(), p.balance());
         RelayAcceptHandler relay = new RelayAcceptHandler(p.name(), pool,
                 new RelaySettings(p.connectTimeout(), p.idleTimeout()), loops, meters);
+        healthCheckers.add(new BackendHealthChecker(relay, p.healthCheck().toSettings(), loops.workers().next()).start());
+        pools.put(p.name(), pool);
         Listener listener = Listener.builder(p.name())
                 .settings(settings)
                 .eventLoops(loops)
                 .inspectHandler(inspectHandler)
+                .abortHandler(decisions)
                 .acceptHandler(relay)
                 .observer(meters)
                 .build();
         meters.register(p.name(), listener::pendingCount);
         return listener;
+    }
+
+    /** One listener's readiness: bound, and how many of its backends the health check finds up. */
+    public record ListenerState(String name, boolean bound, int backendsUp, int backends) {
+    }
+
+    /** True between a successful {@link #start()} and {@link #close()}. Any thread. */
+    public boolean isStarted() {
+        return started;
+    }
+
+    public synchronized List<ListenerState> states() {
+        List<ListenerState> out = new ArrayList<>();
+        for (Listener l : listeners) {
+            BackendPool pool = pools.get(l.name());
+            out.add(new ListenerState(l.name(), l.isBound(), pool == null ? 0 : pool.upCount(), pool == null ? 0 : pool.size()));
+        }
+        return out;
     }
 
     public synchronized List<Listener> listeners() {
@@ -112,13 +164,65 @@ public final class Gateway implements AutoCloseable {
         return listeners.stream().filter(l -> l.name().equals(name)).findFirst();
     }
 
+    /** Completes a pended inspection on the listener called {@code listener}; false when there is none. Any thread. */
+    @Override
+    public boolean complete(String listener, InspectId id, InspectAction action, Completion completion) {
+        Listener l = byName.get(listener);
+        return l != null && l.inspectComplete(id, action, completion);
+    }
+
+    /** The {@code inspect.timeout} of the listener called {@code listener}. Any thread. */
+    @Override
+    public Optional<Duration> inspectTimeout(String listener) {
+        return Optional.ofNullable(byName.get(listener)).map(l -> l.settings().inspectTimeout());
+    }
+
     /** The built-in echo backend, in demo mode. */
     public synchronized Optional<EchoServer> echoServer() {
         return Optional.ofNullable(echo);
     }
 
+    /**
+     * The graceful part of a stop: every listener stops accepting (pended inspections get their
+     * {@code on-timeout}), then relays may finish for up to {@code grace}. Returns the relays still open.
+     */
+    public int drain(Duration grace) {
+        List<Listener> current = listeners();
+        current.forEach(Listener::stopAccepting);
+        long deadline = System.nanoTime() + grace.toNanos();
+        int open = openRelays();
+        if (open > 0) {
+            log.info("Draining: {} relay(s) open, waiting up to {} ms", open, grace.toMillis());
+        }
+        while (open > 0 && System.nanoTime() < deadline) {
+            try {
+                Thread.sleep(50);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+            open = openRelays();
+        }
+        if (open > 0) {
+            log.warn("Shutdown grace of {} ms over: closing {} relay(s)", grace.toMillis(), open);
+        }
+        return open;
+    }
+
+    /** Relays open (or connecting) now, over all listeners. Any thread. */
+    public synchronized int openRelays() {
+        int open = 0;
+        for (BackendPool pool : pools.values()) {
+            for (int i = 0; i < pool.size(); i++) {
+                open += pool.active(i);
+            }
+        }
+        return open;
+    }
+
     @Override
     public synchronized void close() {
+        started = false;
         for (Listener l : listeners) {
             try {
                 l.close();
@@ -127,6 +231,10 @@ public final class Gateway implements AutoCloseable {
             }
         }
         listeners.clear();
+        byName.clear();
+        healthCheckers.forEach(BackendHealthChecker::close);
+        healthCheckers.clear();
+        pools.clear();
         if (echo != null) {
             echo.close();
             echo = null;

@@ -25,7 +25,7 @@ class ArchitectureTest {
         noClasses().that().resideInAnyPackage(
                         "io.portcullis.gateway.listener..", "io.portcullis.gateway.proxy..",
                         "io.portcullis.gateway.demo..", "io.portcullis.gateway.metrics..",
-                        "io.portcullis.gateway.policy..")
+                        "io.portcullis.gateway.policy..", "io.portcullis.gateway.decision..")
                 .should().dependOnClassesThat().resideInAnyPackage("org.springframework..")
                 .check(classes);
     }

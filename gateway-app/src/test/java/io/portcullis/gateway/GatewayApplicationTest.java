@@ -118,6 +118,17 @@ class GatewayApplicationTest {
     }
 
     @Test
+    void livenessAndReadinessGroups() throws Exception {
+        HttpResponse<String> live = http("/actuator/health/liveness");
+        assertThat(live.statusCode()).isEqualTo(200);
+        assertThat(live.body()).contains("\"eventLoops\"").contains("\"transport\"");
+        await().atMost(Duration.ofSeconds(10)).until(() -> http("/actuator/health/readiness").statusCode() == 200);
+        assertThat(http("/actuator/health/readiness").body()).contains("\"gateway\"").contains("\"demo\"")
+                .contains("\"backendsUp\":1");
+        assertThat(scrape()).containsPattern("portcullis_backend_up\\{backend=\"127.0.0.1:\\d+\",listener=\"demo\"\\} 1");
+    }
+
+    @Test
     void withoutATokenTheAdminApiIsOff() throws Exception {
         assertThat(http("/admin/pending").statusCode()).isEqualTo(404);
         assertThat(http("/admin/rules").statusCode()).isEqualTo(404);

@@ -69,7 +69,14 @@ class MultiListenerApplicationTest {
                 "--portcullis.listeners[1].name=open",
                 "--portcullis.listeners[1].bind=127.0.0.1:0",
                 "--portcullis.listeners[1].conditional-accept=false",
-                "--portcullis.listeners[1].backends[0]=" + echo);
+                "--portcullis.listeners[1].backends[0]=" + echo,
+                "--portcullis.listeners[2].name=broken",
+                "--portcullis.listeners[2].bind=127.0.0.1:0",
+                "--portcullis.listeners[2].conditional-accept=false",
+                "--portcullis.listeners[2].backends[0]=127.0.0.1:" + dead.getPort(),
+                "--portcullis.listeners[2].health-check.interval=200ms",
+                "--portcullis.listeners[2].health-check.timeout=100ms",
+                "--portcullis.listeners[2].health-check.fall=1");
         Gateway gateway = context.getBean(Gateway.class);
         guarded = gateway.listener("guarded").orElseThrow();
         open = gateway.listener("open").orElseThrow();
@@ -109,6 +116,24 @@ class MultiListenerApplicationTest {
         await().atMost(Duration.ofSeconds(5)).until(() -> meters.get("portcullis.pended.outcomes")
                 .tags("listener", "guarded", "outcome", "timeout").counter().count() == 1);
         assertThat(guarded.pendingCount()).isZero();
+    }
+
+    @Test
+    void aListenerWithNoBackendUpMakesTheGatewayNotReady() throws Exception {
+        await().atMost(Duration.ofSeconds(10)).until(() -> meters.get("portcullis.backend.up")
+                .tag("listener", "broken").gauge().value() == 0);
+        int port = Integer.parseInt(context.getEnvironment().getProperty("local.server.port"));
+        java.net.http.HttpResponse<String> readiness = java.net.http.HttpClient.newHttpClient().send(
+                java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + port + "/actuator/health/readiness"))
+                        .timeout(Duration.ofSeconds(10)).build(),
+                java.net.http.HttpResponse.BodyHandlers.ofString());
+        assertThat(readiness.statusCode()).isEqualTo(503);
+        assertThat(readiness.body()).contains("OUT_OF_SERVICE").contains("\"broken\"");
+        try (TestClient client = TestClient.connect(loopback(1), context.getBean(Gateway.class).listener("broken")
+                .orElseThrow().localAddress())) {
+            client.expectClosed(Duration.ofSeconds(5));
+        }
+        assertThat(meters.get("portcullis.backend.unavailable").tag("listener", "broken").counter().count()).isPositive();
     }
 
     @Test

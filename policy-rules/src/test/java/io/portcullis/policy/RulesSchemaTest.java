@@ -95,6 +95,9 @@ class RulesSchemaTest {
         for (Path file : repositoryFiles()) {
             String name = REPOSITORY.relativize(file).toString();
             String fileName = file.getFileName().toString();
+            if (!fileName.endsWith(".md") && !fileName.endsWith(".yaml") && !fileName.endsWith(".yml")) {
+                continue; // only text formats that can hold rules; binaries are not read at all
+            }
             String text = Files.readString(file);
             if (fileName.endsWith(".md")) {
                 Matcher block = MARKDOWN_YAML.matcher(text);

@@ -1,9 +1,16 @@
 package io.portcullis.gateway.config;
 
+import io.github.resilience4j.bulkhead.BulkheadRegistry;
+import io.github.resilience4j.circuitbreaker.CircuitBreakerRegistry;
+import io.github.resilience4j.retry.RetryRegistry;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.portcullis.gateway.Gateway;
 import io.portcullis.gateway.admin.AdminTokenFilter;
 import io.portcullis.gateway.config.PortcullisProperties.ListenerProperties;
+import io.portcullis.gateway.decision.DecisionNameCheck;
+import io.portcullis.gateway.decision.DecisionServiceSettings;
+import io.portcullis.gateway.decision.DecisionServices;
+import io.portcullis.gateway.decision.ResilienceRegistries;
 import io.portcullis.gateway.listener.EventLoops;
 import io.portcullis.gateway.metrics.GatewayMeters;
 import io.portcullis.gateway.policy.PolicyInspectHandler;
@@ -13,6 +20,7 @@ import io.portcullis.policy.PolicyEngine;
 import io.portcullis.policy.PolicyOptions;
 import io.portcullis.policy.limit.LimiterRegistry;
 import java.io.IOException;
+import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
@@ -56,10 +64,31 @@ public class GatewayConfiguration {
         return new PolicySource(resource, inspecting, properties.rulesLocation().isPresent());
     }
 
+    /** Every decision service a policy names must be configured: checked at start and on every reload. */
     @Bean
-    PolicyEngine policyEngine(PolicySource source, PolicyOptions options, GatewayMeters meters) {
+    DecisionNameCheck decisionNameCheck(PortcullisProperties properties) {
+        return DecisionNameCheck.of(properties.decisionServices().keySet());
+    }
+
+    /**
+     * The decision services, on the gateway's event loops; circuit breaker, retry and bulkhead come from the
+     * registries of Resilience4j's Spring Boot module (its own keys and meters), by service name.
+     */
+    @Bean(destroyMethod = "close")
+    DecisionServices decisionServices(PortcullisProperties properties, EventLoops loops, GatewayMeters meters,
+                                      CircuitBreakerRegistry circuitBreakers, RetryRegistry retries,
+                                      BulkheadRegistry bulkheads) {
+        List<DecisionServiceSettings> settings = properties.decisionServices().entrySet().stream()
+                .map(e -> e.getValue().toSettings(e.getKey())).toList();
+        return new DecisionServices(settings, loops.workers(),
+                new ResilienceRegistries(circuitBreakers, retries, bulkheads), meters);
+    }
+
+    @Bean
+    PolicyEngine policyEngine(PolicySource source, PolicyOptions options, GatewayMeters meters,
+                              DecisionNameCheck decisionNames) {
         // Only listeners without inspection when there is no file: nothing to evaluate, ever.
-        Policy policy = source.resource().map(r -> PolicyFiles.load(r, source.inspecting(), options))
+        Policy policy = source.resource().map(r -> PolicyFiles.load(r, source.inspecting(), options, decisionNames))
                 .orElseGet(PolicyFiles::empty);
         return new PolicyEngine(policy, meters);
     }
@@ -67,13 +96,14 @@ public class GatewayConfiguration {
     /** Watches the configured rules file when it is a file. */
     @Bean(destroyMethod = "close")
     PolicyWatch policyWatch(PolicySource source, PolicyEngine engine, PolicyOptions options,
-                            GatewayMeters meters, PortcullisProperties properties) throws IOException {
+                            GatewayMeters meters, PortcullisProperties properties,
+                            DecisionNameCheck decisionNames) throws IOException {
         // The demo's built-in policy is never reloaded, wherever its resource happens to live.
         if (!source.configured() || source.resource().isEmpty() || !source.resource().get().isFile()) {
             return new PolicyWatch(Optional.empty());
         }
         PolicyReloader reloader = new PolicyReloader(engine, source.resource().get().getFile().toPath(), options,
-                source.inspecting(), meters, properties.rulesCheckInterval());
+                source.inspecting(), meters, properties.rulesCheckInterval(), decisionNames);
         reloader.start();
         return new PolicyWatch(Optional.of(reloader));
     }
@@ -84,26 +114,30 @@ public class GatewayConfiguration {
     }
 
     @Bean
-    Gateway gateway(PortcullisProperties properties, EventLoops loops, PolicyEngine engine, GatewayMeters meters) {
-        return new Gateway(properties.listeners(), properties.demo(), loops, new PolicyInspectHandler(engine, meters), meters);
+    Gateway gateway(PortcullisProperties properties, EventLoops loops, PolicyEngine engine, GatewayMeters meters,
+                    DecisionServices decisions) {
+        return new Gateway(properties.listeners(), properties.demo(), loops,
+                new PolicyInspectHandler(engine, meters, decisions), meters, decisions);
     }
 
     @Bean
-    SmartLifecycle gatewayLifecycle(Gateway gateway) {
-        return new GatewayLifecycle(gateway);
+    SmartLifecycle gatewayLifecycle(Gateway gateway, PortcullisProperties properties) {
+        return new GatewayLifecycle(gateway, properties.shutdownGrace());
     }
 
     /** Where the policy comes from and which listeners it must cover. */
     record PolicySource(Optional<Resource> resource, List<String> inspecting, boolean configured) {
     }
 
-    /** Binds the listeners once the context is ready and closes them first on shutdown. */
+    /** Binds the listeners once the context is ready and drains them first on shutdown. */
     static final class GatewayLifecycle implements SmartLifecycle {
         private final Gateway gateway;
+        private final Duration grace;
         private volatile boolean running;
 
-        GatewayLifecycle(Gateway gateway) {
+        GatewayLifecycle(Gateway gateway, Duration grace) {
             this.gateway = gateway;
+            this.grace = grace;
         }
 
         @Override
@@ -113,8 +147,10 @@ public class GatewayConfiguration {
         }
 
         @Override
+        /** SIGTERM: stop accepting, resolve pended per on-timeout, let relays finish within the grace; then close. */
         public void stop() {
             running = false;
+            gateway.drain(grace);
             gateway.close();
         }
 

@@ -1,5 +1,6 @@
 package io.portcullis.gateway.config;
 
+import io.portcullis.gateway.decision.DecisionNameCheck;
 import io.portcullis.policy.Policy;
 import io.portcullis.policy.PolicyException;
 import io.portcullis.policy.PolicyOptions;
@@ -51,6 +52,22 @@ public final class PolicyFiles {
         if (!missing.isEmpty()) {
             throw new PolicyLoadException(policy.source() + ": no rules for listener(s) " + missing
                     + " which have conditional-accept: true (the file has: " + new TreeSet<>(policy.listenerNames()) + ")");
+        }
+        return policy;
+    }
+
+    /**
+     * As {@link #load(Resource, Collection, PolicyOptions)}, and checks that every decision service the
+     * policy's pend rules name is configured.
+     *
+     * @throws PolicyLoadException naming each rule that asks for a service that is not configured
+     */
+    public static Policy load(Resource resource, Collection<String> inspecting, PolicyOptions options,
+                              DecisionNameCheck decisionNames) {
+        Policy policy = load(resource, inspecting, options);
+        List<String> unknown = decisionNames.problems(policy);
+        if (!unknown.isEmpty()) {
+            throw new PolicyLoadException("The policy file was refused:\n" + String.join("\n", unknown));
         }
         return policy;
     }

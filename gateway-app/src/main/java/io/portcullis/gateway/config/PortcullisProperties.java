@@ -1,6 +1,7 @@
 package io.portcullis.gateway.config;
 
 import io.portcullis.gateway.proxy.Balance;
+import io.portcullis.gateway.proxy.HealthCheckSettings;
 import jakarta.validation.Valid;
 import jakarta.validation.constraints.AssertTrue;
 import jakarta.validation.constraints.Max;
@@ -10,6 +11,7 @@ import jakarta.validation.constraints.Pattern;
 import java.time.Duration;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import org.springframework.boot.context.properties.ConfigurationProperties;
@@ -27,6 +29,8 @@ import org.springframework.validation.annotation.Validated;
  * @param demo           where the embedded demo listens when no listener is configured
  * @param admin          the admin API on the management port
  * @param rulesCheckInterval how often the rules file and its list files are checked for changes
+ * @param decisionServices remote decision services by name, as {@code decision:} in rules.yaml names them
+ * @param shutdownGrace  on SIGTERM: how long relays may go on after the listeners stop accepting
  */
 @Validated
 @ConfigurationProperties(prefix = "portcullis", ignoreUnknownFields = false)
@@ -36,7 +40,14 @@ public record PortcullisProperties(
         @Min(0) @Max(1024) @DefaultValue("0") int workerThreads,
         @Valid @DefaultValue Demo demo,
         @Valid @DefaultValue Admin admin,
-        @DefaultValue("500ms") Duration rulesCheckInterval) {
+        @DefaultValue("500ms") Duration rulesCheckInterval,
+        @Valid @DefaultValue Map<String, DecisionServiceProperties> decisionServices,
+        @DefaultValue("20s") Duration shutdownGrace) {
+
+    @AssertTrue(message = "shutdown-grace must be between 0 and 10m")
+    public boolean isShutdownGraceValid() {
+        return !shutdownGrace.isNegative() && shutdownGrace.compareTo(Duration.ofMinutes(10)) <= 0;
+    }
 
     @AssertTrue(message = "rules-check-interval must be between 50ms and 1m")
     public boolean isRulesCheckIntervalValid() {
@@ -70,6 +81,7 @@ public record PortcullisProperties(
      * @param connectTimeout    per backend attempt; then the next backend is tried
      * @param idleTimeout       a relay with no traffic either way for this long is closed
      * @param inspect           pended inspections
+     * @param healthCheck       active TCP health check of the backends
      */
     public record ListenerProperties(
             @NotNull @Pattern(regexp = "[a-z0-9]([a-z0-9_-]{0,61}[a-z0-9])?",
@@ -81,7 +93,8 @@ public record PortcullisProperties(
             @DefaultValue("round-robin") Balance balance,
             @DefaultValue("2s") Duration connectTimeout,
             @DefaultValue("1h") Duration idleTimeout,
-            @Valid @DefaultValue Inspect inspect) {
+            @Valid @DefaultValue Inspect inspect,
+            @Valid @DefaultValue HealthCheck healthCheck) {
 
         @AssertTrue(message = "connect-timeout must be between 1ms and 5m")
         public boolean isConnectTimeoutValid() {
@@ -91,6 +104,27 @@ public record PortcullisProperties(
         @AssertTrue(message = "idle-timeout must be positive")
         public boolean isIdleTimeoutValid() {
             return idleTimeout.toMillis() >= 1;
+        }
+    }
+
+    /**
+     * Active health check of a listener's backends: a TCP connect each {@code interval}; {@code fall}
+     * failures in a row mark a backend down (skipped while another is up), {@code rise} successes up again.
+     */
+    public record HealthCheck(
+            @DefaultValue("true") boolean enabled,
+            @DefaultValue("5s") Duration interval,
+            @DefaultValue("1s") Duration timeout,
+            @Min(1) @Max(100) @DefaultValue("2") int rise,
+            @Min(1) @Max(100) @DefaultValue("3") int fall) {
+
+        @AssertTrue(message = "interval must be at least 100ms and timeout between 1ms and the interval")
+        public boolean isTimingValid() {
+            return interval.toMillis() >= 100 && timeout.toMillis() >= 1 && timeout.compareTo(interval) <= 0;
+        }
+
+        public HealthCheckSettings toSettings() {
+            return new HealthCheckSettings(enabled, interval, timeout, rise, fall);
         }
     }
 

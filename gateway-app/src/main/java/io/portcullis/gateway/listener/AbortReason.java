@@ -6,6 +6,6 @@ public enum AbortReason {
     CLIENT_CLOSED,
     /** The listener's {@code inspect.timeout} passed; its {@code on-timeout} action was applied. */
     TIMEOUT,
-    /** The listener was shut down while the inspection was pended. */
+    /** The listener was shut down while the inspection was pended; its {@code on-timeout} action was applied. */
     LISTENER_CLOSED
 }

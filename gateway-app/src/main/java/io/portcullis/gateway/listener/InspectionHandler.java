@@ -209,13 +209,14 @@ final class InspectionHandler extends ChannelInboundHandlerAdapter implements Ru
         ctx.executor().execute(task);
     }
 
-    /** Ends the inspection because the listener is closing. Event loop only. */
+    /** Ends the inspection because the listener is closing, with its on-timeout action. Event loop only. */
     void listenerClosed() {
         if (state == State.PENDING && listener.unregisterPending(request.id(), this)) {
+            InspectAction action = listener.settings().onTimeout();
             long held = endPend(PendOutcome.ABORT);
-            ended(Optional.of(InspectAction.REJECT), PendOutcome.ABORT.label(), "shutdown", Optional.empty(), held);
+            ended(Optional.of(action), PendOutcome.ABORT.label(), "shutdown", Optional.empty(), held);
             notifyAbort(AbortReason.LISTENER_CLOSED);
-            reject();
+            apply(action);
         }
     }
 

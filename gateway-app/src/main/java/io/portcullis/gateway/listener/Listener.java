@@ -100,6 +100,12 @@ public final class Listener implements AutoCloseable {
         return this;
     }
 
+    /** True while the listening socket is open. Any thread. */
+    public boolean isBound() {
+        Channel ch = serverChannel;
+        return ch != null && ch.isActive();
+    }
+
     /** The bound address (with the real port when 0 was asked for). Any thread, after {@link #start()}. */
     public InetSocketAddress localAddress() {
         Channel ch = serverChannel;
@@ -185,12 +191,11 @@ public final class Listener implements AutoCloseable {
     }
 
     /**
-     * Stops accepting, aborts pended inspections ({@link AbortReason#LISTENER_CLOSED}, then a reset),
-     * fails waiting {@link #accept()} calls. Relayed connections are left to run unless this listener
-     * owns its event loops, which then shut down. Any thread but an event loop.
+     * The first step of a graceful stop: closes the listening socket (new clients are refused by the
+     * kernel) and ends every pended inspection with the listener's {@code on-timeout} action (abort event
+     * {@link AbortReason#LISTENER_CLOSED}). Relays keep running. Any thread but an event loop; repeatable.
      */
-    @Override
-    public void close() {
+    public void stopAccepting() {
         Channel ch = serverChannel;
         if (ch != null) {
             ch.close().awaitUninterruptibly(5_000);
@@ -198,6 +203,16 @@ public final class Listener implements AutoCloseable {
         for (InspectionHandler h : pending.values()) {
             h.completeOnLoop(h::listenerClosed);
         }
+    }
+
+    /**
+     * Stops accepting, ends pended inspections per {@code on-timeout} (see {@link #stopAccepting()}),
+     * fails waiting {@link #accept()} calls. Relayed connections are left to run unless this listener
+     * owns its event loops, which then shut down. Any thread but an event loop.
+     */
+    @Override
+    public void close() {
+        stopAccepting();
         if (pullQueue != null) {
             pullQueue.close();
         }

@@ -4,6 +4,8 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
+import io.portcullis.gateway.decision.DecisionObserver;
+import io.portcullis.gateway.decision.DecisionOutcome;
 import io.portcullis.gateway.listener.InspectionEnd;
 import io.portcullis.gateway.listener.ListenerObserver;
 import io.portcullis.gateway.listener.PendOutcome;
@@ -27,7 +29,8 @@ import org.slf4j.LoggerFactory;
  * so events only look up a map by listener name and bump a counter. Tags carry listener, rule, action,
  * outcome and direction: names from configuration, never client data.
  */
-public final class GatewayMeters implements ListenerObserver, RelayObserver, ShadowObserver, PolicyReloader.Observer {
+public final class GatewayMeters implements ListenerObserver, RelayObserver, ShadowObserver, PolicyReloader.Observer,
+        DecisionObserver {
 
     private static final Duration[] INSPECT_SLO = {
         Duration.ofNanos(10_000), Duration.ofNanos(50_000), Duration.ofNanos(100_000), Duration.ofNanos(500_000),
@@ -39,6 +42,12 @@ public final class GatewayMeters implements ListenerObserver, RelayObserver, Sha
         Duration.ofSeconds(10), Duration.ofSeconds(30), Duration.ofSeconds(60),
     };
 
+    private static final Duration[] DECISION_SLO = {
+        Duration.ofMillis(1), Duration.ofMillis(5), Duration.ofMillis(10), Duration.ofMillis(25),
+        Duration.ofMillis(50), Duration.ofMillis(100), Duration.ofMillis(250), Duration.ofMillis(500),
+        Duration.ofSeconds(1), Duration.ofMillis(2500), Duration.ofSeconds(5),
+    };
+
     /** Its own logger, so shadow reports can be routed or silenced apart from the rest. */
     private static final Logger shadowLog = LoggerFactory.getLogger("io.portcullis.shadow");
 
@@ -47,6 +56,10 @@ public final class GatewayMeters implements ListenerObserver, RelayObserver, Sha
     private final Counter reloadSuccess;
     private final Counter reloadFailure;
     private final AuditLog audit = new AuditLog();
+    /** Keyed by configured decision service names only. */
+    private final Map<String, DecisionMeters> decisionServices = new ConcurrentHashMap<>();
+    /** Keyed by configured listener and backend only, so bounded by the configuration. */
+    private final Map<String, AtomicInteger> backendUp = new ConcurrentHashMap<>();
 
     public GatewayMeters(MeterRegistry registry) {
         this.registry = registry;
@@ -148,9 +161,72 @@ public final class GatewayMeters implements ListenerObserver, RelayObserver, Sha
                 .increment();
     }
 
+    /** {@code portcullis_backend_up{listener,backend}}: 1 when the health check finds the backend up. */
+    @Override
+    public void backendHealth(String listener, String backend, boolean up) {
+        backendUp.computeIfAbsent(listener + '\0' + backend, k -> {
+            AtomicInteger state = new AtomicInteger();
+            Gauge.builder("portcullis.backend.up", state, AtomicInteger::get)
+                    .description("1 when the active health check finds the backend up")
+                    .tags("listener", listener, "backend", backend).register(registry);
+            return state;
+        }).set(up ? 1 : 0);
+    }
+
     @Override
     public void allBackendsFailed(String listener) {
         of(listener).noBackend.increment();
+    }
+
+    @Override
+    public void decisionServiceAdded(String service) {
+        decisionMeters(service);
+    }
+
+    /** {@code portcullis_decision_requests_total} and, for calls that went out, {@code portcullis_decision_duration_seconds}. */
+    @Override
+    public void decided(String service, DecisionOutcome outcome, long nanos) {
+        DecisionMeters m = decisionMeters(service);
+        m.outcomes[outcome.ordinal()].increment();
+        if (nanos >= 0) {
+            m.duration.record(nanos, TimeUnit.NANOSECONDS);
+        }
+    }
+
+    @Override
+    public void decisionCancelled(String service) {
+        decisionMeters(service).cancelled.increment();
+    }
+
+    /** {@code portcullis_pended_outcomes_total{outcome="failure"}}: a decision failure's on-failure decided. */
+    @Override
+    public void failureDecided(String listener) {
+        of(listener).pendOutcomes[PendOutcome.FAILURE.ordinal()].increment();
+    }
+
+    private DecisionMeters decisionMeters(String service) {
+        DecisionMeters m = decisionServices.get(service);
+        return m != null ? m : decisionServices.computeIfAbsent(service, name -> new DecisionMeters(registry, name));
+    }
+
+    private static final class DecisionMeters {
+        final Counter[] outcomes = new Counter[DecisionOutcome.values().length];
+        final Timer duration;
+        final Counter cancelled;
+
+        DecisionMeters(MeterRegistry registry, String service) {
+            for (DecisionOutcome outcome : DecisionOutcome.values()) {
+                outcomes[outcome.ordinal()] = Counter.builder("portcullis.decision.requests")
+                        .description("Decisions asked of a decision service, by outcome (cached and circuit_open made no call)")
+                        .tags("service", service, "outcome", outcome.label()).register(registry);
+            }
+            duration = Timer.builder("portcullis.decision.duration")
+                    .description("Time from asking a decision service to its answer or failure, retries included")
+                    .tag("service", service).serviceLevelObjectives(DECISION_SLO).register(registry);
+            cancelled = Counter.builder("portcullis.decision.cancelled")
+                    .description("Decision calls cancelled in flight because the client left or the deadline passed")
+                    .tag("service", service).register(registry);
+        }
     }
 
     private static final class ListenerMeters {

@@ -1,5 +1,6 @@
 package io.portcullis.gateway.policy;
 
+import io.portcullis.gateway.decision.DecisionTrigger;
 import io.portcullis.gateway.listener.InspectHandler;
 import io.portcullis.gateway.metrics.GatewayMeters;
 import io.portcullis.policy.PolicyEngine;
@@ -10,22 +11,32 @@ import io.portcullis.policy.model.Verdict;
 /**
  * Answers inspections from {@code rules.yaml}: evaluates the current policy (in memory, lock-free) and
  * counts the verdict by deciding rule. The verdict's permit and pend timeout go to the listener, which
- * holds the permit until the connection closes. Runs on the connection's event loop.
+ * holds the permit until the connection closes. A pend whose rule names a decision service starts that
+ * service's call (asynchronous: the answer completes the inspection later). Runs on the connection's event loop.
  */
 public final class PolicyInspectHandler implements InspectHandler {
 
     private final PolicyEngine engine;
     private final GatewayMeters meters;
+    private final DecisionTrigger decisions;
 
     public PolicyInspectHandler(PolicyEngine engine, GatewayMeters meters) {
+        this(engine, meters, DecisionTrigger.NONE);
+    }
+
+    public PolicyInspectHandler(PolicyEngine engine, GatewayMeters meters, DecisionTrigger decisions) {
         this.engine = engine;
         this.meters = meters;
+        this.decisions = decisions;
     }
 
     @Override
     public Verdict verdict(InspectRequest request) {
         Verdict verdict = engine.evaluate(request);
         meters.verdict(request.listener(), verdict.rule(), verdict.action());
+        if (verdict.action() == InspectAction.PEND && verdict.decision().isPresent()) {
+            decisions.ask(request, verdict);
+        }
         return verdict;
     }
 

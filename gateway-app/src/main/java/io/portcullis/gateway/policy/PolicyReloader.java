@@ -1,5 +1,6 @@
 package io.portcullis.gateway.policy;
 
+import io.portcullis.gateway.decision.DecisionNameCheck;
 import io.portcullis.policy.Policy;
 import io.portcullis.policy.PolicyEngine;
 import io.portcullis.policy.PolicyError;
@@ -57,6 +58,7 @@ public final class PolicyReloader implements AutoCloseable {
     private final Collection<String> inspecting;
     private final Observer observer;
     private final Duration interval;
+    private final DecisionNameCheck decisionNames;
     private ScheduledExecutorService scheduler;
     private List<FileState> loaded;
     private List<FileState> candidate;
@@ -67,6 +69,15 @@ public final class PolicyReloader implements AutoCloseable {
      */
     public PolicyReloader(PolicyEngine engine, Path rulesFile, PolicyOptions options, Collection<String> inspecting,
                           Observer observer, Duration interval) {
+        this(engine, rulesFile, options, inspecting, observer, interval, DecisionNameCheck.none());
+    }
+
+    /**
+     * @param decisionNames refuses a policy whose pend rules name a decision service that is not configured
+     */
+    public PolicyReloader(PolicyEngine engine, Path rulesFile, PolicyOptions options, Collection<String> inspecting,
+                          Observer observer, Duration interval, DecisionNameCheck decisionNames) {
+        this.decisionNames = Objects.requireNonNull(decisionNames);
         this.engine = Objects.requireNonNull(engine);
         this.rulesFile = Objects.requireNonNull(rulesFile);
         this.options = Objects.requireNonNull(options);
@@ -124,6 +135,10 @@ public final class PolicyReloader implements AutoCloseable {
             return refused(List.of(next.source() + ": no rules for listener(s) " + missing
                     + " which have conditional-accept: true (the file has: " + new TreeSet<>(next.listenerNames()) + ")"),
                     snapshot(next));
+        }
+        List<String> unknownServices = decisionNames.problems(next);
+        if (!unknownServices.isEmpty()) {
+            return refused(unknownServices, snapshot(next));
         }
         engine.replace(next);
         loaded = snapshot(next);

@@ -16,7 +16,9 @@ import java.util.concurrent.atomic.AtomicIntegerArray;
  * <p>A connection asks {@link #first} once, then tries {@link #attempt}{@code (first, 0)},
  * {@code (first, 1)}, ... : the chosen backend, then the others in ring order, so failover needs no
  * list per connection. Backends are addressed by index; {@link #opened} and {@link #closed} keep the
- * counters least-connections reads. All methods are for any thread; the pool itself never changes.
+ * counters least-connections reads. Backends marked down by the health check are skipped while any
+ * backend is up; when none is, all are tried again (as Envoy's panic mode does), since a check that is
+ * wrong must not take the whole listener down. All methods are for any thread.
  */
 public final class BackendPool {
 
@@ -24,6 +26,9 @@ public final class BackendPool {
     private final String[] labels;
     private final Balance balance;
     private final AtomicIntegerArray active;
+    /** 1 up, 0 down; every backend starts up, until a health check says otherwise. */
+    private final AtomicIntegerArray up;
+    private final AtomicInteger upCount;
     private final AtomicInteger rotation = new AtomicInteger();
 
     /**
@@ -50,6 +55,35 @@ public final class BackendPool {
             }
         }
         this.active = new AtomicIntegerArray(this.backends.length);
+        this.up = new AtomicIntegerArray(this.backends.length);
+        for (int i = 0; i < this.backends.length; i++) {
+            up.set(i, 1);
+        }
+        this.upCount = new AtomicInteger(this.backends.length);
+    }
+
+    /** Whether the health check last found backend {@code index} up. */
+    public boolean isUp(int index) {
+        return up.get(index) == 1;
+    }
+
+    /** Backends up now. */
+    public int upCount() {
+        return upCount.get();
+    }
+
+    /** Records the health check's finding; returns true when it changed. */
+    public boolean markUp(int index, boolean isUp) {
+        int was = up.getAndSet(index, isUp ? 1 : 0);
+        if (was == (isUp ? 1 : 0)) {
+            return false;
+        }
+        upCount.addAndGet(isUp ? 1 : -1);
+        return true;
+    }
+
+    private boolean usable(int index, boolean panic) {
+        return panic || up.get(index) == 1;
     }
 
     public Balance balance() {
@@ -111,18 +145,37 @@ public final class BackendPool {
         };
     }
 
-    /** The backend index for attempt {@code attempt} (0 = the first choice), or -1 when all were tried. */
+    /**
+     * The backend index for attempt {@code attempt} (0 = the first choice): the attempt-th usable backend
+     * in ring order from {@code first}, or -1 when all were tried.
+     */
     public int attempt(int first, int attempt) {
-        return attempt < backends.length ? (first + attempt) % backends.length : -1;
+        int n = backends.length;
+        boolean panic = upCount.get() == 0;
+        int seen = 0;
+        for (int i = 0; i < n; i++) {
+            int index = (first + i) % n;
+            if (usable(index, panic)) {
+                if (seen == attempt) {
+                    return index;
+                }
+                seen++;
+            }
+        }
+        return -1;
     }
 
     /** Scans from a rotating start so that equally loaded backends take turns. */
     private int leastConnections(int start) {
         int n = backends.length;
+        boolean panic = upCount.get() == 0;
         int best = start;
-        int bestActive = active.get(start);
-        for (int i = 1; i < n && bestActive > 0; i++) {
+        int bestActive = Integer.MAX_VALUE;
+        for (int i = 0; i < n && bestActive > 0; i++) {
             int candidate = (start + i) % n;
+            if (!usable(candidate, panic)) {
+                continue;
+            }
             int a = active.get(candidate);
             if (a < bestActive) {
                 best = candidate;

@@ -4,6 +4,7 @@ import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.channel.WriteBufferWaterMark;
@@ -110,5 +111,11 @@ public final class RelayAcceptHandler implements AcceptHandler {
 
     ChannelFuture connect(EventLoop loop, ChannelHandler handler, InetSocketAddress backend) {
         return bootstrap.clone(loop).handler(handler).connect(backend);
+    }
+
+    /** A health probe: the relay's own way of connecting (resolver, transport), with the probe's timeout. */
+    ChannelFuture probe(EventLoop loop, InetSocketAddress backend, int timeoutMillis) {
+        return bootstrap.clone(loop).handler(new ChannelInboundHandlerAdapter())
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, timeoutMillis).connect(backend);
     }
 }

@@ -26,6 +26,9 @@ public interface RelayObserver {
     /** Connecting to {@code backend} (its configured {@code host:port}) failed or timed out; the next is tried. */
     default void backendConnectFailed(String listener, String backend) { }
 
+    /** The health check found {@code backend} up or down; called at start for every backend and on each change. */
+    default void backendHealth(String listener, String backend, boolean up) { }
+
     /** No backend of the pool could be reached; the client was closed. */
     default void allBackendsFailed(String listener) { }
 }

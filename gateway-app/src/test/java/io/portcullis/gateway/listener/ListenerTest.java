@@ -389,6 +389,27 @@ class ListenerTest {
         assertThat(listener.inspectComplete(request.id(), InspectAction.ACCEPT)).isFalse();
     }
 
+    @Test
+    void stoppingToAcceptRefusesNewClientsAndResolvesPendedPerOnTimeout() throws Exception {
+        Listener listener = start(builder(EPOLL).onTimeout(InspectAction.ACCEPT).inspectTimeout(Duration.ofMinutes(1)));
+        TestClient pended = connect(listener, PENDED);
+        pended.write("drain".getBytes(StandardCharsets.US_ASCII));
+        await().atMost(DEADLINE).until(() -> listener.pendingCount() == 1);
+        CompletableFuture<AcceptedConnection> accepted = listener.accept();
+        java.net.InetSocketAddress address = listener.localAddress();
+
+        listener.stopAccepting();
+        echo(accepted.get(5, TimeUnit.SECONDS));
+        assertThat(new String(pended.readExactly(5), StandardCharsets.US_ASCII)).isEqualTo("drain");
+        assertThat(abortReasons).containsExactly(AbortReason.LISTENER_CLOSED);
+        assertThat(observer.ends).singleElement().satisfies(end -> {
+            assertThat(end.decidedBy()).isEqualTo("shutdown");
+            assertThat(end.action()).contains(InspectAction.ACCEPT);
+        });
+        assertThatThrownBy(() -> TestClient.connect(ACCEPTED, address).close())
+                .as("the listening socket is closed").isInstanceOf(java.net.ConnectException.class);
+    }
+
     /**
      * Completion, deadline and client abort race for many inspections at once; each must end exactly
      * once: a true completion and an abort never both, never two aborts, never none.

@@ -15,6 +15,12 @@ final class RecordingRelayObserver implements RelayObserver {
     final AtomicInteger allFailed = new AtomicInteger();
     final List<String> failedBackends = new CopyOnWriteArrayList<>();
     final List<String> listeners = new CopyOnWriteArrayList<>();
+    final List<String> health = new CopyOnWriteArrayList<>();
+
+    @Override
+    public void backendHealth(String listener, String backend, boolean up) {
+        health.add(backend + (up ? " up" : " down"));
+    }
 
     @Override
     public void bytes(String listener, String direction, long n) {

@@ -1,0 +1,70 @@
+package io.portcullis.gateway.config;
+
+import io.portcullis.gateway.decision.DecisionServiceSettings;
+import io.portcullis.gateway.decision.DecisionServiceSettings.CacheSettings;
+import io.portcullis.gateway.decision.DecisionType;
+import io.portcullis.gateway.decision.OnFailure;
+import jakarta.validation.Valid;
+import jakarta.validation.constraints.AssertTrue;
+import jakarta.validation.constraints.Max;
+import jakarta.validation.constraints.Min;
+import jakarta.validation.constraints.NotNull;
+import java.net.URI;
+import java.time.Duration;
+import java.util.Optional;
+import org.springframework.boot.context.properties.bind.DefaultValue;
+
+/**
+ * One remote decision service, {@code portcullis.decision-services.<name>}. Its circuit breaker, retry and
+ * bulkhead are Resilience4j's, under Resilience4j's own keys with the same name
+ * ({@code resilience4j.circuitbreaker.instances.<name>.*}, {@code resilience4j.retry.instances.<name>.*},
+ * {@code resilience4j.bulkhead.instances.<name>.*}).
+ *
+ * @param type           http | opa
+ * @param url            where requests are POSTed: http:// or https:// with a host
+ * @param timeout        one attempt (connect, send, answer), 1ms to 60s
+ * @param onFailure      accept | reject | stale (the last answer for the same key, else reject)
+ * @param cache          answer cache; absent: no caching
+ * @param maxConnections pooled connections to the service at most
+ */
+public record DecisionServiceProperties(
+        @DefaultValue("http") DecisionType type,
+        @NotNull URI url,
+        @DefaultValue("300ms") Duration timeout,
+        @DefaultValue("reject") OnFailure onFailure,
+        @Valid Cache cache,
+        @Min(1) @Max(10_000) @DefaultValue("64") int maxConnections) {
+
+    @AssertTrue(message = "url must be an http:// or https:// URL with a host")
+    public boolean isUrlValid() {
+        return url == null || DecisionServiceSettings.isHttpUrl(url);
+    }
+
+    @AssertTrue(message = "timeout must be between 1ms and 60s")
+    public boolean isTimeoutValid() {
+        return timeout.toMillis() >= 1 && timeout.compareTo(DecisionServiceSettings.MAX_TIMEOUT) <= 0;
+    }
+
+    /** The validated settings of the service called {@code name}. */
+    public DecisionServiceSettings toSettings(String name) {
+        return new DecisionServiceSettings(name, type, url, timeout, onFailure,
+                Optional.ofNullable(cache).map(c -> new CacheSettings(c.ttl(), c.maxEntries())), maxConnections);
+    }
+
+    /**
+     * The answer cache.
+     *
+     * @param ttl        how long an answer is kept when it gives no {@code ttl} of its own; 0: only answers
+     *                   that give one are kept
+     * @param maxEntries entries kept at most
+     */
+    public record Cache(
+            @DefaultValue("30s") Duration ttl,
+            @Min(1) @Max(10_000_000) @DefaultValue("10000") int maxEntries) {
+
+        @AssertTrue(message = "ttl must be between 0 (no caching) and 24h")
+        public boolean isTtlValid() {
+            return !ttl.isNegative() && ttl.compareTo(CacheSettings.MAX_TTL) <= 0;
+        }
+    }
+}

@@ -1,0 +1,48 @@
+package io.portcullis.gateway.decision;
+
+import io.portcullis.policy.model.InspectRequest;
+import reactor.core.publisher.BaseSubscriber;
+
+/**
+ * One call in flight: subscribes to the service's answer and hands it (or its failure) back to
+ * {@link DecisionServices}, unless the call was cancelled first. Whoever removes it from the in-flight map
+ * (the answer or the abort) decides what happens; the other does nothing.
+ */
+final class DecisionCall extends BaseSubscriber<Decision> {
+
+    final DecisionServices owner;
+    final DecisionService service;
+    final InspectRequest request;
+    final DecisionKey key;
+    final long startNanos;
+
+    DecisionCall(DecisionServices owner, DecisionService service, InspectRequest request, DecisionKey key) {
+        this.owner = owner;
+        this.service = service;
+        this.request = request;
+        this.key = key;
+        this.startNanos = System.nanoTime();
+    }
+
+    @Override
+    protected void hookOnNext(Decision decision) {
+        if (owner.finish(this)) {
+            owner.answered(this, decision);
+        }
+    }
+
+    @Override
+    protected void hookOnError(Throwable error) {
+        if (owner.finish(this)) {
+            owner.failed(this, error);
+        }
+    }
+
+    @Override
+    protected void hookOnComplete() {
+        // After an answer the call is already finished; an empty completion is a failure.
+        if (owner.finish(this)) {
+            owner.failed(this, new DecisionFailedException("no answer"));
+        }
+    }
+}

@@ -1,0 +1,219 @@
+package io.portcullis.gateway.decision;
+
+import io.github.resilience4j.circuitbreaker.CallNotPermittedException;
+import io.netty.channel.EventLoopGroup;
+import io.portcullis.gateway.decision.DecisionService.Resolution;
+import io.portcullis.gateway.listener.AbortHandler;
+import io.portcullis.gateway.listener.AbortReason;
+import io.portcullis.gateway.listener.Completion;
+import io.portcullis.policy.model.InspectAction;
+import io.portcullis.policy.model.InspectId;
+import io.portcullis.policy.model.InspectRequest;
+import io.portcullis.policy.model.Verdict;
+import java.net.URI;
+import java.time.Duration;
+import java.util.Collection;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import reactor.core.Exceptions;
+
+/**
+ * The configured decision services and the calls in flight.
+ *
+ * <p>{@link #ask} starts a decision for a pended inspection (from the inspect handler, on the connection's
+ * event loop, without blocking): a fresh cached answer completes it at once; otherwise the service is called
+ * and its answer, or {@code on-failure} when the call fails, completes the inspection through the
+ * {@link Completer}. {@link #aborted} (the listeners' abort handler: the client left, or the deadline passed)
+ * cancels the call; an answer after that is dropped.
+ *
+ * <p>A call's time is bounded by the service's {@code timeout} per attempt and, retries included, by the
+ * inspection's deadline (the rule's {@code timeout}, else the listener's {@code inspect.timeout}), less a small
+ * margin so that {@code on-failure}, not the listener's {@code on-timeout}, decides a service that does not answer.
+ *
+ * <p>All public methods: any thread.
+ */
+public final class DecisionServices implements DecisionTrigger, AbortHandler, AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(DecisionServices.class);
+
+    /** The deadline assumed when neither the rule nor the completer gives one. */
+    static final Duration FALLBACK_DEADLINE = Duration.ofSeconds(5);
+    /** Kept back from the deadline so a failing call is decided by {@code on-failure} before it. */
+    static final Duration MAX_MARGIN = Duration.ofMillis(100);
+
+    private final Map<String, DecisionService> services;
+    private final DecisionObserver observer;
+    private final ConcurrentHashMap<InspectId, DecisionCall> inFlight = new ConcurrentHashMap<>();
+    private final FailureLog unknownServices = new FailureLog(log, "Decision");
+    private volatile Completer completer = Completer.NONE;
+
+    /**
+     * @param settings   the services, by name
+     * @param loops      the event loops the HTTP clients run on (the gateway's workers)
+     * @param resilience where each service takes its circuit breaker, retry and bulkhead
+     * @param observer   meters
+     */
+    public DecisionServices(Collection<DecisionServiceSettings> settings, EventLoopGroup loops,
+                            ResilienceRegistries resilience, DecisionObserver observer) {
+        this.observer = Objects.requireNonNull(observer, "observer");
+        Map<String, DecisionService> byName = new LinkedHashMap<>();
+        try {
+            for (DecisionServiceSettings s : settings) {
+                if (byName.containsKey(s.name())) {
+                    throw new IllegalArgumentException("decision service '" + s.name() + "' is configured twice");
+                }
+                byName.put(s.name(), new DecisionService(s, loops, resilience));
+                observer.decisionServiceAdded(s.name());
+                log.info("Decision service '{}': {} {} (timeout {} ms, on-failure {}, cache {})", s.name(),
+                        s.type().name().toLowerCase(Locale.ROOT), withoutSecrets(s.url()), s.timeout().toMillis(),
+                        s.onFailure().name().toLowerCase(Locale.ROOT),
+                        s.cache().map(c -> "ttl " + c.ttl().toMillis() + " ms, " + c.maxEntries() + " entries").orElse("off"));
+            }
+        } catch (RuntimeException e) {
+            byName.values().forEach(DecisionService::close);
+            throw e;
+        }
+        this.services = Collections.unmodifiableMap(byName);
+        if (!byName.isEmpty()) {
+            DecisionJson.warmUp();
+        }
+    }
+
+    /** The URL for a log line: without user info or query, which may carry credentials. */
+    private static String withoutSecrets(URI url) {
+        return url.getScheme() + "://" + url.getHost() + (url.getPort() < 0 ? "" : ":" + url.getPort())
+                + (url.getRawPath() == null ? "" : url.getRawPath());
+    }
+
+    /** No decision service: a pend naming one is rejected as a failure (the policy check prevents it). */
+    public static DecisionServices none() {
+        return new DecisionServices(List.of(), null, ResilienceRegistries.defaults(), DecisionObserver.NONE);
+    }
+
+    /** Names of the configured services. */
+    public Set<String> names() {
+        return services.keySet();
+    }
+
+    /** Where answers go: set once by the gateway before its listeners start. */
+    public void completeThrough(Completer completer) {
+        this.completer = Objects.requireNonNull(completer, "completer");
+    }
+
+    /** Calls in flight now. */
+    public int inFlight() {
+        return inFlight.size();
+    }
+
+    /**
+     * Starts the decision of a PEND {@code verdict} that names a service. Event loop; never blocks, never throws.
+     */
+    @Override
+    public void ask(InspectRequest request, Verdict verdict) {
+        Optional<String> name = verdict.decision();
+        if (name.isEmpty()) {
+            return;
+        }
+        DecisionService service = services.get(name.get());
+        if (service == null) {
+            String what = "decision service '" + name.get() + "' is not configured";
+            unknownServices.failed(what, "rejecting");
+            if (completer.complete(request.listener(), request.id(), InspectAction.REJECT, Completion.by("failure", what))) {
+                observer.failureDecided(request.listener());
+            }
+            return;
+        }
+        DecisionKey key = DecisionKey.of(request, verdict.rule());
+        Optional<Decision> cached = service.cache().fresh(key);
+        if (cached.isPresent()) {
+            observer.decided(service.name(), DecisionOutcome.CACHED, -1);
+            completer.complete(request.listener(), request.id(), cached.get().action(),
+                    Completion.by("cache", cached.get().reason().orElse(null)));
+            return;
+        }
+        DecisionCall call = new DecisionCall(this, service, request, key);
+        // In the map before the subscription: an answer (or failure) may arrive before subscribe returns.
+        inFlight.put(request.id(), call);
+        try {
+            byte[] body = DecisionJson.request(service.settings().type(), request, verdict.rule());
+            service.client().ask(body, budget(request, verdict)).subscribe(call);
+        } catch (RuntimeException e) {
+            call.dispose();
+            if (finish(call)) {
+                failed(call, e);
+            }
+        }
+    }
+
+    private Duration budget(InspectRequest request, Verdict verdict) {
+        Duration deadline = verdict.timeout().or(() -> completer.inspectTimeout(request.listener()))
+                .orElse(FALLBACK_DEADLINE);
+        Duration tenth = deadline.dividedBy(10);
+        Duration margin = tenth.compareTo(MAX_MARGIN) < 0 ? tenth : MAX_MARGIN;
+        Duration budget = deadline.minus(margin);
+        return budget.isZero() || budget.isNegative() ? Duration.ofMillis(1) : budget;
+    }
+
+    /** The client left or the deadline passed while the call was in flight: cancel it. Event loop. */
+    @Override
+    public void aborted(InspectId id, AbortReason reason) {
+        DecisionCall call = inFlight.remove(id);
+        if (call != null) {
+            call.dispose();
+            observer.decisionCancelled(call.service.name());
+        }
+    }
+
+    /** Takes {@code call} out of flight; true for the one caller that wins (answer, failure or abort). */
+    boolean finish(DecisionCall call) {
+        return inFlight.remove(call.request.id(), call);
+    }
+
+    void answered(DecisionCall call, Decision decision) {
+        DecisionService service = call.service;
+        observer.decided(service.name(), decision.action() == InspectAction.ACCEPT ? DecisionOutcome.ACCEPT
+                : DecisionOutcome.REJECT, System.nanoTime() - call.startNanos);
+        service.cache().remember(call.key, decision);
+        complete(call, decision.action(), Completion.by("service", decision.reason().orElse(null)));
+    }
+
+    void failed(DecisionCall call, Throwable error) {
+        DecisionService service = call.service;
+        boolean circuitOpen = Exceptions.unwrap(error) instanceof CallNotPermittedException;
+        observer.decided(service.name(), circuitOpen ? DecisionOutcome.CIRCUIT_OPEN : DecisionOutcome.FAILURE,
+                circuitOpen ? -1 : System.nanoTime() - call.startNanos);
+        Resolution resolution = service.onFailure(call.key, DecisionService.describe(error));
+        if (complete(call, resolution.action(), resolution.completion())) {
+            observer.failureDecided(call.request.listener());
+        }
+    }
+
+    private boolean complete(DecisionCall call, InspectAction action, Completion completion) {
+        try {
+            return completer.complete(call.request.listener(), call.request.id(), action, completion);
+        } catch (RuntimeException e) {
+            log.warn("Completing inspection {} of listener '{}' failed", call.request.id(), call.request.listener(), e);
+            return false;
+        }
+    }
+
+    /** Cancels the calls in flight and closes the services' connections. Not from an event loop. */
+    @Override
+    public void close() {
+        for (DecisionCall call : inFlight.values()) {
+            if (finish(call)) {
+                call.dispose();
+            }
+        }
+        services.values().forEach(DecisionService::close);
+    }
+}

@@ -1,0 +1,115 @@
+package io.portcullis.gateway.proxy;
+
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoop;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Probes a listener's backends with a TCP connect (then a reset, so no TIME_WAIT piles up here) and marks
+ * them up or down in the {@link BackendPool} after {@code rise}/{@code fall} results in a row.
+ *
+ * <p>All of its work runs on one event loop, so its counters need no locks; a probe still in flight when
+ * the next tick comes is not doubled.
+ */
+public final class BackendHealthChecker implements Runnable, AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(BackendHealthChecker.class);
+
+    private final RelayAcceptHandler relay;
+    private final BackendPool pool;
+    private final HealthCheckSettings settings;
+    private final EventLoop loop;
+    private final int[] successes;
+    private final int[] failures;
+    private final boolean[] inFlight;
+    private ScheduledFuture<?> ticks;
+
+    public BackendHealthChecker(RelayAcceptHandler relay, HealthCheckSettings settings, EventLoop loop) {
+        this.relay = relay;
+        this.pool = relay.pool();
+        this.settings = settings;
+        this.loop = loop;
+        this.successes = new int[pool.size()];
+        this.failures = new int[pool.size()];
+        this.inFlight = new boolean[pool.size()];
+    }
+
+    /** Reports every backend as up (the start state) and begins probing. Any thread. */
+    public BackendHealthChecker start() {
+        for (int i = 0; i < pool.size(); i++) {
+            relay.observer().backendHealth(relay.listener(), pool.label(i), pool.isUp(i));
+        }
+        if (settings.enabled()) {
+            ticks = loop.scheduleWithFixedDelay(this, 0, settings.interval().toNanos(), TimeUnit.NANOSECONDS);
+        }
+        return this;
+    }
+
+    /** One round of probes. Event loop. */
+    @Override
+    public void run() {
+        for (int i = 0; i < pool.size(); i++) {
+            if (inFlight[i]) {
+                continue;
+            }
+            inFlight[i] = true;
+            int index = i;
+            ChannelFuture probe;
+            try {
+                probe = relay.probe(loop, pool.backend(i), (int) settings.timeout().toMillis());
+            } catch (RuntimeException e) {
+                inFlight[i] = false;
+                result(i, false);
+                continue;
+            }
+            probe.addListener((ChannelFutureListener) f -> {
+                inFlight[index] = false;
+                if (f.isSuccess()) {
+                    f.channel().config().setOption(ChannelOption.SO_LINGER, 0);
+                    f.channel().close();
+                }
+                result(index, f.isSuccess());
+            });
+        }
+    }
+
+    private void result(int i, boolean ok) {
+        if (ok) {
+            failures[i] = 0;
+            successes[i]++;
+            if (!pool.isUp(i) && successes[i] >= settings.rise()) {
+                change(i, true);
+            }
+        } else {
+            successes[i] = 0;
+            failures[i]++;
+            if (pool.isUp(i) && failures[i] >= settings.fall()) {
+                change(i, false);
+            }
+        }
+    }
+
+    private void change(int i, boolean up) {
+        if (pool.markUp(i, up)) {
+            relay.observer().backendHealth(relay.listener(), pool.label(i), up);
+            if (up) {
+                log.info("Backend {} of listener '{}' is up again", pool.label(i), relay.listener());
+            } else {
+                log.warn("Backend {} of listener '{}' is down after {} failed checks{}", pool.label(i), relay.listener(),
+                        settings.fall(), pool.upCount() == 0 ? "; no backend is up, all are tried" : "");
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        if (ticks != null) {
+            ticks.cancel(false);
+        }
+    }
+}

@@ -1,0 +1,56 @@
+package io.portcullis.gateway.decision;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.portcullis.policy.model.InspectId;
+import io.portcullis.policy.model.InspectRequest;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+
+/** What makes two connections share a cached answer: listener, rule, source address and SNI, not the port. */
+class DecisionKeyTest {
+
+    private static InspectRequest request(String listener, String ip, int port, Optional<String> sni) throws Exception {
+        return new InspectRequest(InspectId.next(), listener,
+                new InetSocketAddress(InetAddress.getByName(ip), port), new InetSocketAddress("127.0.0.1", 7000),
+                Instant.now(), sni, List.of());
+    }
+
+    @Test
+    void theSourcePortAndIdDoNotMatter() throws Exception {
+        assertThat(DecisionKey.of(request("db", "192.0.2.1", 1111, Optional.empty()), "ask"))
+                .isEqualTo(DecisionKey.of(request("db", "192.0.2.1", 2222, Optional.empty()), "ask"));
+    }
+
+    @Test
+    void listenerRuleAddressAndSniDo() throws Exception {
+        DecisionKey key = DecisionKey.of(request("db", "192.0.2.1", 1, Optional.empty()), "ask");
+        assertThat(DecisionKey.of(request("web", "192.0.2.1", 1, Optional.empty()), "ask")).isNotEqualTo(key);
+        assertThat(DecisionKey.of(request("db", "192.0.2.1", 1, Optional.empty()), "other")).isNotEqualTo(key);
+        assertThat(DecisionKey.of(request("db", "192.0.2.2", 1, Optional.empty()), "ask")).isNotEqualTo(key);
+        assertThat(DecisionKey.of(request("db", "192.0.2.1", 1, Optional.of("a.example.com")), "ask")).isNotEqualTo(key);
+        assertThat(DecisionKey.of(request("db", "192.0.2.1", 1, Optional.of("a.example.com")), "ask"))
+                .isNotEqualTo(DecisionKey.of(request("db", "192.0.2.1", 1, Optional.of("b.example.com")), "ask"));
+    }
+
+    @Test
+    void sniIsCaseInsensitive() throws Exception {
+        assertThat(DecisionKey.of(request("db", "192.0.2.1", 1, Optional.of("DB.Example.COM")), "ask"))
+                .isEqualTo(DecisionKey.of(request("db", "192.0.2.1", 1, Optional.of("db.example.com")), "ask"));
+    }
+
+    @Test
+    void anIpv4MappedIpv6SourceIsItsIpv4Address() throws Exception {
+        byte[] mapped = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, (byte) 0xff, (byte) 0xff, (byte) 192, 0, 2, 1};
+        InetAddress v6 = java.net.Inet6Address.getByAddress(null, mapped, -1);
+        InspectRequest viaV6 = new InspectRequest(InspectId.next(), "db", new InetSocketAddress(v6, 1),
+                new InetSocketAddress("127.0.0.1", 7000), Instant.now(), Optional.empty(), List.of());
+        assertThat(DecisionKey.of(viaV6, "ask")).isEqualTo(DecisionKey.of(request("db", "192.0.2.1", 1, Optional.empty()), "ask"));
+        assertThat(DecisionKey.of(request("db", "2001:db8::1", 1, Optional.empty()), "ask").source().getHostAddress())
+                .isEqualTo("2001:db8:0:0:0:0:0:1");
+    }
+}
