@@ -1,18 +1,14 @@
 package io.portcullis.gateway.decision;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.portcullis.gateway.PortcullisApplication;
+import io.portcullis.gateway.testing.StartFailure;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.springframework.boot.builder.SpringApplicationBuilder;
-import org.springframework.context.ConfigurableApplicationContext;
 
 /**
  * A decision service that rules.yaml names but the configuration lacks, or a bad service key, stops the start
@@ -33,20 +29,11 @@ class DecisionConfigurationTest {
                 "--portcullis.listeners[0].bind=127.0.0.1:0",
                 "--portcullis.listeners[0].backends[0]=127.0.0.1:9"));
         args.addAll(List.of(extra));
-        Throwable[] failure = new Throwable[1];
-        assertThatThrownBy(() -> {
-            try (ConfigurableApplicationContext ignored =
-                         new SpringApplicationBuilder(PortcullisApplication.class).run(args.toArray(String[]::new))) {
-                // started: the assertion fails
-            }
-        }).satisfies(t -> failure[0] = t);
-        return failure[0];
+        return StartFailure.of(args.toArray(String[]::new));
     }
 
     private static String messages(Throwable t) {
-        StringBuilder sb = new StringBuilder();
-        Stream.iterate(t, e -> e != null, Throwable::getCause).forEach(e -> sb.append(e.getMessage()).append('\n'));
-        return sb.toString();
+        return StartFailure.messages(t);
     }
 
     private static final String ASKS_AUTHZ = """
