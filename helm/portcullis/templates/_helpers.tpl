@@ -1,0 +1,125 @@
+{{/*
+Name of the chart, or nameOverride.
+*/}}
+{{- define "portcullis.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+Full name of the release's objects: fullnameOverride, else release-name, without repeating the chart name.
+Truncated to 52 characters so that suffixes (-management, -config, -rules) stay within 63.
+*/}}
+{{- define "portcullis.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 52 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 52 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 52 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "portcullis.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "portcullis.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "portcullis.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{- define "portcullis.labels" -}}
+helm.sh/chart: {{ include "portcullis.chart" . }}
+{{ include "portcullis.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: portcullis
+{{- end }}
+
+{{- define "portcullis.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "portcullis.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{- define "portcullis.image" -}}
+{{- if .Values.image.digest }}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest }}
+{{- else }}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
+{{- end }}
+{{- end }}
+
+{{/* The configured listeners (config.portcullis.listeners), [] when none. */}}
+{{- define "portcullis.listeners" -}}
+{{- $portcullis := default dict .Values.config.portcullis }}
+{{- $listeners := default list $portcullis.listeners }}
+{{- $names := dict }}
+{{- range $listeners }}
+{{- if hasKey $names (toString .name) }}
+{{- fail (printf "config.portcullis.listeners: listener name %q appears twice" .name) }}
+{{- end }}
+{{- $_ := set $names (toString .name) true }}
+{{- end }}
+{{- toYaml (dict "items" $listeners) }}
+{{- end }}
+
+{{/* Port of a listener's bind address: the digits after the last colon of host:port or [v6]:port. */}}
+{{- define "portcullis.bindPort" -}}
+{{- $bind := toString .bind }}
+{{- if not (regexMatch ":[0-9]{1,5}$" $bind) }}
+{{- fail (printf "config.portcullis.listeners: listener %q has bind %q; expected host:port" .name $bind) }}
+{{- end }}
+{{- regexReplaceAll "^.*:" $bind "" }}
+{{- end }}
+
+{{/*
+Port name of a listener (IANA service name: at most 15 characters, lower case letters, digits, '-'):
+"l-" and the listener's name, shortened, with '_' as '-'.
+*/}}
+{{- define "portcullis.portName" -}}
+{{- printf "l-%s" (replace "_" "-" .) | trunc 15 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Whether the chart provides rules.yaml (its own ConfigMap or an existing one). */}}
+{{- define "portcullis.hasRules" -}}
+{{- if or .Values.rules .Values.existingRulesConfigMap }}true{{ end }}
+{{- end }}
+
+{{- define "portcullis.rulesConfigMapName" -}}
+{{- default (printf "%s-rules" (include "portcullis.fullname" .)) .Values.existingRulesConfigMap }}
+{{- end }}
+
+{{- define "portcullis.adminSecretName" -}}
+{{- default (printf "%s-admin" (include "portcullis.fullname" .)) .Values.adminToken.existingSecret }}
+{{- end }}
+
+{{/*
+application.yml: config, plus portcullis.rules pointing at the mounted rules ConfigMap. Fails early on
+what the gateway would refuse at start and the chart can see: a listener that inspects without rules,
+duplicate listener names.
+*/}}
+{{- define "portcullis.applicationYaml" -}}
+{{- $config := deepCopy (default dict .Values.config) }}
+{{- $portcullis := default dict (get $config "portcullis") }}
+{{- $listeners := (include "portcullis.listeners" . | fromYaml).items }}
+{{- if hasKey $portcullis "rules" }}
+{{- fail "config.portcullis.rules: leave it out; the chart points it at the rules ConfigMap (values rules, rulesFiles or existingRulesConfigMap)" }}
+{{- end }}
+{{- if include "portcullis.hasRules" . }}
+{{- $_ := set $portcullis "rules" "file:/etc/portcullis/rules/rules.yaml" }}
+{{- else }}
+{{- range $listeners }}
+{{- if ne (toString (index . "conditional-accept")) "false" }}
+{{- fail (printf "listener %q inspects (conditional-accept: true) but no policy is given: set rules (rules.yaml) or existingRulesConfigMap" .name) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- $_ := set $config "portcullis" $portcullis }}
+{{- toYaml $config }}
+{{- end }}
