@@ -30,8 +30,8 @@ apt_uris() {
   { grep -hE '^URIs:' /etc/apt/sources.list.d/*.sources 2>/dev/null | awk '{print $2}'
     grep -hE '^deb ' /etc/apt/sources.list 2>/dev/null | awk '{print $2}'; } | grep -i debian || true
 }
-MIRROR=${DEBIAN_MIRROR:-$(apt_uris | grep -v -- '-security' | head -n 1)}
-SECURITY_MIRROR=${DEBIAN_SECURITY_MIRROR:-$(apt_uris | grep -- '-security' | head -n 1)}
+MIRROR=${DEBIAN_MIRROR:-$(apt_uris | grep -v -- '-security' | sed -n 1p)}
+SECURITY_MIRROR=${DEBIAN_SECURITY_MIRROR:-$(apt_uris | grep -- '-security' | sed -n 1p)}
 [ -n "$MIRROR" ] || { echo "image-check: no Debian mirror found in the apt sources; set DEBIAN_MIRROR" >&2; exit 1; }
 SECURITY_MIRROR=${SECURITY_MIRROR:-$MIRROR}
 BASE_IMAGE=localhost/portcullis-base:ci
