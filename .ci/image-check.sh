@@ -193,7 +193,7 @@ heap=$(podman exec "$NAME" java -XX:+PrintFlagsFinal -version 2>/dev/null | awk 
 ok "MaxHeapSize $((heap / 1024 / 1024)) MiB from the $MEMORY limit"
 transport=$(podman logs "$NAME" 2>&1 | grep -o 'Transport: [a-zA-Z ]*' | sed -n 1p || true)
 echo "image-check: $transport"
-podman logs "$NAME" 2>&1 | grep 'Transport:' | sed -n 1p | python3 -c 'import json, sys; line = json.loads(sys.stdin.read()); assert "@timestamp" in line and line["log.level"], line' \
+podman logs "$NAME" 2>&1 | grep 'Transport:' | sed -n 1p | python3 -c 'import json, sys; line = json.loads(sys.stdin.read()); assert "@timestamp" in line and line["log"]["level"], line' \
   || fail "logs are not structured JSON (ECS) lines"
 ok "logs are structured JSON (ECS)"
 
