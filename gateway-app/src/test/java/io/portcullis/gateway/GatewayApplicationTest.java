@@ -129,6 +129,15 @@ class GatewayApplicationTest {
     }
 
     @Test
+    void thePendingGaugeSurvivesGarbageCollection() throws Exception {
+        for (int i = 0; i < 3; i++) {
+            System.gc();
+            Thread.sleep(50);
+        }
+        assertThat(scrape()).containsPattern("portcullis_pending_inspections\\{listener=\"demo\"\\} \\d+\\.0");
+    }
+
+    @Test
     void withoutATokenTheAdminApiIsOff() throws Exception {
         assertThat(http("/admin/pending").statusCode()).isEqualTo(404);
         assertThat(http("/admin/rules").statusCode()).isEqualTo(404);

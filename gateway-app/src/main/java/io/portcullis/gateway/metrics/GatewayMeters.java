@@ -269,8 +269,10 @@ public final class GatewayMeters implements ListenerObserver, RelayObserver, Sha
                     .tag("listener", listener).register(registry);
             bytesUpstream = bytes(registry, listener, "upstream");
             bytesDownstream = bytes(registry, listener, "downstream");
+            // Micrometer holds a gauge's object weakly: the supplier lives nowhere else, so hold it strongly.
             Gauge.builder("portcullis.pending.inspections", pending, p -> p.getAsInt())
                     .description("Pended inspections held now")
+                    .strongReference(true)
                     .tag("listener", listener).register(registry);
             Gauge.builder("portcullis.connections.active", active, AtomicInteger::get)
                     .description("Relayed connections open now")
