@@ -255,6 +255,8 @@ def write_markdown(out, doc, paths, png_name, errors):
         f" (load average {mach.get('load average at start', '?')} at the start, "
         f"{mach.get('load average at end', '?')} at the end). Compare ratios, not absolute numbers.",
         "",
+        *(["**QUICK profile: a smoke test** (one round of short runs, little warm-up): it proves the set-up works; "
+            "its figures are not for comparison.", ""] if s.get("profile") == "quick" else []),
         f"![ratios to HAProxy]({png_name})",
         "",
     ]
