@@ -1,6 +1,7 @@
 package io.portcullis.gateway.config;
 
 import io.portcullis.gateway.decision.DecisionNameCheck;
+import io.portcullis.gateway.policy.PolicyChecks;
 import io.portcullis.policy.Policy;
 import io.portcullis.policy.PolicyException;
 import io.portcullis.policy.PolicyOptions;
@@ -9,7 +10,6 @@ import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.Collection;
 import java.util.List;
-import java.util.TreeSet;
 import org.springframework.core.io.Resource;
 
 /** Reads the policy named by {@code portcullis.rules} and checks it covers the inspecting listeners. */
@@ -34,6 +34,17 @@ public final class PolicyFiles {
      * @throws PolicyLoadException with every error, file:line:column first
      */
     public static Policy load(Resource resource, Collection<String> inspecting, PolicyOptions options) {
+        return load(resource, inspecting, options, DecisionNameCheck.none());
+    }
+
+    /**
+     * As {@link #load(Resource, Collection, PolicyOptions)}, and checks that every decision service the
+     * policy's pend rules name is configured.
+     *
+     * @throws PolicyLoadException naming each rule that asks for a service that is not configured
+     */
+    public static Policy load(Resource resource, Collection<String> inspecting, PolicyOptions options,
+                              DecisionNameCheck decisionNames) {
         Policy policy;
         try {
             if (resource.isFile()) {
@@ -48,26 +59,9 @@ public final class PolicyFiles {
         } catch (IOException e) {
             throw new PolicyLoadException("Cannot read the policy file " + resource.getDescription() + ": " + e.getMessage(), e);
         }
-        List<String> missing = inspecting.stream().filter(name -> policy.listener(name).isEmpty()).toList();
-        if (!missing.isEmpty()) {
-            throw new PolicyLoadException(policy.source() + ": no rules for listener(s) " + missing
-                    + " which have conditional-accept: true (the file has: " + new TreeSet<>(policy.listenerNames()) + ")");
-        }
-        return policy;
-    }
-
-    /**
-     * As {@link #load(Resource, Collection, PolicyOptions)}, and checks that every decision service the
-     * policy's pend rules name is configured.
-     *
-     * @throws PolicyLoadException naming each rule that asks for a service that is not configured
-     */
-    public static Policy load(Resource resource, Collection<String> inspecting, PolicyOptions options,
-                              DecisionNameCheck decisionNames) {
-        Policy policy = load(resource, inspecting, options);
-        List<String> unknown = decisionNames.problems(policy);
-        if (!unknown.isEmpty()) {
-            throw new PolicyLoadException("The policy file was refused:\n" + String.join("\n", unknown));
+        List<String> problems = PolicyChecks.problems(policy, inspecting, decisionNames);
+        if (!problems.isEmpty()) {
+            throw new PolicyLoadException("The policy file was refused:\n" + String.join("\n", problems));
         }
         return policy;
     }

@@ -17,7 +17,6 @@ import java.util.Collection;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.TreeSet;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -130,15 +129,9 @@ public final class PolicyReloader implements AutoCloseable {
         } catch (PolicyException e) {
             return refused(e.errors().stream().map(PolicyError::toString).toList(), snapshotOf(pathsFromError()));
         }
-        List<String> missing = inspecting.stream().filter(name -> next.listener(name).isEmpty()).toList();
-        if (!missing.isEmpty()) {
-            return refused(List.of(next.source() + ": no rules for listener(s) " + missing
-                    + " which have conditional-accept: true (the file has: " + new TreeSet<>(next.listenerNames()) + ")"),
-                    snapshot(next));
-        }
-        List<String> unknownServices = decisionNames.problems(next);
-        if (!unknownServices.isEmpty()) {
-            return refused(unknownServices, snapshot(next));
+        List<String> problems = PolicyChecks.problems(next, inspecting, decisionNames);
+        if (!problems.isEmpty()) {
+            return refused(problems, snapshot(next));
         }
         engine.replace(next);
         loaded = snapshot(next);
