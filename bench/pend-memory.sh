@@ -8,6 +8,7 @@
 #
 #   bench/pend-memory.sh                      50,000 connections (or as many as the open-files limit allows)
 #   CONNECTIONS=20000 bench/pend-memory.sh
+#   TRANSPORT=io_uring bench/pend-memory.sh   the same on another transport (writes pend-memory-<date>-io_uring.txt)
 #
 # Each process needs one descriptor per connection. When the hard limit of open files (ulimit -Hn) is below
 # CONNECTIONS + 1,500 and cannot be raised (raising it needs CAP_SYS_RESOURCE), the run holds as many as the
@@ -21,7 +22,10 @@ WANTED=${CONNECTIONS:-50000}
 HEAP=${PEND_HEAP:-256m}
 DATE=${DATE:-$(date -u +%Y-%m-%d)}
 WORK=$RESULTS/tmp/pend-memory-$DATE
-OUT=$RESULTS/pend-memory-$DATE.txt
+TRANSPORT=${TRANSPORT:-auto}
+SUFFIX=; [ "$TRANSPORT" = auto ] || SUFFIX=-$TRANSPORT
+WORK=$WORK$SUFFIX
+OUT=$RESULTS/pend-memory-$DATE$SUFFIX.txt
 
 command -v java >/dev/null || die "java not found (Java 17+ needed)"
 ensure_packages
@@ -64,7 +68,8 @@ launch_portcullis hold "$WORK/portcullis" "$MGMT" "$PORT" --portcullis.rules="fi
     $(listener_args 0 hold "$PORT" "$UNUSED_BACKEND" true) \
     --portcullis.listeners[0].inspect.timeout=10m \
     --portcullis.listeners[0].inspect.max-pending=60000 \
-    --portcullis.listeners[0].inspect.on-timeout=reject
+    --portcullis.listeners[0].inspect.on-timeout=reject \
+    --portcullis.transport="$TRANSPORT"
 await_portcullis hold || die "portcullis did not start: $START_ERROR"
 PID=$PORTCULLIS_PID
 
@@ -172,5 +177,6 @@ print("outcomes after the client left (abort = client gone while pended):")
 for line in open(outcomes):
     print("  " + line.strip())
 EOF
+echo "transport: $TRANSPORT ($(grep -o 'Transport: [a-z_]*' "$WORK/portcullis/portcullis.log" | head -n 1))" >>"$OUT"
 cat "$OUT"
 log "wrote $OUT (logs in $WORK)"

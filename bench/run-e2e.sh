@@ -2,7 +2,7 @@
 # End-to-end benchmark (issue 7): Portcullis beside HAProxy (mode tcp) and nginx stream, through loopback,
 # the same worker threads for every proxy, the paths interleaved round by round, medians and ratios to HAProxy.
 #
-#   bench/run-e2e.sh                  default profile: 3 rounds, 10 s wrk runs (about 13 minutes)
+#   bench/run-e2e.sh                  default profile: 3 rounds, 8 s wrk runs (about 14 minutes)
 #   QUICK=1 bench/run-e2e.sh          smoke test: 1 round, 3 s runs (about 4 minutes)
 #   REPEATS=5 WORKERS=2 bench/run-e2e.sh
 #
@@ -25,7 +25,7 @@ if [ "$QUICK" = 1 ]; then
     REPEATS=${REPEATS:-1} DURATION=${DURATION:-3} BULK_SECONDS=${BULK_SECONDS:-3} LAT_SECONDS=${LAT_SECONDS:-3}
     WARMUP=${WARMUP:-2} PROFILE=quick
 else
-    REPEATS=${REPEATS:-3} DURATION=${DURATION:-10} BULK_SECONDS=${BULK_SECONDS:-4} LAT_SECONDS=${LAT_SECONDS:-3}
+    REPEATS=${REPEATS:-3} DURATION=${DURATION:-8} BULK_SECONDS=${BULK_SECONDS:-4} LAT_SECONDS=${LAT_SECONDS:-3}
     WARMUP=${WARMUP:-5} PROFILE=default
 fi
 CONNS=${CONNS:-50}
@@ -35,8 +35,8 @@ NAME=e2e-$DATE
 [ "$PROFILE" = quick ] && NAME=$NAME-quick
 WORK=$RESULTS/tmp/$NAME
 RAW=$WORK/raw
-# Budget: start-up, warm-up, then per round 23 runs plus their gaps; the watchdog allows twice that.
-PER_ROUND=$((14 * (DURATION + 2) + 5 * (BULK_SECONDS + 4) + 5 * (LAT_SECONDS + 2)))
+# Budget: start-up, warm-up, then per round 28 runs plus their gaps; the watchdog allows twice that.
+PER_ROUND=$((16 * (DURATION + 2) + 6 * (BULK_SECONDS + 4) + 6 * (LAT_SECONDS + 2)))
 MAX_SECONDS=${MAX_SECONDS:-$((2 * (240 + 40 * WARMUP + REPEATS * PER_ROUND)))}
 
 command -v java >/dev/null || die "java not found (Java 17+ needed)"
@@ -59,6 +59,7 @@ alloc_port HAPROXY_PORT; alloc_port HAPROXY_IPERF
 alloc_port NGINX_PORT; alloc_port NGINX_IPERF
 alloc_port OFF_PORT; alloc_port OFF_IPERF; alloc_port OFF_MGMT
 alloc_port ON_PORT; alloc_port ON_IPERF; alloc_port ON_MGMT
+alloc_port URING_PORT; alloc_port URING_IPERF; alloc_port URING_MGMT
 alloc_port RULES100_PORT; alloc_port RULES100_MGMT
 alloc_port DECISION_PORT; alloc_port DECISION_MGMT
 alloc_port EMB_ACCEPT_PORT; alloc_port EMB_PEND_PORT
@@ -90,6 +91,10 @@ mapfile -t OFF_ARGS < <(listener_args 0 bench "$OFF_PORT" "$BACKEND_PORT" false;
 launch_portcullis off "$WORK/portcullis-off" "$OFF_MGMT" "$OFF_PORT $OFF_IPERF" --portcullis.rules="file:$RULES_LIST" "${OFF_ARGS[@]}"
 mapfile -t ON_ARGS < <(listener_args 0 bench "$ON_PORT" "$BACKEND_PORT" true; listener_args 1 iperf "$ON_IPERF" "$IPERF_PORT" true)
 launch_portcullis on "$WORK/portcullis-on" "$ON_MGMT" "$ON_PORT $ON_IPERF" --portcullis.rules="file:$RULES_LIST" "${ON_ARGS[@]}"
+# The same as 'on', on the io_uring transport (an operator's choice, not the default: see the README).
+mapfile -t URING_ARGS < <(listener_args 0 bench "$URING_PORT" "$BACKEND_PORT" true; listener_args 1 iperf "$URING_IPERF" "$IPERF_PORT" true)
+launch_portcullis uring "$WORK/portcullis-uring" "$URING_MGMT" "$URING_PORT $URING_IPERF" --portcullis.rules="file:$RULES_LIST" \
+    --portcullis.transport=io_uring "${URING_ARGS[@]}"
 mapfile -t R100_ARGS < <(listener_args 0 bench "$RULES100_PORT" "$BACKEND_PORT" true)
 launch_portcullis 100rules "$WORK/portcullis-100rules" "$RULES100_MGMT" "$RULES100_PORT" \
     --portcullis.rules="file:$WORK/rules/rules-100rules.yaml" "${R100_ARGS[@]}"
@@ -115,6 +120,11 @@ if await_portcullis on; then
     add_path portcullis-on "$ON_PORT" "$ON_IPERF" "$ALL_WORKLOADS" "Portcullis, conditional accept, 10,000 CIDRs in one list (reject), last rule accepts"
 else
     skip portcullis-on "did not start: $START_ERROR"
+fi
+if await_portcullis uring; then
+    add_path portcullis-uring "$URING_PORT" "$URING_IPERF" "$ALL_WORKLOADS" "As portcullis-on, with transport: io_uring"
+else
+    skip portcullis-uring "did not start (io_uring unavailable here?): $START_ERROR"
 fi
 if await_portcullis 100rules; then
     add_path portcullis-100rules "$RULES100_PORT" "" close "Portcullis, conditional accept, the 10,000 CIDRs over 100 reject rules, last rule accepts"

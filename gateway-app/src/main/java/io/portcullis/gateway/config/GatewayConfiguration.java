@@ -12,6 +12,7 @@ import io.portcullis.gateway.decision.DecisionServiceSettings;
 import io.portcullis.gateway.decision.DecisionServices;
 import io.portcullis.gateway.decision.ResilienceRegistries;
 import io.portcullis.gateway.listener.EventLoops;
+import io.portcullis.gateway.listener.Transport;
 import io.portcullis.gateway.metrics.GatewayMeters;
 import io.portcullis.gateway.policy.PolicyInspectHandler;
 import io.portcullis.gateway.policy.PolicyReloader;
@@ -39,7 +40,8 @@ public class GatewayConfiguration {
 
     @Bean(destroyMethod = "close")
     EventLoops eventLoops(PortcullisProperties properties) {
-        return EventLoops.create(properties.workerThreads());
+        // A transport asked for by name and unavailable here stops the start, saying why.
+        return EventLoops.create(Transport.parse(properties.transport()), properties.workerThreads());
     }
 
     @Bean

@@ -26,6 +26,7 @@ import org.springframework.validation.annotation.Validated;
  *                       when a listener inspects, except in the embedded demo
  * @param listeners      the listeners; none configured runs the embedded demo
  * @param workerThreads  I/O threads (0: one per core)
+ * @param transport      auto | io_uring | epoll | nio; auto takes the best this kernel and its seccomp allow
  * @param demo           where the embedded demo listens when no listener is configured
  * @param admin          the admin API on the management port
  * @param rulesCheckInterval how often the rules file and its list files are checked for changes
@@ -38,6 +39,8 @@ public record PortcullisProperties(
         String rules,
         @Valid @DefaultValue List<ListenerProperties> listeners,
         @Min(0) @Max(1024) @DefaultValue("0") int workerThreads,
+        @NotNull @Pattern(regexp = "auto|io_uring|epoll|nio", message = "must be auto, io_uring, epoll or nio")
+        @DefaultValue("auto") String transport,
         @Valid @DefaultValue Demo demo,
         @Valid @DefaultValue Admin admin,
         @DefaultValue("500ms") Duration rulesCheckInterval,

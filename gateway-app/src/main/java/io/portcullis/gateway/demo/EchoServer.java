@@ -65,12 +65,11 @@ public final class EchoServer implements AutoCloseable {
      */
     public EchoServer start() {
         ServerBootstrap bootstrap = new ServerBootstrap()
-                .group(loops.acceptors(), loops.workers())
+                .group(loops.workers())
                 .channel(loops.serverChannelType())
                 .option(ChannelOption.SO_REUSEADDR, true)
                 .childOption(ChannelOption.AUTO_READ, false)
                 .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
-                .childOption(ChannelOption.TCP_NODELAY, true)
                 .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, WATER_MARK)
                 .childHandler(handler);
         ChannelFuture f = bootstrap.bind(bind);

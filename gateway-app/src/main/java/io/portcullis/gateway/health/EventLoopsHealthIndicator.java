@@ -30,9 +30,6 @@ public class EventLoopsHealthIndicator implements ReactiveHealthIndicator {
         for (EventExecutor loop : loops.workers()) {
             pings.add(ping(loop));
         }
-        for (EventExecutor loop : loops.acceptors()) {
-            pings.add(ping(loop));
-        }
         int count = pings.size();
         return Mono.when(pings)
                 .timeout(DEADLINE)

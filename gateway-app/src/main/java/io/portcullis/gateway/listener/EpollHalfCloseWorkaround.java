@@ -27,7 +27,8 @@ import io.netty.util.concurrent.ThreadAwareExecutor;
  * no event of interest and edge triggering, the EPOLLHUP/EPOLLERR that the kernel always reports arrive
  * at most once per change instead of waking the loop over and over (the busy loop Netty's DEL was
  * meant to prevent, netty/netty#16683). Every other submission, and cancellation, goes to Netty
- * unchanged.
+ * unchanged, except one that repeats the interest set already in force: Netty submits its current set
+ * again once a connect completes, which would be an {@code epoll_ctl} call per backend connection for nothing.
  *
  * <p>Remove once Netty fixes the registration state; {@code EpollHalfCloseTest} has a test that
  * fails when the stock handler no longer shows the bug.
@@ -103,6 +104,8 @@ final class EpollHalfCloseWorkaround implements IoHandlerFactory {
         private final IoRegistration delegate;
         /** Whether Netty has added the fd to epoll: it does so on the first non-empty submission. */
         private volatile boolean added;
+        /** The interest set in epoll now, once added. */
+        private volatile int current = -1;
 
         Registration(IoRegistration delegate) {
             this.delegate = delegate;
@@ -115,11 +118,20 @@ final class EpollHalfCloseWorkaround implements IoHandlerFactory {
 
         @Override
         public long submit(IoOps ops) {
-            if (((EpollIoOps) ops).value() == 0) {
-                return added ? delegate.submit(EpollIoOps.EPOLLET) : delegate.submit(ops);
+            int value = ((EpollIoOps) ops).value();
+            if (value == 0) {
+                if (!added) {
+                    return delegate.submit(ops);
+                }
+                value = EpollIoOps.EPOLLET.value();
             }
-            long result = delegate.submit(ops);
+            if (added && value == current && delegate.isValid()) {
+                return value;
+            }
+            long result = delegate.submit(EpollIoOps.valueOf(value));
+            // Not the result's sign: EPOLLET alone is a negative int.
             added = true;
+            current = value;
             return result;
         }
 

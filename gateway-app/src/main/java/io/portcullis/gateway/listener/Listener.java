@@ -71,13 +71,13 @@ public final class Listener implements AutoCloseable {
      */
     public Listener start() {
         ServerBootstrap bootstrap = new ServerBootstrap()
-                .group(loops.acceptors(), loops.workers())
+                .group(loops.workers())
                 .channel(loops.serverChannelType())
                 .option(ChannelOption.SO_BACKLOG, settings.acceptBacklog())
                 .option(ChannelOption.SO_REUSEADDR, true)
                 .childOption(ChannelOption.AUTO_READ, false)
                 .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
-                .childOption(ChannelOption.TCP_NODELAY, true)
+                // No TCP_NODELAY here: both transports set it on every socket already; again is a syscall more.
                 .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, WATER_MARK)
                 .childHandler(new ChannelInitializer<>() {
                     @Override

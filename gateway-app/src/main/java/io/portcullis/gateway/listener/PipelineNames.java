@@ -7,8 +7,6 @@ public final class PipelineNames {
     public static final String INSPECTION = "portcullis-inspection";
     /** Relays an accepted connection's bytes to its backend and back. */
     public static final String RELAY = "portcullis-relay";
-    /** Closes an idle relay. */
-    public static final String IDLE = "portcullis-idle";
 
     private PipelineNames() {
     }

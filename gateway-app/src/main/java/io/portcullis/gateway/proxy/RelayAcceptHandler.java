@@ -8,11 +8,6 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.channel.WriteBufferWaterMark;
-import io.netty.channel.epoll.EpollDatagramChannel;
-import io.netty.channel.epoll.EpollSocketChannel;
-import io.netty.channel.socket.DatagramChannel;
-import io.netty.channel.socket.nio.NioDatagramChannel;
-import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.resolver.dns.DnsAddressResolverGroup;
 import io.netty.resolver.dns.DnsNameResolverBuilder;
 import io.portcullis.gateway.listener.AcceptHandler;
@@ -21,7 +16,6 @@ import io.portcullis.gateway.listener.EventLoops;
 import io.portcullis.gateway.listener.PipelineNames;
 import java.net.InetSocketAddress;
 import java.util.Objects;
-import java.util.concurrent.TimeUnit;
 
 /**
  * The default {@link AcceptHandler}: relays every accepted connection to a backend of its pool, trying
@@ -32,8 +26,8 @@ import java.util.concurrent.TimeUnit;
  * The listener must therefore run on the same {@link EventLoops} as this handler. Host-name backends
  * are resolved with Netty's asynchronous DNS resolver, never on the event loop with a blocking lookup.
  *
- * <p>Client pipeline while relaying: {@code portcullis-idle} (all-idle timer: no read from the client and no
- * write to it completed) then {@code portcullis-relay}; backend pipeline: {@code portcullis-relay}'s twin.
+ * <p>Client pipeline while relaying: {@code portcullis-relay}; backend pipeline: its twin. The relay keeps
+ * its own idle timer (see {@link Relay}).
  */
 public final class RelayAcceptHandler implements AcceptHandler {
 
@@ -60,15 +54,13 @@ public final class RelayAcceptHandler implements AcceptHandler {
         Bootstrap b = new Bootstrap()
                 .channel(loops.channelType())
                 .option(ChannelOption.AUTO_READ, false)
-                .option(ChannelOption.TCP_NODELAY, true)
+                // No TCP_NODELAY: both transports set it on every socket already; again is a syscall more.
                 .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, connectMillis)
                 .option(ChannelOption.WRITE_BUFFER_WATER_MARK, WATER_MARK);
         if (pool.hasUnresolved()) {
-            Class<? extends DatagramChannel> udp = loops.channelType() == EpollSocketChannel.class
-                    ? EpollDatagramChannel.class : NioDatagramChannel.class;
             b.resolver(new DnsAddressResolverGroup(new DnsNameResolverBuilder()
-                    .datagramChannelType(udp)
+                    .datagramChannelType(loops.datagramChannelType())
                     .queryTimeoutMillis(connectMillis)));
         } else {
             // Every backend is an IP literal: nothing to resolve, and nothing may ever block the loop.
@@ -86,9 +78,7 @@ public final class RelayAcceptHandler implements AcceptHandler {
             return true;
         }
         Relay relay = new Relay(this, client);
-        client.pipeline()
-                .addLast(PipelineNames.IDLE, new IdleStateHandler(0, 0, settings.idleTimeout().toNanos(), TimeUnit.NANOSECONDS))
-                .addLast(PipelineNames.RELAY, relay.clientSide());
+        client.pipeline().addLast(PipelineNames.RELAY, relay.clientSide());
         relay.start(connection.takeEarlyData(), pool.first(connection.request()));
         return true;
     }

@@ -9,7 +9,6 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.socket.DuplexChannel;
-import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.ReferenceCountUtil;
 
 /**
@@ -46,10 +45,6 @@ final class RelaySide extends ChannelInboundHandlerAdapter implements ChannelFut
 
     Channel channel() {
         return ctx.channel();
-    }
-
-    boolean outputShut() {
-        return outputShut;
     }
 
     /** The relay this side belongs to. For tests. */
@@ -91,6 +86,7 @@ final class RelaySide extends ChannelInboundHandlerAdapter implements ChannelFut
         if (!relay.isCurrent(this)) {
             return;
         }
+        relay.touch();
         switch (relay.state()) {
             case RELAYING -> afterRead();
             case CONNECTING -> readWhileConnecting();
@@ -134,8 +130,11 @@ final class RelaySide extends ChannelInboundHandlerAdapter implements ChannelFut
 
     @Override
     public void channelWritabilityChanged(ChannelHandlerContext ctx) {
-        if (ctx.channel().isWritable() && relay.isCurrent(this) && peer.paused) {
-            peer.readMore();
+        if (ctx.channel().isWritable() && relay.isCurrent(this)) {
+            relay.touch();
+            if (peer.paused) {
+                peer.readMore();
+            }
         }
         ctx.fireChannelWritabilityChanged();
     }
@@ -151,10 +150,6 @@ final class RelaySide extends ChannelInboundHandlerAdapter implements ChannelFut
                     case CLOSED -> { }
                 }
             }
-            return;
-        }
-        if (evt instanceof IdleStateEvent) {
-            relay.idle();
             return;
         }
         ctx.fireUserEventTriggered(evt);
@@ -174,9 +169,14 @@ final class RelaySide extends ChannelInboundHandlerAdapter implements ChannelFut
         if (!flushed.isSuccess() || !relay.isCurrent(this)) {
             return; // the failed write closes the channel; channelInactive ends the relay
         }
-        ((DuplexChannel) ctx.channel()).shutdownOutput();
         outputShut = true;
-        relay.directionDone();
+        if (peer.outputShut) {
+            // This socket's own FIN was passed on already: both directions are done. close() sends this FIN
+            // too, so no shutdown() first: a system call less per connection.
+            relay.close();
+        } else {
+            ((DuplexChannel) ctx.channel()).shutdownOutput();
+        }
     }
 
     @Override

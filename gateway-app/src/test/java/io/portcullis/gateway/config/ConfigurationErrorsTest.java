@@ -49,6 +49,13 @@ class ConfigurationErrorsTest {
     }
 
     @Test
+    void unknownTransportNamesTheKey() throws Exception {
+        Path rules = rules("listeners:\n  db:\n    rules: []\n    default: accept\n");
+        Throwable t = startFailure("--portcullis.rules=file:" + rules, "--portcullis.transport=dpdk");
+        assertThat(messages(t)).contains("portcullis.transport").contains("io_uring");
+    }
+
+    @Test
     void unknownKeyNamesTheKey() throws Exception {
         Path rules = rules("listeners:\n  db:\n    rules: []\n    default: accept\n");
         Throwable t = startFailure("--portcullis.rules=file:" + rules, "--portcullis.listeners[0].conditonal-accept=false");

@@ -21,6 +21,7 @@ import io.netty.channel.epoll.EpollServerSocketChannel;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.socket.DuplexChannel;
 import io.netty.util.concurrent.DefaultThreadFactory;
+import io.portcullis.gateway.testing.TestTransports;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetAddress;
@@ -54,32 +55,31 @@ class EpollHalfCloseTest {
     private static final Duration DEADLINE = Duration.ofSeconds(30);
     private static final byte[] HELLO = "hello".getBytes(StandardCharsets.US_ASCII);
 
-    private static final EventLoops EPOLL = EventLoops.create(1);
-    private static final EventLoops NIO = EventLoops.nio(1);
+    private static final TestTransports TRANSPORTS = new TestTransports(1);
 
     @AfterAll
     static void shutdown() {
-        EPOLL.close();
-        NIO.close();
+        TRANSPORTS.close();
     }
 
-    /** Transport names rather than the loops themselves: JUnit closes AutoCloseable arguments. */
+    /** Every transport available here, with auto-read off and on. */
     static Stream<Arguments> cases() {
-        return Stream.of(
-                Arguments.of("epoll", false), Arguments.of("epoll", true),
-                Arguments.of("nio", false), Arguments.of("nio", true));
+        return TestTransports.labels().flatMap(t -> Stream.of(Arguments.of(t, false), Arguments.of(t, true)));
+    }
+
+    @Test
+    void epollIsTestedWhereTheKernelHasIt() {
+        assumeTrue(Epoll.isAvailable(), () -> "native epoll unavailable: " + Epoll.unavailabilityCause());
+        assertThat(TestTransports.labels()).contains("epoll");
+        assertThat(TRANSPORTS.loops("epoll").transportName()).isEqualTo("epoll");
     }
 
     /** The gateway's loops: on epoll, {@link EventLoops} installs {@link EpollHalfCloseWorkaround}. */
     @ParameterizedTest(name = "{0}, autoRead={1}")
     @MethodSource("cases")
     void halfClosedClientReceivesEverything(String transport, boolean autoRead) throws Exception {
-        EventLoops loops = transport.equals("nio") ? NIO : EPOLL;
-        if (transport.equals("epoll")) {
-            assumeTrue(Epoll.isAvailable(), () -> "native epoll unavailable: " + Epoll.unavailabilityCause());
-            assertThat(loops.transportName()).isEqualTo("epoll");
-        }
-        Result result = transfer(loops.acceptors(), loops.workers(), loops.serverChannelType(), autoRead);
+        EventLoops loops = TRANSPORTS.loops(transport);
+        Result result = transfer(loops.workers(), loops.workers(), loops.serverChannelType(), autoRead);
         result.assertComplete();
     }
 

@@ -12,6 +12,7 @@ import io.portcullis.policy.model.InspectAction;
 import io.portcullis.policy.model.InspectId;
 import io.portcullis.policy.model.InspectRequest;
 import io.portcullis.gateway.testing.TestClient;
+import io.portcullis.gateway.testing.TestTransports;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
@@ -44,8 +45,10 @@ class ListenerTest {
     private static final InetAddress REJECTED = TestClient.loopback(2);
     private static final InetAddress PENDED = TestClient.loopback(3);
 
-    private static final EventLoops EPOLL = EventLoops.create(2);
-    private static final EventLoops NIO = EventLoops.nio(2);
+    private static final TestTransports TRANSPORTS = new TestTransports(2);
+    /** The default transport here, for tests that need only one. */
+    private static final EventLoops AUTO = TRANSPORTS.auto();
+    private static final EventLoops NIO = TRANSPORTS.loops("nio");
 
     private final List<Listener> listeners = new ArrayList<>();
     private final List<TestClient> sockets = new ArrayList<>();
@@ -54,13 +57,12 @@ class ListenerTest {
     private final List<AbortReason> abortReasons = new CopyOnWriteArrayList<>();
     private final CountingObserver observer = new CountingObserver();
 
-    /** Transport names rather than the loops themselves: JUnit closes AutoCloseable arguments. */
     static Stream<String> transports() {
-        return Stream.of("epoll", "nio");
+        return TestTransports.labels();
     }
 
     private static EventLoops loops(String transport) {
-        return transport.equals("nio") ? NIO : EPOLL;
+        return TRANSPORTS.loops(transport);
     }
 
     @AfterEach
@@ -73,8 +75,7 @@ class ListenerTest {
 
     @AfterAll
     static void shutdown() {
-        EPOLL.close();
-        NIO.close();
+        TRANSPORTS.close();
     }
 
     /** accept from .1, reject from .2, pend from .3: the demo policy in code. */
@@ -261,7 +262,7 @@ class ListenerTest {
     @Test
     void completionBeforeInspectReturnsDecides() throws Exception {
         Listener[] self = new Listener[1];
-        Listener listener = start(Listener.builder("eager").eventLoops(EPOLL).observer(observer).inspectHandler(r -> {
+        Listener listener = start(Listener.builder("eager").eventLoops(AUTO).observer(observer).inspectHandler(r -> {
             assertThat(self[0].inspectComplete(r.id(), InspectAction.ACCEPT)).isTrue();
             return InspectAction.PEND;
         }));
@@ -275,7 +276,7 @@ class ListenerTest {
 
     @Test
     void overflowCanAccept() throws Exception {
-        Listener listener = start(builder(EPOLL).maxPending(0).onOverflow(InspectAction.ACCEPT));
+        Listener listener = start(builder(AUTO).maxPending(0).onOverflow(InspectAction.ACCEPT));
         CompletableFuture<AcceptedConnection> accepted = listener.accept();
         connect(listener, PENDED);
         assertThat(accepted.get(5, TimeUnit.SECONDS).request().source().getAddress()).isEqualTo(PENDED);
@@ -285,7 +286,7 @@ class ListenerTest {
     @Test
     void withoutConditionalAcceptNothingIsInspected() throws Exception {
         AtomicInteger inspections = new AtomicInteger();
-        Listener listener = start(Listener.builder("plain").eventLoops(EPOLL).conditionalAccept(false)
+        Listener listener = start(Listener.builder("plain").eventLoops(AUTO).conditionalAccept(false)
                 .inspectHandler(r -> {
                     inspections.incrementAndGet();
                     return InspectAction.REJECT;
@@ -300,7 +301,7 @@ class ListenerTest {
     @Test
     void inspectHandlerHearsOfEveryCloseOnce() throws Exception {
         Map<InspectId, AtomicInteger> closed = new ConcurrentHashMap<>();
-        Listener listener = start(builder(EPOLL).inspectTimeout(Duration.ofMillis(100)).inspectHandler(new InspectHandler() {
+        Listener listener = start(builder(AUTO).inspectTimeout(Duration.ofMillis(100)).inspectHandler(new InspectHandler() {
             @Override
             public InspectAction inspect(InspectRequest request) {
                 return demoPolicy(request);
@@ -324,7 +325,7 @@ class ListenerTest {
 
     @Test
     void failingInspectHandlerRejects() throws Exception {
-        Listener listener = start(Listener.builder("faulty").eventLoops(EPOLL).inspectHandler(r -> {
+        Listener listener = start(Listener.builder("faulty").eventLoops(AUTO).inspectHandler(r -> {
             throw new IllegalStateException("boom");
         }));
         TestClient.expectRejected(ACCEPTED, listener.localAddress(), DEADLINE);
@@ -332,7 +333,7 @@ class ListenerTest {
 
     @Test
     void refusingAcceptHandlerClosesAndCounts() throws Exception {
-        Listener listener = start(builder(EPOLL).acceptHandler(c -> false));
+        Listener listener = start(builder(AUTO).acceptHandler(c -> false));
         TestClient client = connect(listener, ACCEPTED);
         client.expectEof(DEADLINE);
         assertThat(observer.refused).hasValue(1);
@@ -341,7 +342,7 @@ class ListenerTest {
 
     @Test
     void completeRejectsBadArguments() {
-        Listener listener = start(builder(EPOLL));
+        Listener listener = start(builder(AUTO));
         assertThatThrownBy(() -> listener.inspectComplete(InspectId.next(), InspectAction.PEND))
                 .isInstanceOf(IllegalArgumentException.class);
         assertThat(listener.inspectComplete(InspectId.next(), InspectAction.ACCEPT)).isFalse();
@@ -349,7 +350,7 @@ class ListenerTest {
 
     @Test
     void unclaimedPullConnectionsAreBoundedAndExpire() throws Exception {
-        Listener listener = start(builder(EPOLL).pullAccept(1, Duration.ofMillis(300), 4));
+        Listener listener = start(builder(AUTO).pullAccept(1, Duration.ofMillis(300), 4));
         TestClient first = connect(listener, ACCEPTED);
         TestClient second = connect(listener, ACCEPTED);
         second.expectEof(DEADLINE); // past the queue bound
@@ -359,7 +360,7 @@ class ListenerTest {
 
     @Test
     void pullAcceptHandsQueuedConnectionsInOrder() throws Exception {
-        Listener listener = start(builder(EPOLL));
+        Listener listener = start(builder(AUTO));
         TestClient a = connect(listener, ACCEPTED);
         await().atMost(Duration.ofSeconds(5)).until(() -> observer.opened.get() == 1);
         TestClient b = connect(listener, TestClient.loopback(4));
@@ -373,13 +374,13 @@ class ListenerTest {
 
     @Test
     void pushListenerRefusesPull() {
-        Listener listener = start(builder(EPOLL).acceptHandler(c -> true));
+        Listener listener = start(builder(AUTO).acceptHandler(c -> true));
         assertThat(listener.accept()).isCompletedExceptionally();
     }
 
     @Test
     void closingTheListenerAbortsPended() throws Exception {
-        Listener listener = builder(EPOLL).build().start();
+        Listener listener = builder(AUTO).build().start();
         TestClient client = connect(listener, PENDED);
         InspectRequest request = pendedRequests.poll(5, TimeUnit.SECONDS);
         await().atMost(Duration.ofSeconds(5)).until(() -> listener.pendingCount() == 1);
@@ -391,7 +392,7 @@ class ListenerTest {
 
     @Test
     void stoppingToAcceptRefusesNewClientsAndResolvesPendedPerOnTimeout() throws Exception {
-        Listener listener = start(builder(EPOLL).onTimeout(InspectAction.ACCEPT).inspectTimeout(Duration.ofMinutes(1)));
+        Listener listener = start(builder(AUTO).onTimeout(InspectAction.ACCEPT).inspectTimeout(Duration.ofMinutes(1)));
         TestClient pended = connect(listener, PENDED);
         pended.write("drain".getBytes(StandardCharsets.US_ASCII));
         await().atMost(DEADLINE).until(() -> listener.pendingCount() == 1);

@@ -1,0 +1,109 @@
+package io.portcullis.gateway.listener;
+
+import io.netty.channel.IoHandlerFactory;
+import io.netty.channel.ServerChannel;
+import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollDatagramChannel;
+import io.netty.channel.epoll.EpollIoHandler;
+import io.netty.channel.epoll.EpollServerSocketChannel;
+import io.netty.channel.epoll.EpollSocketChannel;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.DatagramChannel;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioDatagramChannel;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.channel.uring.IoUring;
+import io.netty.channel.uring.IoUringDatagramChannel;
+import io.netty.channel.uring.IoUringIoHandler;
+import io.netty.channel.uring.IoUringServerSocketChannel;
+import io.netty.channel.uring.IoUringSocketChannel;
+import java.util.Optional;
+
+/**
+ * The I/O transports Portcullis runs on.
+ *
+ * <p>{@code auto} is epoll where the kernel has it, NIO otherwise. io_uring is taken only when asked for by
+ * name: it submits socket operations in batches (one system call per loop turn instead of one per accept,
+ * read, write, close and epoll_ctl), which roughly doubles the connection rate where system calls are dear,
+ * but with Netty 4.2.15-4.2.18 a client's reset right after it sent bytes can go unnoticed (no read
+ * completes), so a connection whose backend connect is in flight is let go only at the connect timeout, and a
+ * pended one at its deadline. RelayTest shows both behaviours. Container runtimes' default seccomp profiles
+ * often forbid io_uring; asking for it there stops the start with the reason.
+ */
+public enum Transport {
+    IO_URING("io_uring"),
+    EPOLL("epoll"),
+    NIO("nio");
+
+    private final String label;
+
+    Transport(String label) {
+        this.label = label;
+    }
+
+    public String label() {
+        return label;
+    }
+
+    /** Why this transport cannot run here, or empty when it can. */
+    public Optional<String> unavailability() {
+        Throwable cause = switch (this) {
+            case IO_URING -> IoUring.isAvailable() ? null : IoUring.unavailabilityCause();
+            case EPOLL -> Epoll.isAvailable() ? null : Epoll.unavailabilityCause();
+            case NIO -> null;
+        };
+        return Optional.ofNullable(cause).map(Throwable::toString);
+    }
+
+    /** What {@code auto} means here: epoll where available, else NIO. */
+    public static Transport auto() {
+        return EPOLL.unavailability().isEmpty() ? EPOLL : NIO;
+    }
+
+    /** {@code auto}, {@code io_uring}, {@code epoll} or {@code nio}; see {@link #auto()}. */
+    public static Transport parse(String name) {
+        if (name.equalsIgnoreCase("auto")) {
+            return auto();
+        }
+        for (Transport t : values()) {
+            if (t.label.equalsIgnoreCase(name)) {
+                return t;
+            }
+        }
+        throw new IllegalArgumentException("unknown transport '" + name + "' (expected auto, io_uring, epoll or nio)");
+    }
+
+    IoHandlerFactory ioHandlerFactory() {
+        return switch (this) {
+            case IO_URING -> IoUringIoHandler.newFactory();
+            // Through EpollHalfCloseWorkaround: stock Netty 4.2.13+ fails writes to half-closed connections.
+            case EPOLL -> EpollHalfCloseWorkaround.wrap(EpollIoHandler.newFactory());
+            case NIO -> NioIoHandler.newFactory();
+        };
+    }
+
+    Class<? extends ServerChannel> serverChannelType() {
+        return switch (this) {
+            case IO_URING -> IoUringServerSocketChannel.class;
+            case EPOLL -> EpollServerSocketChannel.class;
+            case NIO -> NioServerSocketChannel.class;
+        };
+    }
+
+    Class<? extends SocketChannel> channelType() {
+        return switch (this) {
+            case IO_URING -> IoUringSocketChannel.class;
+            case EPOLL -> EpollSocketChannel.class;
+            case NIO -> NioSocketChannel.class;
+        };
+    }
+
+    Class<? extends DatagramChannel> datagramChannelType() {
+        return switch (this) {
+            case IO_URING -> IoUringDatagramChannel.class;
+            case EPOLL -> EpollDatagramChannel.class;
+            case NIO -> NioDatagramChannel.class;
+        };
+    }
+}
