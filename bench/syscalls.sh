@@ -33,7 +33,7 @@ write_machine "$WORK/raw/machine.txt"
 
 "$PY" "$E2E_DIR/gen_rules.py" "$WORK/rules"
 alloc_port BACKEND_PORT; alloc_port HAPROXY_PORT; alloc_port NGINX_PORT
-alloc_port OFF_PORT; alloc_port OFF_MGMT; alloc_port ON_PORT; alloc_port ON_MGMT
+alloc_port OFF_PORT; alloc_port OFF_MGMT; alloc_port ON_PORT; alloc_port ON_MGMT; alloc_port URING_PORT; alloc_port URING_MGMT
 start_backend "$WORK/backend" "$BACKEND_PORT"
 start_haproxy "$WORK/haproxy" "$BACKEND_PORT" "$HAPROXY_PORT"
 start_nginx_stream "$WORK/nginx-stream" "$BACKEND_PORT" "$NGINX_PORT"
@@ -41,10 +41,15 @@ mapfile -t OFF_ARGS < <(listener_args 0 bench "$OFF_PORT" "$BACKEND_PORT" false)
 launch_portcullis off "$WORK/portcullis-off" "$OFF_MGMT" "$OFF_PORT" --portcullis.rules="file:$WORK/rules/rules-list.yaml" "${OFF_ARGS[@]}"
 mapfile -t ON_ARGS < <(listener_args 0 bench "$ON_PORT" "$BACKEND_PORT" true)
 launch_portcullis on "$WORK/portcullis-on" "$ON_MGMT" "$ON_PORT" --portcullis.rules="file:$WORK/rules/rules-list.yaml" "${ON_ARGS[@]}"
+mapfile -t URING_ARGS < <(listener_args 0 bench "$URING_PORT" "$BACKEND_PORT" true)
+launch_portcullis uring "$WORK/portcullis-uring" "$URING_MGMT" "$URING_PORT" --portcullis.rules="file:$WORK/rules/rules-list.yaml" \
+    --portcullis.transport=io_uring "${URING_ARGS[@]}"
 await_portcullis off || die "portcullis (off) did not start: $START_ERROR"
 OFF_PID=$PORTCULLIS_PID
 await_portcullis on || die "portcullis (on) did not start: $START_ERROR"
 ON_PID=$PORTCULLIS_PID
+URING_PID=
+if await_portcullis uring; then URING_PID=$PORTCULLIS_PID; else log "portcullis-uring skipped (io_uring unavailable here?): $START_ERROR"; fi
 
 WRK=(wrk -t 1 -c "$CONNS" -s "$E2E_DIR/wrk-report.lua" -H 'Connection: close')
 
@@ -76,8 +81,13 @@ trace haproxy "$HAPROXY_PORT" "$HAPROXY_PID" 2
 trace nginx "$NGINX_PORT" "$(pgrep -P "$NGINX_STREAM_PID" | head -1)" 2
 trace portcullis-off "$OFF_PORT" "$OFF_PID" "$JVM_WARMUP"
 trace portcullis-on "$ON_PORT" "$ON_PID" "$JVM_WARMUP"
+NAMES=(haproxy nginx portcullis-off portcullis-on)
+if [ -n "$URING_PID" ]; then
+    trace portcullis-uring "$URING_PORT" "$URING_PID" "$JVM_WARMUP"
+    NAMES+=(portcullis-uring)
+fi
 
 "$PY" "$E2E_DIR/syscalls_report.py" --raw "$WORK/raw" --seconds "$TRACED" --connections "$CONNS" \
-    haproxy nginx portcullis-off portcullis-on >"$OUT"
+    "${NAMES[@]}" >"$OUT"
 cat "$OUT"
 log "wrote $OUT (raw strace tables in $WORK/raw)"

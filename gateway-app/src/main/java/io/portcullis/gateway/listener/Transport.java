@@ -25,11 +25,12 @@ import java.util.Optional;
  *
  * <p>{@code auto} is epoll where the kernel has it, NIO otherwise. io_uring is taken only when asked for by
  * name: it submits socket operations in batches (one system call per loop turn instead of one per accept,
- * read, write, close and epoll_ctl), which roughly doubles the connection rate where system calls are dear,
- * but with Netty 4.2.15-4.2.18 a client's reset right after it sent bytes can go unnoticed (no read
- * completes), so a connection whose backend connect is in flight is let go only at the connect timeout, and a
- * pended one at its deadline. RelayTest shows both behaviours. Container runtimes' default seccomp profiles
- * often forbid io_uring; asking for it there stops the start with the reason.
+ * read, write, close and epoll_ctl), which roughly doubles the connection rate where system calls are dear.
+ * But Netty's io_uring transport (4.2.15 to 4.2.18, seen with plain Netty and auto-read too) sometimes never
+ * reports a reset that arrives right after the client's bytes. A relay then ends when a write to the client
+ * fails, at its idle timeout, or, with its backend connect in flight, at the connect timeout; a pended
+ * connection at its deadline. RelayTest holds io_uring to those bounds. Container runtimes' default seccomp
+ * profiles often forbid io_uring; asking for it there stops the start with the reason.
  */
 public enum Transport {
     IO_URING("io_uring"),
