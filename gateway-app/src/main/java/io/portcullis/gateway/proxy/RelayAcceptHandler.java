@@ -2,18 +2,23 @@ package io.portcullis.gateway.proxy;
 
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelFactory;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.channel.WriteBufferWaterMark;
+import io.netty.channel.epoll.EpollSocketChannel;
+import io.netty.channel.socket.SocketProtocolFamily;
 import io.netty.resolver.dns.DnsAddressResolverGroup;
 import io.netty.resolver.dns.DnsNameResolverBuilder;
 import io.portcullis.gateway.listener.AcceptHandler;
 import io.portcullis.gateway.listener.AcceptedConnection;
 import io.portcullis.gateway.listener.EventLoops;
 import io.portcullis.gateway.listener.PipelineNames;
+import io.portcullis.gateway.listener.Transport;
+import java.net.Inet4Address;
 import java.net.InetSocketAddress;
 import java.util.Objects;
 
@@ -39,6 +44,7 @@ public final class RelayAcceptHandler implements AcceptHandler {
     private final RelaySettings settings;
     private final RelayObserver observer;
     private final Bootstrap bootstrap;
+    private final Bootstrap bootstrapV4;
 
     /**
      * @param listener name of the listener this handler serves, for meters and logs
@@ -51,13 +57,7 @@ public final class RelayAcceptHandler implements AcceptHandler {
         this.settings = Objects.requireNonNull(settings, "settings");
         this.observer = Objects.requireNonNull(observer, "observer");
         int connectMillis = (int) settings.connectTimeout().toMillis();
-        Bootstrap b = new Bootstrap()
-                .channel(loops.channelType())
-                .option(ChannelOption.AUTO_READ, false)
-                // No TCP_NODELAY: both transports set it on every socket already; again is a syscall more.
-                .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
-                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, connectMillis)
-                .option(ChannelOption.WRITE_BUFFER_WATER_MARK, WATER_MARK);
+        Bootstrap b = options(new Bootstrap().channel(loops.channelType()), connectMillis);
         if (pool.hasUnresolved()) {
             b.resolver(new DnsAddressResolverGroup(new DnsNameResolverBuilder()
                     .datagramChannelType(loops.datagramChannelType())
@@ -67,6 +67,20 @@ public final class RelayAcceptHandler implements AcceptHandler {
             b.disableResolver();
         }
         this.bootstrap = b;
+        // An IPv4 backend gets an IPv4 socket where the transport lets us choose (epoll): the default dual-stack
+        // socket costs an IPV6_V6ONLY setsockopt per connection. Only resolved addresses take it.
+        ChannelFactory<EpollSocketChannel> v4 = () -> new EpollSocketChannel(SocketProtocolFamily.INET);
+        this.bootstrapV4 = loops.transport() == Transport.EPOLL
+                ? options(new Bootstrap().channelFactory(v4), connectMillis).disableResolver()
+                : b;
+    }
+
+    private static Bootstrap options(Bootstrap b, int connectMillis) {
+        return b.option(ChannelOption.AUTO_READ, false)
+                // No TCP_NODELAY: every transport sets it on every socket already; again is a syscall more.
+                .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, connectMillis)
+                .option(ChannelOption.WRITE_BUFFER_WATER_MARK, WATER_MARK);
     }
 
     /** Starts relaying {@code connection}. Event loop of the connection, as the listener calls it. */
@@ -100,12 +114,16 @@ public final class RelayAcceptHandler implements AcceptHandler {
     }
 
     ChannelFuture connect(EventLoop loop, ChannelHandler handler, InetSocketAddress backend) {
-        return bootstrap.clone(loop).handler(handler).connect(backend);
+        return bootstrapFor(backend).clone(loop).handler(handler).connect(backend);
     }
 
     /** A health probe: the relay's own way of connecting (resolver, transport), with the probe's timeout. */
     ChannelFuture probe(EventLoop loop, InetSocketAddress backend, int timeoutMillis) {
-        return bootstrap.clone(loop).handler(new ChannelInboundHandlerAdapter())
+        return bootstrapFor(backend).clone(loop).handler(new ChannelInboundHandlerAdapter())
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, timeoutMillis).connect(backend);
+    }
+
+    private Bootstrap bootstrapFor(InetSocketAddress backend) {
+        return backend.getAddress() instanceof Inet4Address ? bootstrapV4 : bootstrap;
     }
 }
