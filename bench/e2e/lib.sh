@@ -429,9 +429,14 @@ listener_args() {
     echo "--portcullis.listeners[$i].health-check.enabled=false"
 }
 
-# check_http PORT: one request through a path answers BODY (a proxy misconfigured fails here, not in a run).
+# check_http PORT: a request through a path answers BODY (a proxy misconfigured fails here, not in a run).
+# Three tries, a second apart: a cold JVM's first pend + decision call can miss its 300 ms timeout.
 check_http() {
-    local got
-    got=$(curl -s -m 5 "http://127.0.0.1:$1/" 2>/dev/null) || true
-    [ "$got" = "$BODY" ]
+    local got attempt
+    for attempt in 1 2 3; do
+        got=$(curl -s -m 5 "http://127.0.0.1:$1/" 2>/dev/null) || true
+        [ "$got" = "$BODY" ] && return 0
+        sleep 1
+    done
+    return 1
 }

@@ -313,7 +313,7 @@ def write_markdown(out, doc, paths, png_name, errors):
     lines += ["", "## Set-up", ""]
     lines += [
         f"- Workers: {s.get('workers')} thread(s) per proxy (HAProxy `nbthread`, nginx `worker_processes`, Portcullis "
-        "`portcullis.worker-threads`; Portcullis also has its acceptor thread, JIT and GC threads); backend: nginx "
+        "`portcullis.worker-threads`; Portcullis also has JIT and GC threads; its I/O thread accepts); backend: nginx "
         f"with {s.get('backend_workers')} worker processes answering {s.get('body_bytes')} bytes, keep-alive, sharing the cores.",
         f"- Pinning: {s.get('pinning')}.",
         f"- Portcullis JVM: `{s.get('jvm_options')}`; listeners configured with command-line Spring properties, health "

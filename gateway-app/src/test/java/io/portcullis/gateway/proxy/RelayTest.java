@@ -605,16 +605,25 @@ class RelayTest {
         Listener gateway = gateway(loops, pool, new RelaySettings(Duration.ofSeconds(2), Duration.ofMillis(400)));
 
         TestClient client = client(gateway);
+        trafficKeepsTheRelayThenQuietClosesIt(client, client, pool);
+        await().atMost(DEADLINE).until(() -> echo.openCount() == 0);
+    }
+
+    /**
+     * With a 400 ms idle timeout: six bytes from {@code sender}, 150 ms apart (900 ms in all), each reaching
+     * {@code client}, keep the relay open; then it closes after the timeout of quiet.
+     */
+    private void trafficKeepsTheRelayThenQuietClosesIt(TestClient sender, TestClient client, BackendPool pool)
+            throws Exception {
         for (int i = 0; i < 6; i++) {
-            Thread.sleep(150); // 900 ms in all, longer than the idle timeout: traffic resets it
-            client.write(new byte[] {(byte) i});
+            Thread.sleep(150);
+            sender.write(new byte[] {(byte) i});
             assertThat(client.readExactly(1)).containsExactly((byte) i);
         }
         long quietSince = System.nanoTime();
         client.expectEof(Duration.ofSeconds(5));
         assertThat(Duration.ofNanos(System.nanoTime() - quietSince)).isGreaterThanOrEqualTo(Duration.ofMillis(350));
         awaitAllRelaysClosed(pool);
-        await().atMost(DEADLINE).until(() -> echo.openCount() == 0);
     }
 
     /** Traffic one way only, from the backend, is traffic too: a server that pushes keeps its relay. */
@@ -628,15 +637,7 @@ class RelayTest {
 
         TestClient client = client(gateway);
         TestClient backend = track(server.accept(DEADLINE));
-        for (int i = 0; i < 6; i++) {
-            Thread.sleep(150); // 900 ms in all, longer than the idle timeout; the client never writes
-            backend.write(new byte[] {(byte) i});
-            assertThat(client.readExactly(1)).containsExactly((byte) i);
-        }
-        long quietSince = System.nanoTime();
-        client.expectEof(Duration.ofSeconds(5));
-        assertThat(Duration.ofNanos(System.nanoTime() - quietSince)).isGreaterThanOrEqualTo(Duration.ofMillis(350));
-        awaitAllRelaysClosed(pool);
+        trafficKeepsTheRelayThenQuietClosesIt(backend, client, pool); // the client never writes
     }
 
     /**
