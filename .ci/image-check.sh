@@ -222,8 +222,12 @@ if got != payload:
     sys.exit(f"127.0.0.1: expected the echo {payload!r}, got {got!r}")
 print("image-check: ok: 127.0.0.1 -> 7000 echoed through the gateway")
 
-s = connect("127.0.0.2")
+s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+s.settimeout(10)
+s.bind(("127.0.0.2", 0))
 try:
+    # Inside the try: a rejection can reset the connection before connect() has returned.
+    s.connect(("127.0.0.1", 7000))
     s.sendall(b"x")
     data = s.recv(4096)
     sys.exit(f"127.0.0.2: expected a reset, got {data!r}")
@@ -333,8 +337,10 @@ ok "application.yml from the config ConfigMap, policy from /etc/portcullis/rules
 /usr/bin/python3 - <<'PY' || fail "the chart's listener checks failed"
 import socket, sys
 def talk(source):
-    s = socket.socket(); s.settimeout(10); s.bind((source, 0)); s.connect(("127.0.0.1", 17100))
+    s = socket.socket(); s.settimeout(10); s.bind((source, 0))
     try:
+        # Inside the try: a rejection can reset the connection before connect() has returned.
+        s.connect(("127.0.0.1", 17100))
         s.sendall(b"through the chart\n")
         return s.recv(100)
     except ConnectionResetError:
