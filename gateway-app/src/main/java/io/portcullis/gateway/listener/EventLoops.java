@@ -12,9 +12,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The event loops of a gateway and the {@link Transport} they run, chosen once at start and logged. {@code workers} I/O threads do everything:
- * listening sockets accept on them, and listeners and backend connections share them so a relay's two
- * sides stay on one loop.
+ * The event loops of a gateway and the {@link Transport} they run, chosen once at start and logged.
+ * {@code workers} I/O threads do everything: listening sockets accept on them, and listeners and backend
+ * connections share them so a relay's two sides stay on one loop.
  *
  * <p>No separate acceptor thread: handing each accepted socket to another thread cost a wake-up (an
  * eventfd write and an extra epoll wait) and two context switches per connection, which on a small
