@@ -26,7 +26,7 @@ import org.springframework.validation.annotation.Validated;
  *                       when a listener inspects, except in the embedded demo
  * @param listeners      the listeners; none configured runs the embedded demo
  * @param workerThreads  I/O threads (0: one per core)
- * @param transport      auto | io_uring | epoll | nio; auto takes the best this kernel and its seccomp allow
+ * @param transport      auto | io_uring | epoll | nio; auto is epoll where the kernel has it, else NIO
  * @param demo           where the embedded demo listens when no listener is configured
  * @param admin          the admin API on the management port
  * @param rulesCheckInterval how often the rules file and its list files are checked for changes

@@ -102,9 +102,7 @@ final class EpollHalfCloseWorkaround implements IoHandlerFactory {
     /** Never lets an added fd's interest become empty; see the class comment. */
     static final class Registration implements IoRegistration {
         private final IoRegistration delegate;
-        /** Whether Netty has added the fd to epoll: it does so on the first non-empty submission. */
-        private volatile boolean added;
-        /** The interest set in epoll now, once added. */
+        /** The interest set in epoll now; -1 until Netty adds the fd, on its first non-empty submission. */
         private volatile int current = -1;
 
         Registration(IoRegistration delegate) {
@@ -120,17 +118,16 @@ final class EpollHalfCloseWorkaround implements IoHandlerFactory {
         public long submit(IoOps ops) {
             int value = ((EpollIoOps) ops).value();
             if (value == 0) {
-                if (!added) {
+                if (current == -1) {
                     return delegate.submit(ops);
                 }
                 value = EpollIoOps.EPOLLET.value();
             }
-            if (added && value == current && delegate.isValid()) {
+            if (value == current && delegate.isValid()) {
                 return value;
             }
             long result = delegate.submit(EpollIoOps.valueOf(value));
             // Not the result's sign: EPOLLET alone is a negative int.
-            added = true;
             current = value;
             return result;
         }

@@ -77,7 +77,7 @@ public final class Listener implements AutoCloseable {
                 .option(ChannelOption.SO_REUSEADDR, true)
                 .childOption(ChannelOption.AUTO_READ, false)
                 .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
-                // No TCP_NODELAY here: both transports set it on every socket already; again is a syscall more.
+                // No TCP_NODELAY here: every transport sets it on every socket already; again is a syscall more.
                 .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, WATER_MARK)
                 .childHandler(new ChannelInitializer<>() {
                     @Override

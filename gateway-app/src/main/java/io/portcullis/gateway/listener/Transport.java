@@ -33,14 +33,21 @@ import java.util.Optional;
  * profiles often forbid io_uring; asking for it there stops the start with the reason.
  */
 public enum Transport {
-    IO_URING("io_uring"),
-    EPOLL("epoll"),
-    NIO("nio");
+    IO_URING("io_uring", IoUringServerSocketChannel.class, IoUringSocketChannel.class, IoUringDatagramChannel.class),
+    EPOLL("epoll", EpollServerSocketChannel.class, EpollSocketChannel.class, EpollDatagramChannel.class),
+    NIO("nio", NioServerSocketChannel.class, NioSocketChannel.class, NioDatagramChannel.class);
 
     private final String label;
+    private final Class<? extends ServerChannel> serverChannelType;
+    private final Class<? extends SocketChannel> channelType;
+    private final Class<? extends DatagramChannel> datagramChannelType;
 
-    Transport(String label) {
+    Transport(String label, Class<? extends ServerChannel> serverChannelType,
+              Class<? extends SocketChannel> channelType, Class<? extends DatagramChannel> datagramChannelType) {
         this.label = label;
+        this.serverChannelType = serverChannelType;
+        this.channelType = channelType;
+        this.datagramChannelType = datagramChannelType;
     }
 
     public String label() {
@@ -85,26 +92,14 @@ public enum Transport {
     }
 
     Class<? extends ServerChannel> serverChannelType() {
-        return switch (this) {
-            case IO_URING -> IoUringServerSocketChannel.class;
-            case EPOLL -> EpollServerSocketChannel.class;
-            case NIO -> NioServerSocketChannel.class;
-        };
+        return serverChannelType;
     }
 
     Class<? extends SocketChannel> channelType() {
-        return switch (this) {
-            case IO_URING -> IoUringSocketChannel.class;
-            case EPOLL -> EpollSocketChannel.class;
-            case NIO -> NioSocketChannel.class;
-        };
+        return channelType;
     }
 
     Class<? extends DatagramChannel> datagramChannelType() {
-        return switch (this) {
-            case IO_URING -> IoUringDatagramChannel.class;
-            case EPOLL -> EpollDatagramChannel.class;
-            case NIO -> NioDatagramChannel.class;
-        };
+        return datagramChannelType;
     }
 }
