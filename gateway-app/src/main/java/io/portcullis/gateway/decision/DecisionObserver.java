@@ -20,8 +20,4 @@ public interface DecisionObserver {
     /** A call in flight was cancelled because its client left or its deadline passed first. */
     default void decisionCancelled(String service) {
     }
-
-    /** A failure's {@code on-failure} decided a pended inspection of {@code listener}. */
-    default void failureDecided(String listener) {
-    }
 }

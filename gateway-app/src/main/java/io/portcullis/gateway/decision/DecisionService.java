@@ -74,14 +74,14 @@ final class DecisionService implements AutoCloseable {
     /** What {@code on-failure} decides for a failed call about {@code key}, and who the audit line says decided. */
     Resolution onFailure(DecisionKey key, String what) {
         Resolution resolution = switch (settings.onFailure()) {
-            case ACCEPT -> new Resolution(InspectAction.ACCEPT, Completion.by("failure", what));
-            case REJECT -> new Resolution(InspectAction.REJECT, Completion.by("failure", what));
+            case ACCEPT -> new Resolution(InspectAction.ACCEPT, Completion.fallback("failure", what));
+            case REJECT -> new Resolution(InspectAction.REJECT, Completion.fallback("failure", what));
             case STALE -> {
                 Optional<Decision> last = cache.lastKnown(key);
                 yield last.isPresent()
-                        ? new Resolution(last.get().action(), Completion.by("stale", what + "; last known answer"
+                        ? new Resolution(last.get().action(), Completion.fallback("stale", what + "; last known answer"
                                 + last.get().reason().map(r -> ": " + r).orElse("")))
-                        : new Resolution(InspectAction.REJECT, Completion.by("failure", what + "; no last known answer"));
+                        : new Resolution(InspectAction.REJECT, Completion.fallback("failure", what + "; no last known answer"));
             }
         };
         failures.failed(what, "on-failure " + settings.onFailure().name().toLowerCase(Locale.ROOT)

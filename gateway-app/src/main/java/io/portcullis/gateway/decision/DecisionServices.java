@@ -115,7 +115,8 @@ public final class DecisionServices implements DecisionTrigger, AbortHandler, Au
     }
 
     /**
-     * Starts the decision of a PEND {@code verdict} that names a service. Event loop; never blocks, never throws.
+     * Starts the decision of a pended inspection whose {@code verdict} names a service (called once the listener
+     * holds it pended, so an answer, even a cached one given at once, finds it). Event loop; never blocks, never throws.
      */
     @Override
     public void ask(InspectRequest request, Verdict verdict) {
@@ -127,9 +128,7 @@ public final class DecisionServices implements DecisionTrigger, AbortHandler, Au
         if (service == null) {
             String what = "decision service '" + name.get() + "' is not configured";
             unknownServices.failed(what, "rejecting");
-            if (completer.complete(request.listener(), request.id(), InspectAction.REJECT, Completion.by("failure", what))) {
-                observer.failureDecided(request.listener());
-            }
+            completer.complete(request.listener(), request.id(), InspectAction.REJECT, Completion.fallback("failure", what));
             return;
         }
         DecisionKey key = DecisionKey.of(request, verdict.rule());
@@ -192,9 +191,7 @@ public final class DecisionServices implements DecisionTrigger, AbortHandler, Au
         observer.decided(service.name(), circuitOpen ? DecisionOutcome.CIRCUIT_OPEN : DecisionOutcome.FAILURE,
                 circuitOpen ? -1 : System.nanoTime() - call.startNanos);
         Resolution resolution = service.onFailure(call.key, DecisionService.describe(error));
-        if (complete(call, resolution.action(), resolution.completion())) {
-            observer.failureDecided(call.request.listener());
-        }
+        complete(call, resolution.action(), resolution.completion());
     }
 
     private boolean complete(DecisionCall call, InspectAction action, Completion completion) {

@@ -38,13 +38,16 @@ public final class AcceptedConnection {
     /**
      * Takes the bytes the client sent before acceptance (possibly none) and removes Portcullis' holding
      * handler from the pipeline; the caller owns and releases the buffer. Later calls return an empty
-     * buffer. Event loop of {@link #channel()} only: install your handlers first, in the same task.
+     * buffer. If the client half-closed after those bytes (a FIN: it has sent all it will), a
+     * {@link io.netty.channel.socket.ChannelInputShutdownEvent} follows through the pipeline, in a task after
+     * this one. Event loop of {@link #channel()} only: install your handlers first, in the same task.
      *
      * @throws IllegalStateException when called from another thread
      */
     public ByteBuf takeEarlyData() {
         if (!channel.eventLoop().inEventLoop()) {
-            throw new IllegalStateException("takeEarlyData() must run on the connection's event loop");
+            throw new IllegalStateException("takeEarlyData() must run on the connection's event loop ("
+                    + channel.eventLoop() + "); hop there with channel().eventLoop().execute(...)");
         }
         return holder.handOver();
     }

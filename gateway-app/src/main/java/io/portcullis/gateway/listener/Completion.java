@@ -6,13 +6,15 @@ import java.util.Optional;
 /**
  * Who completed a pended inspection and why, for the audit line: {@code decidedBy} is a short word
  * ({@code service}, {@code cache}, {@code stale}, {@code operator}, {@code caller}…), {@code reason}
- * free text such as a decision service's {@code reason}.
+ * free text such as a decision service's {@code reason}. A {@code fallback} completion applies a
+ * configured answer because the real one could not be had (a decision service failed, {@code on-failure}
+ * decided): its pend is counted as outcome {@code failure} instead of accept or reject.
  */
-public record Completion(String decidedBy, Optional<String> reason) {
+public record Completion(String decidedBy, Optional<String> reason, boolean fallback) {
 
     /** A completion through the plain {@link Listener#inspectComplete(io.portcullis.policy.model.InspectId,
      * io.portcullis.policy.model.InspectAction)}. */
-    public static final Completion CALLER = new Completion("caller", Optional.empty());
+    public static final Completion CALLER = new Completion("caller", Optional.empty(), false);
 
     public Completion {
         Objects.requireNonNull(decidedBy, "decidedBy");
@@ -20,10 +22,19 @@ public record Completion(String decidedBy, Optional<String> reason) {
     }
 
     public static Completion by(String decidedBy) {
-        return new Completion(decidedBy, Optional.empty());
+        return new Completion(decidedBy, Optional.empty(), false);
     }
 
     public static Completion by(String decidedBy, String reason) {
-        return new Completion(decidedBy, Optional.ofNullable(reason).filter(r -> !r.isBlank()));
+        return new Completion(decidedBy, nonBlank(reason), false);
+    }
+
+    /** A fallback answer after a failure, counted as outcome {@code failure}. */
+    public static Completion fallback(String decidedBy, String reason) {
+        return new Completion(decidedBy, nonBlank(reason), true);
+    }
+
+    private static Optional<String> nonBlank(String reason) {
+        return Optional.ofNullable(reason).filter(r -> !r.isBlank());
     }
 }

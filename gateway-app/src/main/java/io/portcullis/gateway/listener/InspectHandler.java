@@ -8,8 +8,10 @@ import io.portcullis.policy.model.Verdict;
  * Decides a connection before it is accepted (WSK's {@code WskInspectEvent}).
  *
  * <p>Called once per connection, on that connection's event loop: it must not block. Answer
- * {@link InspectAction#PEND} to decide later through {@link Listener#inspectComplete}. An exception
- * thrown here rejects the connection.
+ * {@link InspectAction#PEND} to decide later through {@link Listener#inspectComplete}, and start the work
+ * that will complete it in {@link #pended}: only from then on is the inspection pended and completable (a
+ * PEND may still be refused for want of a pending slot, {@link #pendRefused}). An exception thrown here
+ * rejects the connection. All methods run on the connection's event loop and must not block.
  */
 @FunctionalInterface
 public interface InspectHandler {
@@ -24,6 +26,23 @@ public interface InspectHandler {
     default Verdict verdict(InspectRequest request) {
         InspectAction action = inspect(request);
         return action == null ? null : HandlerVerdicts.of(action);
+    }
+
+    /**
+     * The PEND answer of {@link #verdict} took effect: the inspection holds a pending slot, its deadline runs,
+     * and {@link Listener#inspectComplete} now completes it (also from inside this call: it is applied after).
+     * Start the decision here, not in {@code inspect}. An exception thrown here is logged and the deadline
+     * decides. Does nothing by default.
+     */
+    default void pended(InspectRequest request, Verdict verdict) {
+    }
+
+    /**
+     * The PEND answer did not take effect: the listener already held {@code max-pending} inspections, and
+     * {@code applied} (its {@code on-overflow}) was done instead. {@link #pended} is not called for this
+     * request. Does nothing by default.
+     */
+    default void pendRefused(InspectRequest request, InspectAction applied) {
     }
 
     /**

@@ -1,7 +1,6 @@
 package io.portcullis.gateway.listener;
 
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.CompositeByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
@@ -16,44 +15,88 @@ import io.portcullis.policy.model.InspectId;
 import io.portcullis.policy.model.InspectRequest;
 import io.portcullis.policy.model.Permit;
 import io.portcullis.policy.model.Verdict;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Optional;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One connection's way from arrival to acceptance, rejection or abort: the inspection state machine.
+ * One connection's inspection, from arrival to acceptance, rejection or abort: its state machine.
  *
- * <p>Everything here runs on the connection's event loop, except {@link #completeFromAnyThread}. Who
- * ends a pended inspection is decided by removing it from the listener's pending map: the map's
- * atomic remove lets exactly one of completion, deadline and abort win.
+ * <pre>
+ * ARRIVED ─▶ INSPECTING ─┬─ ACCEPT ─────────────────────────────────▶ ACCEPTED ─▶ HANDED_OVER
+ *    │                   ├─ REJECT ─────────────────────────────────▶ REJECTED
+ *    │                   └─ PEND ─▶ PENDING ─▶ DECIDED ─┬─ accept ───▶ ACCEPTED
+ *    │                       (no slot: on-overflow)     ├─ reject ───▶ REJECTED
+ *    │                                                  ├─ client left ▶ ABORTED
+ *    │                                                  └─ left after a completion won ▶ CLOSED
+ *    └─ conditional accept off ─────────────────────────────────────▶ ACCEPTED
+ * </pre>
  *
- * <p>After acceptance the handler stays in the pipeline as a holder of early bytes until the new
- * owner takes them ({@link AcceptedConnection#takeEarlyData()}), so a read requested while pended
- * cannot drop bytes on the floor in between.
+ * <p>The state is one field and changes only through {@link #move}. Everything runs on the connection's
+ * event loop except the way out of PENDING: a completion ({@link Listener#inspectComplete}) may come from
+ * any thread, so PENDING is left by one compare-and-set to DECIDED, which exactly one of completion,
+ * deadline, client abort and listener close wins. A completion from another thread then hands its action
+ * to the loop; the others apply theirs at once.
+ *
+ * <p>Early bytes: while pended the client is read up to {@code hold-bytes} (that is how a client that
+ * leaves is noticed on every transport); they are kept in one bounded {@link EarlyBytes} and handed to
+ * the new owner after acceptance ({@link AcceptedConnection#takeEarlyData()}), until when this handler
+ * stays in the pipeline so a read requested while pended cannot drop bytes. A FIN after at least one
+ * byte is the end of the client's input, not a departure: the inspection goes on, and the FIN follows
+ * the bytes to the new owner. A FIN before any byte, or a reset, is the client leaving.
  */
 final class InspectionHandler extends ChannelInboundHandlerAdapter implements Runnable, ChannelFutureListener {
 
     private static final Logger log = LoggerFactory.getLogger(InspectionHandler.class);
 
-    enum State { INSPECTING, PENDING, ACCEPTED, CLOSED }
+    enum State {
+        ARRIVED, INSPECTING, PENDING, DECIDED, ACCEPTED, HANDED_OVER, REJECTED, ABORTED, CLOSED;
+
+        /** The transitions of the diagram above; nothing else is possible. */
+        boolean mayMoveTo(State next) {
+            return switch (this) {
+                case ARRIVED -> next == INSPECTING || next == ACCEPTED;
+                case INSPECTING -> next == PENDING || next == ACCEPTED || next == REJECTED;
+                case PENDING -> next == DECIDED;
+                case DECIDED -> next == ACCEPTED || next == REJECTED || next == ABORTED || next == CLOSED;
+                case ACCEPTED -> next == HANDED_OVER || next == CLOSED;
+                case HANDED_OVER, REJECTED, ABORTED, CLOSED -> false;
+            };
+        }
+    }
+
+    private static final VarHandle STATE;
+
+    static {
+        try {
+            STATE = MethodHandles.lookup().findVarHandle(InspectionHandler.class, "state", State.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
 
     private final Listener listener;
     private ChannelHandlerContext ctx;
     private InspectRequest request;
-    private State state = State.INSPECTING;
-    private ByteBuf held;
+    @SuppressWarnings("FieldMayBeFinal") // written through STATE
+    private volatile State state = State.ARRIVED;
+    private EarlyBytes early;
     private boolean readRequested;
-    private long pendStartNanos;
-    private boolean slotHeld;
+    /** A FIN came after early bytes: it follows them to the new owner. Read by other threads for listings. */
+    private volatile boolean inputShut;
+    /** Early bytes held, for listings by other threads. */
+    private volatile int heldBytes;
     /** Held from the verdict until the connection closes. */
     private Permit permit = Permit.NONE;
     private String rule = "error";
     private long inspectNanos;
-    private boolean inputShutdown;
     /** When the pend began, 0 when not pended; read by other threads for {@link Listener#pending()}. */
     private volatile long pendingSince;
     private ScheduledFuture<?> deadline;
@@ -76,9 +119,38 @@ final class InspectionHandler extends ChannelInboundHandlerAdapter implements Ru
         return pendingSince;
     }
 
+    State state() {
+        return state;
+    }
+
+    /** Client bytes held now. Any thread. */
+    int heldBytes() {
+        return heldBytes;
+    }
+
+    /** Whether the client has half-closed after its early bytes. Any thread. */
+    boolean inputShut() {
+        return inputShut;
+    }
+
+    /**
+     * The one transition method: moves from {@code from} to {@code next} if the state is still {@code from}.
+     * Atomic, so that leaving PENDING is won by exactly one caller.
+     *
+     * @throws IllegalStateException for a move the diagram does not have (a bug, never the client's doing)
+     */
+    private boolean move(State from, State next) {
+        if (!from.mayMoveTo(next)) {
+            throw new IllegalStateException("inspection " + (request == null ? "?" : request.id())
+                    + ": no transition " + from + " -> " + next);
+        }
+        return STATE.compareAndSet(this, from, next);
+    }
+
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
         this.ctx = ctx;
+        this.early = new EarlyBytes(ctx.channel(), listener.settings().holdBytes());
     }
 
     @Override
@@ -89,11 +161,10 @@ final class InspectionHandler extends ChannelInboundHandlerAdapter implements Ru
                 (InetSocketAddress) ctx.channel().remoteAddress(),
                 (InetSocketAddress) ctx.channel().localAddress(), Instant.now());
         if (!settings.conditionalAccept()) {
-            accept();
+            accept(State.ARRIVED);
             return;
         }
-        // Registered before the handler runs: a completion may arrive, from any thread, before inspect() returns PEND.
-        listener.registerPending(request.id(), this);
+        move(State.ARRIVED, State.INSPECTING);
         ctx.channel().closeFuture().addListener(this);
         long start = System.nanoTime();
         Verdict verdict;
@@ -111,90 +182,100 @@ final class InspectionHandler extends ChannelInboundHandlerAdapter implements Ru
         inspectNanos = System.nanoTime() - start;
         listener.observer().inspected(settings.name(), action, inspectNanos);
         if (action == InspectAction.PEND) {
-            pend(verdict.timeout().orElse(settings.inspectTimeout()));
+            pend(verdict);
         } else {
-            // A completion for an inspection that was never pended has no effect: the handler's answer stands.
-            listener.unregisterPending(request.id(), this);
             ended(Optional.of(action), action.label(), verdict == null ? "error" : "rule", Optional.empty(), 0);
-            apply(action);
+            apply(State.INSPECTING, action);
         }
     }
 
-    private void pend(Duration timeout) {
+    private void pend(Verdict verdict) {
         ListenerSettings settings = listener.settings();
-        state = State.PENDING;
-        pendStartNanos = System.nanoTime();
         if (!listener.reservePendingSlot()) {
-            if (listener.unregisterPending(request.id(), this)) {
-                state = State.INSPECTING;
-                listener.observer().pendEnded(settings.name(), PendOutcome.OVERFLOW, 0);
-                ended(Optional.of(settings.onOverflow()), PendOutcome.OVERFLOW.label(), "overflow", Optional.empty(), 0);
-                apply(settings.onOverflow());
+            InspectAction action = settings.onOverflow();
+            listener.observer().pendEnded(settings.name(), PendOutcome.OVERFLOW, 0);
+            ended(Optional.of(action), PendOutcome.OVERFLOW.label(), "overflow", Optional.empty(), 0);
+            try {
+                listener.inspectHandler().pendRefused(request, action);
+            } catch (RuntimeException e) {
+                log.warn("Inspect handler of listener '{}' failed on the refused pend of {}", settings.name(), request.id(), e);
             }
-            // else a completion already claimed it: its queued task decides, nothing is held meanwhile.
+            apply(State.INSPECTING, action);
             return;
         }
-        slotHeld = true;
-        pendingSince = pendStartNanos;
+        move(State.INSPECTING, State.PENDING);
+        pendingSince = System.nanoTime();
+        listener.registerPending(request.id(), this);
+        Duration timeout = verdict.timeout().orElse(settings.inspectTimeout());
         deadline = ctx.executor().schedule(this, timeout.toNanos(), TimeUnit.NANOSECONDS);
-        // Reading while pended is bounded by holdBytes; it is how a client that leaves is noticed on every transport.
         requestRead();
+        try {
+            // Only now may a decision start: a completion from here on finds the inspection pended.
+            listener.inspectHandler().pended(request, verdict);
+        } catch (RuntimeException e) {
+            log.warn("Inspect handler of listener '{}' failed on the pend of {}; its deadline decides", settings.name(),
+                    request.id(), e);
+        }
     }
 
     /** The deadline of a pended inspection. */
     @Override
     public void run() {
-        if (!listener.unregisterPending(request.id(), this)) {
-            return;
+        deadline = null;
+        if (decide()) {
+            InspectAction action = listener.settings().onTimeout();
+            long held = endPend(PendOutcome.TIMEOUT);
+            ended(Optional.of(action), PendOutcome.TIMEOUT.label(), "timeout", Optional.empty(), held);
+            notifyAbort(AbortReason.TIMEOUT);
+            apply(State.DECIDED, action);
         }
-        ListenerSettings settings = listener.settings();
-        long held = endPend(PendOutcome.TIMEOUT);
-        ended(Optional.of(settings.onTimeout()), PendOutcome.TIMEOUT.label(), "timeout", Optional.empty(), held);
-        notifyAbort(AbortReason.TIMEOUT);
-        apply(settings.onTimeout());
     }
 
-    /** The connection closed: the inspect handler may give back what it tied to it. */
-    @Override
-    public void operationComplete(ChannelFuture future) {
-        permit.release();
+    /** Leaves PENDING for DECIDED; true for the one caller (of any thread) that wins. */
+    private boolean decide() {
+        if (!move(State.PENDING, State.DECIDED)) {
+            return false;
+        }
+        listener.unregisterPending(request.id(), this);
+        return true;
+    }
+
+    /** Completes a pended inspection. Any thread; false when it is not (or no longer) pended. */
+    boolean complete(InspectAction action, Completion completion) {
+        if (!decide()) {
+            return false;
+        }
         try {
-            listener.inspectHandler().connectionClosed(request);
-        } catch (RuntimeException e) {
-            log.warn("Inspect handler of listener '{}' failed on close of {}", listener.settings().name(), request.id(), e);
+            // Always queued, never inline: the caller may be on this very loop, inside a handler of this connection.
+            ctx.executor().execute(() -> completed(action, completion));
+        } catch (RejectedExecutionException e) {
+            // The loop is shutting down and closes the channel with it; nothing is left to apply.
+            log.debug("Completion of {} after its event loop stopped", request.id());
         }
-    }
-
-    /** Called by the listener after it removed this inspection from its pending map. Any thread. */
-    void completeFromAnyThread(InspectAction action, Completion completion) {
-        // Always queued, never inline: the caller may be inside inspect() on this very loop.
-        ctx.executor().execute(() -> completed(action, completion));
+        return true;
     }
 
     private void completed(InspectAction action, Completion completion) {
-        if (state != State.PENDING) {
-            return;
-        }
-        PendOutcome outcome = action == InspectAction.ACCEPT ? PendOutcome.ACCEPT : PendOutcome.REJECT;
+        PendOutcome outcome = completion.fallback() ? PendOutcome.FAILURE
+                : action == InspectAction.ACCEPT ? PendOutcome.ACCEPT : PendOutcome.REJECT;
         long held = endPend(outcome);
         ended(Optional.of(action), outcome.label(), completion.decidedBy(), completion.reason(), held);
-        if (!ctx.channel().isActive() || inputShutdown) {
-            // The client left after the completion won: no abort event, just clean up.
-            closeQuietly();
+        if (!ctx.channel().isActive() || (inputShut && early.isEmpty())) {
+            // The client left after the completion won: no abort event, nothing to apply.
+            move(State.DECIDED, State.CLOSED);
+            early.release();
+            ctx.channel().close();
             return;
         }
-        apply(action);
+        apply(State.DECIDED, action);
     }
 
     /** The one place a pended inspection stops holding: deadline, slot and the outcome meter. Returns the time held. */
     private long endPend(PendOutcome outcome) {
         cancelDeadline();
+        long held = System.nanoTime() - pendingSince;
         pendingSince = 0;
-        if (slotHeld) {
-            slotHeld = false;
-            listener.releasePendingSlot();
-        }
-        long held = System.nanoTime() - pendStartNanos;
+        listener.releasePendingSlot();
         listener.observer().pendEnded(listener.settings().name(), outcome, held);
         return held;
     }
@@ -204,33 +285,39 @@ final class InspectionHandler extends ChannelInboundHandlerAdapter implements Ru
                 inspectNanos, held));
     }
 
-    /** Runs {@code task} on this connection's event loop. Any thread. */
-    void completeOnLoop(Runnable task) {
-        ctx.executor().execute(task);
-    }
-
-    /** Ends the inspection because the listener is closing, with its on-timeout action. Event loop only. */
+    /** Ends the inspection because the listener is closing, with its on-timeout action. Any thread. */
     void listenerClosed() {
-        if (state == State.PENDING && listener.unregisterPending(request.id(), this)) {
-            InspectAction action = listener.settings().onTimeout();
-            long held = endPend(PendOutcome.ABORT);
-            ended(Optional.of(action), PendOutcome.ABORT.label(), "shutdown", Optional.empty(), held);
-            notifyAbort(AbortReason.LISTENER_CLOSED);
-            apply(action);
+        if (!decide()) {
+            return;
+        }
+        try {
+            ctx.executor().execute(() -> {
+                InspectAction action = listener.settings().onTimeout();
+                long held = endPend(PendOutcome.ABORT);
+                ended(Optional.of(action), PendOutcome.ABORT.label(), "shutdown", Optional.empty(), held);
+                notifyAbort(AbortReason.LISTENER_CLOSED);
+                if (ctx.channel().isActive()) {
+                    apply(State.DECIDED, action);
+                } else {
+                    move(State.DECIDED, State.CLOSED);
+                    early.release();
+                }
+            });
+        } catch (RejectedExecutionException e) {
+            log.debug("Listener close of {} after its event loop stopped", request.id());
         }
     }
 
-    private void apply(InspectAction action) {
+    private void apply(State from, InspectAction action) {
         if (action == InspectAction.ACCEPT) {
-            accept();
+            accept(from);
         } else {
-            reject();
+            reject(from);
         }
     }
 
-    private void accept() {
-        state = State.ACCEPTED;
-        cancelDeadline();
+    private void accept(State from) {
+        move(from, State.ACCEPTED);
         AcceptedConnection connection = new AcceptedConnection(ctx.channel(), request, this);
         boolean taken;
         try {
@@ -246,47 +333,40 @@ final class InspectionHandler extends ChannelInboundHandlerAdapter implements Ru
     }
 
     /** Reset without a word: SO_LINGER 0 makes close send RST. */
-    private void reject() {
-        state = State.CLOSED;
-        cancelDeadline();
-        releaseHeld();
+    private void reject(State from) {
+        move(from, State.REJECTED);
+        early.release();
         ctx.channel().config().setOption(ChannelOption.SO_LINGER, 0);
         ctx.channel().close();
     }
 
-    /** Hands the held bytes to the new owner and leaves the pipeline. Event loop only. */
+    /**
+     * Hands the held bytes to the new owner and leaves the pipeline; a FIN the client sent after them is
+     * fired again, after the current task, for the new owner's handlers. Event loop only.
+     */
     ByteBuf handOver() {
-        ByteBuf data = held == null ? Unpooled.EMPTY_BUFFER : held;
-        held = null;
+        if (!move(State.ACCEPTED, State.HANDED_OVER)) {
+            return Unpooled.EMPTY_BUFFER;
+        }
+        ByteBuf data = early.take();
         if (ctx.pipeline().context(this) != null) {
             ctx.pipeline().remove(this);
+        }
+        if (inputShut) {
+            ctx.channel().eventLoop().execute(() -> ctx.channel().pipeline().fireUserEventTriggered(ChannelInputShutdownEvent.INSTANCE));
         }
         return data;
     }
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
-        if (state == State.CLOSED || !(msg instanceof ByteBuf buf)) {
+        State s = state;
+        if (!(msg instanceof ByteBuf buf) || s == State.REJECTED || s == State.ABORTED || s == State.CLOSED) {
             ReferenceCountUtil.release(msg);
             return;
         }
-        hold(buf);
-    }
-
-    private void hold(ByteBuf buf) {
-        if (held == null) {
-            held = buf;
-            return;
-        }
-        CompositeByteBuf composite;
-        if (held instanceof CompositeByteBuf c) {
-            composite = c;
-        } else {
-            composite = ctx.alloc().compositeBuffer(Integer.MAX_VALUE);
-            composite.addComponent(true, held);
-            held = composite;
-        }
-        composite.addComponent(true, buf);
+        early.add(buf);
+        heldBytes = early.readableBytes();
     }
 
     @Override
@@ -298,7 +378,7 @@ final class InspectionHandler extends ChannelInboundHandlerAdapter implements Ru
     }
 
     private void requestRead() {
-        if (!readRequested && (held == null || held.readableBytes() < listener.settings().holdBytes())) {
+        if (!readRequested && !inputShut && early.hasRoom()) {
             readRequested = true;
             ctx.read();
         }
@@ -306,30 +386,36 @@ final class InspectionHandler extends ChannelInboundHandlerAdapter implements Ru
 
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
-        if (evt instanceof ChannelInputShutdownEvent) {
-            if (state == State.PENDING) {
-                inputShutdown = true;
-                clientLeft();
-            } else if (state == State.ACCEPTED) {
-                ctx.fireUserEventTriggered(evt);
-            }
+        if (!(evt instanceof ChannelInputShutdownEvent)) {
+            ctx.fireUserEventTriggered(evt);
             return;
         }
-        ctx.fireUserEventTriggered(evt);
+        switch (state) {
+            case PENDING, DECIDED, ACCEPTED -> {
+                if (early.isEmpty() && state == State.PENDING) {
+                    clientLeft();
+                } else {
+                    // The end of the client's input, not a departure: kept for the new owner.
+                    inputShut = true;
+                }
+            }
+            default -> ctx.fireUserEventTriggered(evt);
+        }
     }
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
-        if (state == State.PENDING) {
-            clientLeft();
-            // If a completion won, the state stays PENDING so its queued task counts the outcome and cleans up.
-            releaseHeld();
-            return;
-        } else if (state == State.ACCEPTED) {
-            ctx.fireChannelInactive();
+        switch (state) {
+            case PENDING -> clientLeft();
+            case ACCEPTED -> {
+                if (move(State.ACCEPTED, State.CLOSED)) {
+                    ctx.fireChannelInactive();
+                }
+            }
+            // DECIDED: a completion from another thread won; its queued task ends the inspection.
+            default -> { }
         }
-        state = State.CLOSED;
-        releaseHeld();
+        early.release();
     }
 
     @Override
@@ -342,13 +428,15 @@ final class InspectionHandler extends ChannelInboundHandlerAdapter implements Ru
 
     /** The client closed or reset while pended; a completion that already won decides instead. */
     private void clientLeft() {
-        if (!listener.unregisterPending(request.id(), this)) {
+        if (!decide()) {
             return;
         }
         long held = endPend(PendOutcome.ABORT);
         ended(Optional.empty(), PendOutcome.ABORT.label(), "client", Optional.empty(), held);
         notifyAbort(AbortReason.CLIENT_CLOSED);
-        closeQuietly();
+        move(State.DECIDED, State.ABORTED);
+        early.release();
+        ctx.channel().close();
     }
 
     private void notifyAbort(AbortReason reason) {
@@ -359,10 +447,15 @@ final class InspectionHandler extends ChannelInboundHandlerAdapter implements Ru
         }
     }
 
-    private void closeQuietly() {
-        state = State.CLOSED;
-        releaseHeld();
-        ctx.channel().close();
+    /** The connection closed: the inspect handler may give back what it tied to it. */
+    @Override
+    public void operationComplete(ChannelFuture future) {
+        permit.release();
+        try {
+            listener.inspectHandler().connectionClosed(request);
+        } catch (RuntimeException e) {
+            log.warn("Inspect handler of listener '{}' failed on close of {}", listener.settings().name(), request.id(), e);
+        }
     }
 
     private void cancelDeadline() {
@@ -372,15 +465,8 @@ final class InspectionHandler extends ChannelInboundHandlerAdapter implements Ru
         }
     }
 
-    private void releaseHeld() {
-        if (held != null) {
-            held.release();
-            held = null;
-        }
-    }
-
     @Override
     public void handlerRemoved(ChannelHandlerContext ctx) {
-        releaseHeld();
+        early.release();
     }
 }

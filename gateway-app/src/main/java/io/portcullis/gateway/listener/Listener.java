@@ -1,6 +1,7 @@
 package io.portcullis.gateway.listener;
 
 import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelInitializer;
@@ -40,6 +41,7 @@ public final class Listener implements AutoCloseable {
     private final ListenerObserver observer;
     private final EventLoops loops;
     private final boolean ownsLoops;
+    private final ByteBufAllocator allocator;
     private final ConcurrentHashMap<InspectId, InspectionHandler> pending = new ConcurrentHashMap<>();
     private final AtomicInteger pendingSlots = new AtomicInteger();
     private volatile Channel serverChannel;
@@ -51,6 +53,7 @@ public final class Listener implements AutoCloseable {
         this.observer = b.observer;
         this.loops = b.loops != null ? b.loops : EventLoops.create(b.workerThreads);
         this.ownsLoops = b.loops == null;
+        this.allocator = b.allocator;
         if (b.acceptHandler != null) {
             this.acceptHandler = b.acceptHandler;
             this.pullQueue = null;
@@ -82,9 +85,14 @@ public final class Listener implements AutoCloseable {
                 .childHandler(new ChannelInitializer<>() {
                     @Override
                     protected void initChannel(Channel ch) {
+                        // Per channel, before the first read: caps reads while early bytes are held (EarlyBytes).
+                        ch.config().setRecvByteBufAllocator(new CappedReads());
                         ch.pipeline().addLast(PipelineNames.INSPECTION, new InspectionHandler(Listener.this));
                     }
                 });
+        if (allocator != ByteBufAllocator.DEFAULT) {
+            bootstrap.childOption(ChannelOption.ALLOCATOR, allocator);
+        }
         ChannelFuture bind = bootstrap.bind(settings.bind());
         if (!bind.awaitUninterruptibly(10_000)) {
             bind.cancel(false);
@@ -117,10 +125,16 @@ public final class Listener implements AutoCloseable {
 
     /**
      * Ends a pended inspection with ACCEPT or REJECT (WSK's {@code WskInspectComplete}). Any thread;
-     * the action runs on the connection's event loop.
+     * the action runs on the connection's event loop, after this call returns.
      *
-     * @return true when this call decided the inspection; false when it had already ended (completed,
-     *     timed out, aborted) or the id is unknown here
+     * <p>Only a pended inspection can be completed: one whose inspect handler answered PEND and that got a
+     * pending slot. Start the work that completes it from {@link InspectHandler#pended}, which runs once the
+     * inspection is pended; a completion before that (from inside {@code inspect}, or racing it from another
+     * thread) finds nothing to complete and returns false.
+     *
+     * @return true when this call decided the inspection; false when it is not pended: not yet, no longer
+     *     (completed, timed out, aborted), never (accepted or rejected at once, refused for overflow), or the
+     *     id is unknown here
      * @throws IllegalArgumentException for {@link InspectAction#PEND}
      */
     public boolean inspectComplete(InspectId id, InspectAction action) {
@@ -137,19 +151,17 @@ public final class Listener implements AutoCloseable {
         if (action != InspectAction.ACCEPT && action != InspectAction.REJECT) {
             throw new IllegalArgumentException("an inspection completes with ACCEPT or REJECT, not " + action);
         }
-        InspectionHandler inspection = pending.remove(id);
-        if (inspection == null) {
-            return false;
-        }
-        inspection.completeFromAnyThread(action, completion);
-        return true;
+        InspectionHandler inspection = pending.get(id);
+        return inspection != null && inspection.complete(action, completion);
     }
 
     /**
-     * Pull accept: the next accepted connection. The future completes on the connection's event loop
-     * (use the {@code *Async} stages for blocking work); it fails when the listener closes, or at once
+     * Pull accept: the next accepted connection. Any thread. The future is always completed on the
+     * connection's event loop, also when a connection was already queued, so a stage attached before it
+     * completes runs there and may call {@link AcceptedConnection#takeEarlyData()}; a stage attached later
+     * runs on the attaching thread: give it the loop, {@code thenAcceptAsync(fn, loop)}, or hop with
+     * {@code connection.channel().eventLoop().execute(...)}. It fails when the listener closes, or at once
      * when the listener has an {@link AcceptHandler} (push) or too many calls are already waiting.
-     * Any thread.
      */
     public CompletableFuture<AcceptedConnection> accept() {
         if (pullQueue == null) {
@@ -171,7 +183,7 @@ public final class Listener implements AutoCloseable {
         for (InspectionHandler h : pending.values()) {
             long since = h.pendingSince();
             if (since != 0) {
-                out.add(new PendingInspection(h.request(), h.rule(), Duration.ofNanos(now - since)));
+                out.add(new PendingInspection(h.request(), h.rule(), Duration.ofNanos(now - since), h.heldBytes(), h.inputShut()));
             }
         }
         return out;
@@ -201,7 +213,7 @@ public final class Listener implements AutoCloseable {
             ch.close().awaitUninterruptibly(5_000);
         }
         for (InspectionHandler h : pending.values()) {
-            h.completeOnLoop(h::listenerClosed);
+            h.listenerClosed();
         }
     }
 
@@ -249,14 +261,13 @@ public final class Listener implements AutoCloseable {
         pendingSlots.decrementAndGet();
     }
 
-    /** Makes an inspection completable by id; from just before its inspect handler runs until it ends. */
+    /** Makes a pended inspection findable by id, for completions and listings; the inspection's state decides. */
     void registerPending(InspectId id, InspectionHandler handler) {
         pending.put(id, handler);
     }
 
-    /** Removes an inspection if it is still there; true for the one caller that wins. */
-    boolean unregisterPending(InspectId id, InspectionHandler handler) {
-        return pending.remove(id, handler);
+    void unregisterPending(InspectId id, InspectionHandler handler) {
+        pending.remove(id, handler);
     }
 
     /** Builds a {@link Listener}; every setting has the contract's default. */
@@ -276,6 +287,7 @@ public final class Listener implements AutoCloseable {
         private ListenerObserver observer = ListenerObserver.NONE;
         private EventLoops loops;
         private int workerThreads;
+        private ByteBufAllocator allocator = ByteBufAllocator.DEFAULT;
         private int maxUnclaimed = 128;
         private int maxAcceptWaiters = 1024;
         private Duration unclaimedTimeout = Duration.ofSeconds(10);
@@ -370,6 +382,12 @@ public final class Listener implements AutoCloseable {
         /** Shared event loops; without them the listener makes and owns its own. */
         public Builder eventLoops(EventLoops loops) {
             this.loops = loops;
+            return this;
+        }
+
+        /** Where the client connections' buffers come from; Netty's default allocator unless given. */
+        public Builder allocator(ByteBufAllocator allocator) {
+            this.allocator = Objects.requireNonNull(allocator);
             return this;
         }
 

@@ -9,6 +9,8 @@ import java.time.Duration;
  * @param request what was inspected
  * @param rule    the rule that pended it
  * @param age     how long it has been pended
+ * @param heldBytes client bytes held for it (at most the listener's {@code hold-bytes})
+ * @param inputShut the client has half-closed: it sent those bytes and a FIN, and waits for the answer
  */
-public record PendingInspection(InspectRequest request, String rule, Duration age) {
+public record PendingInspection(InspectRequest request, String rule, Duration age, int heldBytes, boolean inputShut) {
 }

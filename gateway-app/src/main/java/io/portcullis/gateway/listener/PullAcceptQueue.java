@@ -1,10 +1,12 @@
 package io.portcullis.gateway.listener;
 
+import io.netty.channel.EventLoop;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.Iterator;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -61,30 +63,53 @@ final class PullAcceptQueue implements AcceptHandler {
         }
     }
 
-    /** A caller asks for a connection. Any thread. */
+    /** A caller asks for a connection. Any thread; the future completes on the connection's event loop. */
     CompletableFuture<AcceptedConnection> take() {
-        while (true) {
-            Queued entry;
-            synchronized (this) {
-                if (closed) {
-                    return CompletableFuture.failedFuture(new IllegalStateException("listener '" + listener + "' is closed"));
-                }
-                entry = queued.poll();
-                if (entry == null) {
-                    if (waiters.size() >= maxWaiters) {
-                        return CompletableFuture.failedFuture(new IllegalStateException(
-                                "listener '" + listener + "' already has " + maxWaiters + " accept() calls waiting"));
-                    }
-                    CompletableFuture<AcceptedConnection> waiter = new CompletableFuture<>();
+        CompletableFuture<AcceptedConnection> future = new CompletableFuture<>();
+        serve(future);
+        return future;
+    }
+
+    /** Gives {@code waiter} the next queued connection, on that connection's loop, or makes it wait for one. */
+    private void serve(CompletableFuture<AcceptedConnection> waiter) {
+        Queued entry;
+        synchronized (this) {
+            if (closed) {
+                waiter.completeExceptionally(new IllegalStateException("listener '" + listener + "' is closed"));
+                return;
+            }
+            entry = queued.poll();
+            if (entry == null) {
+                if (waiters.size() >= maxWaiters) {
+                    waiter.completeExceptionally(new IllegalStateException(
+                            "listener '" + listener + "' already has " + maxWaiters + " accept() calls waiting"));
+                } else {
                     waiters.add(waiter);
-                    return waiter;
                 }
+                return;
             }
-            entry.expiry.cancel(false);
-            if (entry.connection.channel().isActive()) {
-                return CompletableFuture.completedFuture(entry.connection);
-            }
+        }
+        entry.expiry.cancel(false);
+        EventLoop loop = entry.connection.channel().eventLoop();
+        try {
+            loop.execute(() -> handOut(entry, waiter));
+        } catch (RejectedExecutionException e) {
+            // That loop has stopped and closed its channels: try the next one.
+            serve(waiter);
+        }
+    }
+
+    /** On the connection's loop: completes the waiter, unless the client left meanwhile (then the next one). */
+    private void handOut(Queued entry, CompletableFuture<AcceptedConnection> waiter) {
+        if (!entry.connection.channel().isActive()) {
             // The client left while queued; its channel is closed and its bytes released already.
+            serve(waiter);
+        } else if (!waiter.complete(entry.connection)) {
+            // The caller gave up (cancelled): the connection goes to the next caller, or is closed.
+            if (!accepted(entry.connection)) {
+                observer.acceptRefused(listener);
+                entry.connection.close();
+            }
         }
     }
 

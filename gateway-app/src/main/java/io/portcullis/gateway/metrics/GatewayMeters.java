@@ -198,12 +198,6 @@ public final class GatewayMeters implements ListenerObserver, RelayObserver, Sha
         decisionMeters(service).cancelled.increment();
     }
 
-    /** {@code portcullis_pended_outcomes_total{outcome="failure"}}: a decision failure's on-failure decided. */
-    @Override
-    public void failureDecided(String listener) {
-        of(listener).pendOutcomes[PendOutcome.FAILURE.ordinal()].increment();
-    }
-
     private DecisionMeters decisionMeters(String service) {
         DecisionMeters m = decisionServices.get(service);
         return m != null ? m : decisionServices.computeIfAbsent(service, name -> new DecisionMeters(registry, name));

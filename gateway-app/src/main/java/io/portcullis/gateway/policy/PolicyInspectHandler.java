@@ -12,7 +12,8 @@ import io.portcullis.policy.model.Verdict;
  * Answers inspections from {@code rules.yaml}: evaluates the current policy (in memory, lock-free) and
  * counts the verdict by deciding rule. The verdict's permit and pend timeout go to the listener, which
  * holds the permit until the connection closes. A pend whose rule names a decision service starts that
- * service's call (asynchronous: the answer completes the inspection later). Runs on the connection's event loop.
+ * service's call once the listener has pended it (asynchronous: the answer completes the inspection later).
+ * Runs on the connection's event loop.
  */
 public final class PolicyInspectHandler implements InspectHandler {
 
@@ -34,10 +35,15 @@ public final class PolicyInspectHandler implements InspectHandler {
     public Verdict verdict(InspectRequest request) {
         Verdict verdict = engine.evaluate(request);
         meters.verdict(request.listener(), verdict.rule(), verdict.action());
-        if (verdict.action() == InspectAction.PEND && verdict.decision().isPresent()) {
+        return verdict;
+    }
+
+    /** Asks the rule's decision service, once the pend holds a slot: an overflowed pend asks nobody. */
+    @Override
+    public void pended(InspectRequest request, Verdict verdict) {
+        if (verdict.decision().isPresent()) {
             decisions.ask(request, verdict);
         }
-        return verdict;
     }
 
     /** For direct callers: nothing holds the connection's permit, so it is given back at once. */

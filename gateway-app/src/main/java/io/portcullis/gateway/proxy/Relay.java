@@ -1,13 +1,13 @@
 package io.portcullis.gateway.proxy;
 
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.CompositeByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelException;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelOption;
 import io.netty.util.concurrent.ScheduledFuture;
+import io.portcullis.gateway.listener.EarlyBytes;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -24,8 +24,8 @@ import org.slf4j.LoggerFactory;
  * <p>Everything runs on the client's event loop: the backend channel is registered on that same loop,
  * so neither side needs a lock or a volatile. While connecting, the client is read up to
  * {@link #HOLD_WHILE_CONNECTING} bytes, so that a client that leaves (reset, or FIN without having sent
- * anything) is noticed and the connect abandoned; those bytes are kept behind the early data in
- * {@link #early} and written to the backend before anything else. A FIN after some bytes is a half-close:
+ * anything) is noticed and the connect abandoned; those bytes are kept behind the early data in one
+ * bounded {@link EarlyBytes} and written to the backend before anything else. A FIN after some bytes is a half-close:
  * the connect goes on and the FIN follows the bytes.
  *
  * <p>Idle: a relay with no byte read on either side, and neither side draining, for the idle timeout is
@@ -51,8 +51,8 @@ final class Relay implements ChannelFutureListener, Runnable {
     private int attempt;
     /** Index of the backend counted in the pool for this relay, -1 when none is. */
     private int backendIndex = -1;
-    /** Client bytes not yet written to the backend; null once handed over or released. */
-    private ByteBuf early;
+    /** Client bytes not yet written to the backend; null once handed over. */
+    private EarlyBytes early;
     /** Nanotime of the last read batch on either side, or of a side draining. */
     private long lastActivity;
     private ScheduledFuture<?> idleTimer;
@@ -96,7 +96,7 @@ final class Relay implements ChannelFutureListener, Runnable {
 
     /** Takes ownership of {@code earlyData} and starts connecting at pool index {@code first}. */
     void start(ByteBuf earlyData, int first) {
-        this.early = earlyData;
+        this.early = EarlyBytes.of(clientChannel, HOLD_WHILE_CONNECTING, earlyData);
         this.first = first;
         owner.observer().connectionOpened(owner.listener());
         lastActivity = System.nanoTime();
@@ -153,7 +153,7 @@ final class Relay implements ChannelFutureListener, Runnable {
 
     private void connected() {
         moveTo(State.RELAYING);
-        ByteBuf data = early;
+        ByteBuf data = early.take();
         early = null;
         if (data.isReadable()) {
             client.forward(data);
@@ -166,7 +166,7 @@ final class Relay implements ChannelFutureListener, Runnable {
 
     /** Whether the client may be read further while connecting. */
     boolean mayHoldMore() {
-        return state == State.CONNECTING && early.readableBytes() < HOLD_WHILE_CONNECTING;
+        return state == State.CONNECTING && early.hasRoom();
     }
 
     /**
@@ -174,7 +174,7 @@ final class Relay implements ChannelFutureListener, Runnable {
      * has left, so the connect is abandoned; after some bytes it is a half-close, passed on once connected.
      */
     void clientFinWhileConnecting() {
-        if (!early.isReadable()) {
+        if (early.isEmpty()) {
             log.debug("Listener '{}': {} left while connecting", owner.listener(), clientChannel);
             close();
         }
@@ -182,20 +182,7 @@ final class Relay implements ChannelFutureListener, Runnable {
 
     /** Client bytes read while connecting; kept behind the early data. */
     void holdEarly(ByteBuf buf) {
-        if (!early.isReadable()) {
-            early.release();
-            early = buf;
-            return;
-        }
-        CompositeByteBuf composite;
-        if (early instanceof CompositeByteBuf c) {
-            composite = c;
-        } else {
-            composite = clientChannel.alloc().compositeBuffer();
-            composite.addComponent(true, early);
-            early = composite;
-        }
-        composite.addComponent(true, buf);
+        early.add(buf);
     }
 
     boolean isCurrent(RelaySide side) {

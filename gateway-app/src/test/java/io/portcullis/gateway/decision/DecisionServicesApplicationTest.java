@@ -85,6 +85,12 @@ class DecisionServicesApplicationTest {
                     action: pend
                     decision: authz
                 default: reject
+              tight:
+                rules:
+                  - name: ask-authz
+                    action: pend
+                    decision: authz
+                default: reject
             """;
 
     @TempDir
@@ -97,6 +103,7 @@ class DecisionServicesApplicationTest {
     private static int deadPort;
     private static ConfigurableApplicationContext context;
     private static Listener listener;
+    private static Listener tight;
     private static MeterRegistry meters;
     private static DecisionServices decisions;
     private static AuditCapture audit;
@@ -119,6 +126,13 @@ class DecisionServicesApplicationTest {
                 "--portcullis.listeners[0].inspect.timeout=4s",
                 // The deadline accepts, so a reset proves that on-failure (reject) decided, not the deadline.
                 "--portcullis.listeners[0].inspect.on-timeout=accept",
+                // tight: room for one pended inspection; the next overflows and is reset.
+                "--portcullis.listeners[1].name=tight",
+                "--portcullis.listeners[1].bind=127.0.0.1:0",
+                "--portcullis.listeners[1].backends[0]=127.0.0.1:" + backend.localAddress().getPort(),
+                "--portcullis.listeners[1].inspect.timeout=4s",
+                "--portcullis.listeners[1].inspect.max-pending=1",
+                "--portcullis.listeners[1].inspect.on-overflow=reject",
                 // authz: http, on-failure reject; only answers that give a ttl are cached; one retry.
                 "--portcullis.decision-services.authz.url=" + service.url("/decide"),
                 // Generous timeouts where a slow first call on a busy machine must not turn into a failure.
@@ -153,6 +167,7 @@ class DecisionServicesApplicationTest {
                 "--resilience4j.circuitbreaker.instances.dead.permitted-number-of-calls-in-half-open-state=1",
                 "--resilience4j.circuitbreaker.instances.dead.automatic-transition-from-open-to-half-open-enabled=false");
         listener = context.getBean(Gateway.class).listener("gate").orElseThrow();
+        tight = context.getBean(Gateway.class).listener("tight").orElseThrow();
         meters = context.getBean(MeterRegistry.class);
         decisions = context.getBean(DecisionServices.class);
         managementPort = Integer.parseInt(context.getEnvironment().getProperty("local.server.port"));
@@ -213,7 +228,11 @@ class DecisionServicesApplicationTest {
     }
 
     private static double pendedFailures() {
-        return meters.get("portcullis.pended.outcomes").tags("listener", "gate", "outcome", "failure").counter().count();
+        return pended("failure");
+    }
+
+    private static double pended(String outcome) {
+        return meters.get("portcullis.pended.outcomes").tags("listener", "gate", "outcome", outcome).counter().count();
     }
 
     private static double cancelled(String service) {
@@ -282,12 +301,14 @@ class DecisionServicesApplicationTest {
         service.on(from.getHostAddress(), ok("{\"action\": accept"));
         double failures = requests("authz", "failure");
         double pended = pendedFailures();
+        double rejects = pended("reject");
 
         assertReset(from);
 
         assertThat(requests("authz", "failure")).isEqualTo(failures + 1);
-        // Counted by the thread that completed, which may still be at it when the client sees the reset.
+        // Counted by the loop that applied it, which may still be at it when the client sees the reset.
         await().atMost(DEADLINE).until(() -> pendedFailures() == pended + 1);
+        assertThat(pended("reject")).as("one ended pend, one outcome: failure, not also reject").isEqualTo(rejects);
         JsonNode line = auditOf(from);
         assertThat(line.get("decidedBy").asString()).isEqualTo("failure");
         assertThat(line.get("reason").asString()).contains("not JSON");
@@ -375,10 +396,11 @@ class DecisionServicesApplicationTest {
         double failuresBefore = requests("authz", "failure");
         double aborts = meters.get("portcullis.pended.outcomes").tags("listener", "gate", "outcome", "abort").counter().count();
 
-        try (TestClient client = TestClient.connect(from, listener.localAddress())) {
-            client.write("wait".getBytes());
-            assertThat(late.awaitSeen(DEADLINE)).as("the service got the request").isTrue();
-        }
+        TestClient client = TestClient.connect(from, listener.localAddress());
+        client.write("wait".getBytes());
+        assertThat(late.awaitSeen(DEADLINE)).as("the service got the request").isTrue();
+        // A reset is leaving; a FIN after bytes would only be the end of the client's input.
+        client.reset();
         await().atMost(DEADLINE).until(() -> cancelled("authz") == cancelledBefore + 1);
         late.release();
 
@@ -389,6 +411,50 @@ class DecisionServicesApplicationTest {
         assertThat(meters.get("portcullis.pended.outcomes").tags("listener", "gate", "outcome", "abort").counter().count())
                 .isEqualTo(aborts + 1);
         assertThat(auditOf(from).get("outcome").asString()).isEqualTo("abort");
+    }
+
+    /** A pend refused for overflow asks no decision service: the call would decide nothing. */
+    @Test
+    void aPendRefusedForOverflowAsksNoService() throws Exception {
+        InetAddress holder = ip(8, 1);
+        InetAddress overflowing = ip(8, 2);
+        Hold hold = service.hold(holder.getHostAddress(), new Answer(200, "{\"action\":\"accept\"}"));
+        try (TestClient first = TestClient.connect(holder, tight.localAddress())) {
+            assertThat(hold.awaitSeen(DEADLINE)).as("the first pend asks the service").isTrue();
+            assertThat(tight.pendingCount()).isEqualTo(1);
+
+            TestClient.expectRejected(overflowing, tight.localAddress(), DEADLINE);
+
+            await().during(Duration.ofMillis(300)).atMost(Duration.ofSeconds(2))
+                    .until(() -> service.calls(overflowing.getHostAddress()) == 0);
+            assertThat(meters.get("portcullis.pended.outcomes").tags("listener", "tight", "outcome", "overflow").counter().count())
+                    .isEqualTo(1);
+            hold.release();
+            first.write("x".getBytes());
+            assertThat(first.readExactly(1, DEADLINE)).containsExactly('x');
+        }
+    }
+
+    /**
+     * A one-shot client (printf 'q' | nc -N): it sends its request and half-closes while pended. The decision
+     * accepts, the request and the FIN reach the backend, and the client reads the answer and the backend's FIN.
+     */
+    @Test
+    void aHalfClosedClientIsDecidedAndServed() throws Exception {
+        InetAddress from = ip(0, 40);
+        Hold slow = service.hold(from.getHostAddress(), new Answer(200, "{\"action\":\"accept\"}"));
+        double aborts = pended("abort");
+        try (TestClient client = TestClient.connect(from, listener.localAddress())) {
+            client.write("q\n".getBytes());
+            client.shutdownOutput();
+            assertThat(slow.awaitSeen(DEADLINE)).isTrue();
+            await().atMost(DEADLINE).until(() -> listener.pending().stream().anyMatch(p -> p.inputShut()));
+            slow.release();
+            assertThat(new String(client.readExactly(2, DEADLINE))).isEqualTo("q\n");
+            client.expectEof(DEADLINE);
+        }
+        assertThat(pended("abort")).isEqualTo(aborts);
+        assertThat(auditOf(from).get("outcome").asString()).isEqualTo("accept");
     }
 
     // ---- cache and stale -------------------------------------------------------------------------------

@@ -85,7 +85,6 @@ class ListenerTest {
             return InspectAction.REJECT;
         }
         if (source.equals(PENDED)) {
-            pendedRequests.add(request);
             return InspectAction.PEND;
         }
         return InspectAction.ACCEPT;
@@ -94,7 +93,18 @@ class ListenerTest {
     private Listener.Builder builder(EventLoops loops) {
         return Listener.builder("test")
                 .eventLoops(loops)
-                .inspectHandler(this::demoPolicy)
+                .inspectHandler(new InspectHandler() {
+                    @Override
+                    public InspectAction inspect(InspectRequest request) {
+                        return demoPolicy(request);
+                    }
+
+                    /** Where a decision would start: from here on the inspection can be completed. */
+                    @Override
+                    public void pended(InspectRequest request, io.portcullis.policy.model.Verdict verdict) {
+                        pendedRequests.add(request);
+                    }
+                })
                 .abortHandler((id, reason) -> {
                     aborts.computeIfAbsent(id, k -> new AtomicInteger()).incrementAndGet();
                     abortReasons.add(reason);
@@ -258,20 +268,228 @@ class ListenerTest {
         assertThat(listener.pendingCount()).isEqualTo(2);
     }
 
-    /** A completion that arrives before inspect() has even returned PEND (a cache hit, a fast service) still counts. */
+    /**
+     * A completion counts only for a pended inspection: from inside inspect() it finds nothing pended and
+     * returns false, and the handler's own answer stands; from pended() (a cache hit, a fast service) it decides.
+     */
     @Test
-    void completionBeforeInspectReturnsDecides() throws Exception {
+    void completionCountsOnlyOncePended() throws Exception {
         Listener[] self = new Listener[1];
-        Listener listener = start(Listener.builder("eager").eventLoops(AUTO).observer(observer).inspectHandler(r -> {
-            assertThat(self[0].inspectComplete(r.id(), InspectAction.ACCEPT)).isTrue();
-            return InspectAction.PEND;
+        Map<InspectId, Boolean> insideInspect = new ConcurrentHashMap<>();
+        Listener listener = start(Listener.builder("eager").eventLoops(AUTO).observer(observer).inspectHandler(new InspectHandler() {
+            @Override
+            public InspectAction inspect(InspectRequest r) {
+                insideInspect.put(r.id(), self[0].inspectComplete(r.id(), InspectAction.REJECT));
+                return r.source().getAddress().equals(PENDED) ? InspectAction.PEND : InspectAction.ACCEPT;
+            }
+
+            @Override
+            public void pended(InspectRequest r, io.portcullis.policy.model.Verdict verdict) {
+                assertThat(self[0].inspectComplete(r.id(), InspectAction.ACCEPT)).isTrue();
+            }
         }));
         self[0] = listener;
-        CompletableFuture<AcceptedConnection> accepted = listener.accept();
+        CompletableFuture<AcceptedConnection> first = listener.accept();
+        connect(listener, ACCEPTED);
+        assertThat(first.get(5, TimeUnit.SECONDS).request().source().getAddress()).as("the handler's ACCEPT stood").isEqualTo(ACCEPTED);
+        CompletableFuture<AcceptedConnection> second = listener.accept();
         connect(listener, PENDED);
-        assertThat(accepted.get(5, TimeUnit.SECONDS)).isNotNull();
+        assertThat(second.get(5, TimeUnit.SECONDS).request().source().getAddress()).as("completed from pended()").isEqualTo(PENDED);
+        assertThat(insideInspect).hasSize(2).allSatisfy((id, result) -> assertThat(result).as("completion inside inspect()").isFalse());
         await().atMost(DEADLINE).until(() -> observer.pendEnded.containsKey(PendOutcome.ACCEPT));
+        assertThat(observer.pendEnded.keySet()).containsExactly(PendOutcome.ACCEPT);
         assertThat(listener.pendingCount()).isZero();
+    }
+
+    /** A PEND refused for overflow never reaches pended(), and the handler is told what was done instead. */
+    @Test
+    void overflowedPendIsNotPendedAndTheHandlerIsTold() throws Exception {
+        List<InspectId> pended = new CopyOnWriteArrayList<>();
+        Map<InspectId, InspectAction> refused = new ConcurrentHashMap<>();
+        Listener listener = start(Listener.builder("full").eventLoops(AUTO).observer(observer).maxPending(1)
+                .onOverflow(InspectAction.REJECT).inspectHandler(new InspectHandler() {
+                    @Override
+                    public InspectAction inspect(InspectRequest r) {
+                        return InspectAction.PEND;
+                    }
+
+                    @Override
+                    public void pended(InspectRequest r, io.portcullis.policy.model.Verdict verdict) {
+                        pended.add(r.id());
+                    }
+
+                    @Override
+                    public void pendRefused(InspectRequest r, InspectAction applied) {
+                        refused.put(r.id(), applied);
+                    }
+                }));
+        connect(listener, PENDED);
+        await().atMost(DEADLINE).until(() -> listener.pendingCount() == 1);
+        TestClient.expectRejected(PENDED, listener.localAddress(), DEADLINE);
+        await().atMost(DEADLINE).until(() -> !refused.isEmpty());
+        assertThat(pended).hasSize(1);
+        assertThat(refused).hasSize(1).doesNotContainKey(pended.get(0)).containsValue(InspectAction.REJECT);
+        assertThat(listener.inspectComplete(refused.keySet().iterator().next(), InspectAction.ACCEPT))
+                .as("an overflowed inspection is not completable").isFalse();
+    }
+
+    /**
+     * A pended client that sends its request and half-closes (printf 'q' | nc -N) has not left: the
+     * inspection goes on, and after ACCEPT the bytes, then the FIN, reach the new owner and its answer the client.
+     */
+    @ParameterizedTest
+    @MethodSource("transports")
+    void halfClosedPendedClientKeepsItsRequestAndGetsTheAnswer(String transport) throws Exception {
+        Listener listener = start(builder(loops(transport)).inspectTimeout(Duration.ofSeconds(30)));
+        TestClient client = connect(listener, PENDED);
+        byte[] request = "one-shot request".getBytes(StandardCharsets.US_ASCII);
+        client.write(request);
+        client.shutdownOutput();
+        InspectRequest inspected = pendedRequests.poll(5, TimeUnit.SECONDS);
+        await().atMost(DEADLINE).until(() -> listener.pending().stream().anyMatch(PendingInspection::inputShut));
+        assertThat(listener.pending()).singleElement().satisfies(p -> assertThat(p.heldBytes()).isEqualTo(request.length));
+        assertThat(aborts).as("a FIN after bytes is no departure").isEmpty();
+
+        CompletableFuture<AcceptedConnection> accepted = listener.accept();
+        assertThat(listener.inspectComplete(inspected.id(), InspectAction.ACCEPT)).isTrue();
+        echo(accepted.get(5, TimeUnit.SECONDS));
+        assertThat(client.readExactly(request.length)).isEqualTo(request);
+        client.expectEof(DEADLINE);
+        assertThat(aborts).isEmpty();
+        assertThat(observer.pendEnded.keySet()).containsExactly(PendOutcome.ACCEPT);
+    }
+
+    /** The same, decided by the deadline's on-timeout accept: the held bytes and the FIN still go through. */
+    @ParameterizedTest
+    @MethodSource("transports")
+    void halfClosedPendedClientIsServedByOnTimeoutAccept(String transport) throws Exception {
+        Listener listener = start(builder(loops(transport)).inspectTimeout(Duration.ofMillis(300)).onTimeout(InspectAction.ACCEPT));
+        CompletableFuture<AcceptedConnection> accepted = listener.accept();
+        TestClient client = connect(listener, PENDED);
+        client.write(new byte[] {'q'});
+        client.shutdownOutput();
+        echo(accepted.get(5, TimeUnit.SECONDS));
+        assertThat(client.readExactly(1)).containsExactly('q');
+        client.expectEof(DEADLINE);
+        assertThat(abortReasons).containsExactly(AbortReason.TIMEOUT);
+    }
+
+    /**
+     * A half-closed pended client that then resets is not read any more, and no transport reports that reset
+     * by itself: the inspection ends at its deadline (bounded), once, and nothing is left held.
+     */
+    @ParameterizedTest
+    @MethodSource("transports")
+    void resetAfterHalfCloseEndsByTheDeadlineOnce(String transport) throws Exception {
+        Listener listener = start(builder(loops(transport)).inspectTimeout(Duration.ofMillis(500)).onTimeout(InspectAction.ACCEPT));
+        TestClient client = connect(listener, PENDED);
+        client.write(new byte[] {1, 2, 3});
+        client.shutdownOutput();
+        await().atMost(DEADLINE).until(() -> listener.pending().stream().anyMatch(PendingInspection::inputShut));
+        client.reset();
+        await().atMost(DEADLINE).until(() -> observer.ends.size() == 1);
+        assertThat(listener.pendingCount()).isZero();
+        assertThat(abortReasons).containsExactly(AbortReason.TIMEOUT);
+        assertThat(observer.pendEndedTotal()).isEqualTo(1);
+    }
+
+    /** A FIN before any byte is the client leaving: one abort, no acceptance. */
+    @ParameterizedTest
+    @MethodSource("transports")
+    void finBeforeAnyByteIsAnAbortExactlyOnce(String transport) throws Exception {
+        Listener listener = start(builder(loops(transport)).inspectTimeout(Duration.ofSeconds(30)));
+        TestClient client = connect(listener, PENDED);
+        InspectRequest inspected = pendedRequests.poll(5, TimeUnit.SECONDS);
+        client.shutdownOutput();
+        await().atMost(DEADLINE).until(() -> aborts.containsKey(inspected.id()));
+        client.expectEof(DEADLINE);
+        assertThat(aborts.get(inspected.id())).hasValue(1);
+        assertThat(abortReasons).containsExactly(AbortReason.CLIENT_CLOSED);
+        assertThat(listener.inspectComplete(inspected.id(), InspectAction.ACCEPT)).isFalse();
+        assertThat(observer.pendEnded.keySet()).containsExactly(PendOutcome.ABORT);
+    }
+
+    /**
+     * Bytes held while pended cost at most twice hold-bytes however the client writes: twenty clients each
+     * send hold-bytes in 1-byte segments, and the listener's own pool then holds about one buffer each
+     * (before: one pooled read buffer per segment, about 1 MiB per connection).
+     */
+    @ParameterizedTest
+    @MethodSource("transports")
+    void heldMemoryIsBoundedUnderOneByteSegments(String transport) throws Exception {
+        int hold = 16 * 1024;
+        int clients = 20;
+        // Unpooled and instrumented: its metric is the exact capacity of the buffers alive.
+        io.netty.buffer.UnpooledByteBufAllocator pool = new io.netty.buffer.UnpooledByteBufAllocator(true);
+        Listener listener = start(builder(loops(transport)).holdBytes(hold).inspectTimeout(Duration.ofSeconds(60)).allocator(pool));
+        List<TestClient> pended = new ArrayList<>();
+        for (int i = 0; i < clients; i++) {
+            pended.add(connect(listener, PENDED));
+        }
+        await().atMost(DEADLINE).until(() -> listener.pendingCount() == clients);
+        byte[] one = new byte[1];
+        for (int n = 0; n < hold; n++) {
+            one[0] = (byte) n;
+            for (TestClient c : pended) {
+                c.write(one);
+            }
+        }
+        await().atMost(Duration.ofSeconds(20)).until(() -> listener.pending().stream().allMatch(p -> p.heldBytes() == hold));
+        long used = pool.metric().usedDirectMemory() + pool.metric().usedHeapMemory();
+        assertThat(used / clients).as("buffer bytes per pended connection").isLessThanOrEqualTo(2L * hold + 1024);
+
+        CompletableFuture<AcceptedConnection> accepted = listener.accept();
+        PendingInspection first = listener.pending().get(0);
+        assertThat(listener.inspectComplete(first.request().id(), InspectAction.ACCEPT)).isTrue();
+        echo(accepted.get(5, TimeUnit.SECONDS));
+        TestClient client = pended.stream().filter(c -> c.socket().getLocalPort() == first.request().source().getPort())
+                .findFirst().orElseThrow();
+        byte[] back = client.readExactly(hold);
+        for (int n = 0; n < hold; n++) {
+            assertThat(back[n]).as("byte %d", n).isEqualTo((byte) n);
+        }
+    }
+
+    /**
+     * Pull accept from a thread that is no event loop, with a connection already queued: the future is
+     * completed on the connection's loop, so a stage attached to it may take the early data there.
+     */
+    @Test
+    void pullAcceptOfAQueuedConnectionCompletesOnItsEventLoop() throws Exception {
+        EventLoops loops = EventLoops.create(Transport.auto(), 1);
+        try {
+            Listener listener = start(builder(loops).onTimeout(InspectAction.ACCEPT).inspectTimeout(Duration.ofMillis(50)));
+            TestClient client = connect(listener, PENDED);
+            client.write("queued".getBytes(StandardCharsets.US_ASCII));
+            await().atMost(DEADLINE).until(() -> observer.pendEnded.containsKey(PendOutcome.TIMEOUT));
+            // Hold the only loop, so the hand-out cannot finish before the stage below is attached.
+            java.util.concurrent.CountDownLatch hold = new java.util.concurrent.CountDownLatch(1);
+            loops.workers().next().execute(() -> {
+                try {
+                    hold.await(5, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            });
+            CompletableFuture<String> took = CompletableFuture.supplyAsync(() -> listener.accept().thenApply(c -> {
+                assertThat(c.channel().eventLoop().inEventLoop()).isTrue();
+                ByteBuf early = c.takeEarlyData();
+                try {
+                    return early.toString(StandardCharsets.US_ASCII);
+                } finally {
+                    early.release();
+                    c.close();
+                }
+            })).thenCompose(f -> f);
+            Thread.sleep(100);
+            assertThat(took).as("not completed on the calling thread").isNotDone();
+            hold.countDown();
+            assertThat(took.get(5, TimeUnit.SECONDS)).isEqualTo("queued");
+        } finally {
+            listeners.forEach(Listener::close);
+            listeners.clear();
+            loops.close();
+        }
     }
 
     @Test
@@ -485,6 +703,16 @@ class ListenerTest {
                 @Override
                 public void channelRead(ChannelHandlerContext ctx, Object msg) {
                     ctx.writeAndFlush(msg);
+                }
+
+                @Override
+                public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+                    if (evt instanceof io.netty.channel.socket.ChannelInputShutdownEvent) {
+                        // The client is done sending: answer its FIN with ours, after what was echoed.
+                        ctx.writeAndFlush(io.netty.buffer.Unpooled.EMPTY_BUFFER)
+                                .addListener(f -> ((io.netty.channel.socket.DuplexChannel) ctx.channel()).shutdownOutput());
+                    }
+                    ctx.fireUserEventTriggered(evt);
                 }
             });
             ByteBuf early = connection.takeEarlyData();
