@@ -20,6 +20,7 @@ final class CappedReads implements RecvByteBufAllocator {
     private static final AdaptiveRecvByteBufAllocator ADAPTIVE = new AdaptiveRecvByteBufAllocator();
 
     private int cap = Integer.MAX_VALUE;
+    private CappedHandle handle;
 
     /** Each read brings at most {@code bytes} (at least 1). */
     void cap(int bytes) {
@@ -34,9 +35,13 @@ final class CappedReads implements RecvByteBufAllocator {
         return cap;
     }
 
+    /** The channel's one handle: made once (epoll's config asks for one just to check its type, then the channel). */
     @Override
     public Handle newHandle() {
-        return new CappedHandle((ExtendedHandle) ADAPTIVE.newHandle());
+        if (handle == null) {
+            handle = new CappedHandle((ExtendedHandle) ADAPTIVE.newHandle());
+        }
+        return handle;
     }
 
     private final class CappedHandle implements ExtendedHandle {
