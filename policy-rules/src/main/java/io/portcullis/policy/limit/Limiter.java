@@ -29,4 +29,11 @@ public sealed interface Limiter permits RateLimiter, ConcurrencyLimiter {
 
     /** Keys with state now (buckets not yet expired; counters not back at zero). For views and tests. */
     long trackedKeys();
+
+    /**
+     * Connections refused because their key was new while this limiter tracked
+     * {@link LimiterRegistry#maxKeysPerLimiter()} keys, since its state was made (it survives reloads
+     * with the state).
+     */
+    long refusedAtKeyCap();
 }
