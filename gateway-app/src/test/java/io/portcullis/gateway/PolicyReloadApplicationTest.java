@@ -216,6 +216,8 @@ class PolicyReloadApplicationTest {
         assertThat(accepted(loopback(6))).isTrue();
         assertThat(accepted(loopback(6))).as("past the burst").isFalse();
         await().atMost(DEADLINE).pollInterval(Duration.ofMillis(200)).until(() -> accepted(loopback(6)));
+        assertThat(meters.get("portcullis.limiter.key.cap.rejects").functionCounter().count())
+                .as("refused by the rate, not at the key cap").isZero();
     }
 
     private static HttpResponse<String> admin(String method, String path, String token) throws Exception {

@@ -30,15 +30,17 @@ public final class Policy {
     private final String source;
     private final Map<String, ListenerPolicy> listeners;
     private final List<String> listNames;
+    private final List<FileStamp> fileStamps;
     private final List<Path> files;
     private final LimiterRegistry limiterRegistry;
 
-    private Policy(String source, Map<String, ListenerPolicy> listeners, List<String> listNames, List<Path> files,
-                   LimiterRegistry limiterRegistry) {
+    private Policy(String source, Map<String, ListenerPolicy> listeners, List<String> listNames,
+                   List<FileStamp> fileStamps, LimiterRegistry limiterRegistry) {
         this.source = source;
         this.listeners = listeners;
         this.listNames = listNames;
-        this.files = files;
+        this.fileStamps = fileStamps;
+        this.files = fileStamps.stream().map(FileStamp::path).toList();
         this.limiterRegistry = limiterRegistry;
     }
 
@@ -67,7 +69,15 @@ public final class Policy {
         String sourceName = file.toString();
         // list files named in a file are relative to that file, whatever base directory the options carry
         PolicyOptions resolved = options.withBaseDirectory(file.getParent() == null ? Path.of("") : file.getParent());
-        return PolicyParser.parse(PolicyFile.read(file, sourceName), sourceName, resolved, Optional.of(file));
+        // stamped before reading: a change made while the file is read must not pass for what was read
+        FileStamp stamp = FileStamp.of(file);
+        String text;
+        try {
+            text = PolicyFile.read(file, sourceName);
+        } catch (PolicyException e) {
+            throw new PolicyException(e.errors(), List.of(stamp));
+        }
+        return PolicyParser.parse(text, sourceName, resolved, Optional.of(stamp));
     }
 
     /**
@@ -90,13 +100,14 @@ public final class Policy {
     }
 
     /**
-     * A policy built in code (tests, embedding), not from YAML. Its limiter rules must have been
+     * A policy built in code (tests, embedding) or by the compiler. Its limiter rules must have been
      * linked through {@code limiters}.
      *
+     * @param files the files it was built from, each stamped just before it was read (see {@link #fileStamps()})
      * @throws IllegalArgumentException if two listener policies have the same listener name
      */
     public static Policy of(String source, Collection<ListenerPolicy> listeners, Collection<String> listNames,
-                            Collection<Path> files, LimiterRegistry limiters) {
+                            List<FileStamp> files, LimiterRegistry limiters) {
         Objects.requireNonNull(source, "source");
         Map<String, ListenerPolicy> byName = new LinkedHashMap<>();
         for (ListenerPolicy listener : listeners) {
@@ -145,6 +156,14 @@ public final class Policy {
      */
     public List<Path> files() {
         return files;
+    }
+
+    /**
+     * {@link #files()} with what each looked like just before it was read. A watcher compares these
+     * with fresh stamps: a file changed while the policy was read differs, so it is read again.
+     */
+    public List<FileStamp> fileStamps() {
+        return fileStamps;
     }
 
     /** Where this policy's limiter state lives. */

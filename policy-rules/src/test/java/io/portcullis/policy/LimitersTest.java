@@ -9,6 +9,8 @@ import io.portcullis.policy.model.Verdict;
 
 import org.junit.jupiter.api.Test;
 
+import java.net.Inet6Address;
+import java.net.UnknownHostException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -119,6 +121,125 @@ class LimitersTest {
         assertThat(ruleFor(both, "10.1.200.1")).isEqualTo("both");
         assertThat(ruleFor(both, "2001:db8:1::1")).isEqualTo("default");
         assertThat(ruleFor(both, "2001:db8:2::1")).as("same /32").isEqualTo("both");
+    }
+
+    @Test
+    void sourceIpKeysIpv6ClientsByTheirSlash64SoRotatingAddressesGainsNothing() throws PolicyException {
+        ListenerPolicy policy = listener("""
+                      - name: per-client
+                        rate-limit: {key: source-ip, rate: 1/m, burst: 2}
+                """, "accept");
+
+        assertThat(ruleFor(policy, "2001:db8:1:2::1")).isEqualTo("default");
+        assertThat(ruleFor(policy, "2001:db8:1:2:ffff:ffff:ffff:ffff")).isEqualTo("default");
+        assertThat(ruleFor(policy, "2001:db8:1:2:a5:b6:c7:d8")).as("another address of the same /64")
+                .isEqualTo("per-client");
+        assertThat(ruleFor(policy, "2001:db8:1:3::1")).as("the next /64 has its own bucket").isEqualTo("default");
+        assertThat(ruleFor(policy, "2001:db8:1:1:ffff:ffff:ffff:ffff")).as("and the one before").isEqualTo("default");
+
+        assertThat(ruleFor(policy, "10.0.0.1")).isEqualTo("default");
+        assertThat(policy.evaluate(Requests.from("demo", ipv4Mapped(10, 0, 0, 1))).rule())
+                .as("IPv4-mapped (16 bytes) is the IPv4 client").isEqualTo("default");
+        assertThat(ruleFor(policy, "10.0.0.1")).isEqualTo("per-client");
+        assertThat(policy.evaluate(Requests.from("demo", ipv4Mapped(10, 0, 0, 2))).rule())
+                .as("IPv4 clients count per address, mapped or not: not all in ::ffff:0:0/64").isEqualTo("default");
+        assertThat(ruleFor(policy, "10.0.0.3")).isEqualTo("default");
+        assertThat(limiterOf(policy, "per-client").trackedKeys()).isEqualTo(6);
+    }
+
+    /** {@code ::ffff:a.b.c.d} as an {@link Inet6Address} (a literal would come back as an Inet4Address). */
+    private static Inet6Address ipv4Mapped(int a, int b, int c, int d) {
+        byte[] bytes = new byte[16];
+        bytes[10] = (byte) 0xFF;
+        bytes[11] = (byte) 0xFF;
+        bytes[12] = (byte) a;
+        bytes[13] = (byte) b;
+        bytes[14] = (byte) c;
+        bytes[15] = (byte) d;
+        try {
+            return Inet6Address.getByAddress(null, bytes, -1);
+        } catch (UnknownHostException e) {
+            throw new AssertionError(e);
+        }
+    }
+
+    @Test
+    void theIpv6PrefixIsSetBySourceCidr() throws PolicyException {
+        ListenerPolicy perAddress = listener("""
+                      - name: per-address
+                        rate-limit: {key: source-cidr/128, rate: 1/m, burst: 1}
+                """, "accept");
+        assertThat(ruleFor(perAddress, "2001:db8::1")).isEqualTo("default");
+        assertThat(ruleFor(perAddress, "2001:db8::2")).as("/128: every IPv6 address on its own").isEqualTo("default");
+        assertThat(ruleFor(perAddress, "2001:db8::1")).isEqualTo("per-address");
+        assertThat(ruleFor(perAddress, "10.0.0.1")).isEqualTo("default");
+        assertThat(ruleFor(perAddress, "10.0.0.2")).isEqualTo("default");
+
+        ListenerPolicy per56 = listener("""
+                      - name: per-56
+                        rate-limit: {key: source-cidr/56, rate: 1/m, burst: 1}
+                """, "accept");
+        assertThat(ruleFor(per56, "2001:db8:0:100::1")).isEqualTo("default");
+        assertThat(ruleFor(per56, "2001:db8:0:1ff::1")).as("same /56").isEqualTo("per-56");
+        assertThat(ruleFor(per56, "2001:db8:0:200::1")).as("next /56").isEqualTo("default");
+    }
+
+    @Test
+    void aFloodOfFreshKeysAtTheCapIsRefusedAndEstablishedBucketsKeepTheirTokens() throws PolicyException {
+        registry = new LimiterRegistry(nanos::get, 3);
+        ListenerPolicy policy = listener("""
+                      - name: rate
+                        rate-limit: {rate: 1/m, burst: 2}
+                """, "accept");
+        Limiter rate = limiterOf(policy, "rate");
+        assertThat(ruleFor(policy, "10.0.0.1")).isEqualTo("default");
+        assertThat(ruleFor(policy, "10.0.0.1")).isEqualTo("default");
+        assertThat(ruleFor(policy, "10.0.0.1")).as("drained").isEqualTo("rate");
+        assertThat(ruleFor(policy, "10.0.0.2")).as("one token left").isEqualTo("default");
+        assertThat(ruleFor(policy, "2001:db8:0:1::1")).isEqualTo("default");
+
+        for (int i = 0; i < 1000; i++) {
+            String fresh = "2001:db8:1:" + Integer.toHexString(i) + "::1"; // each its own /64
+            for (int attempt = 0; attempt < 3; attempt++) {
+                Verdict refused = policy.evaluate(Requests.from("demo", fresh));
+                assertThat(refused.rule()).as(fresh).isEqualTo("rate");
+                assertThat(refused.reason()).hasValue("rate-limit is tracking 3 source-ip keys, its cap: connections"
+                        + " with a new key are rejected until idle keys expire");
+            }
+        }
+
+        assertThat(rate.refusedAtKeyCap()).isEqualTo(3000);
+        assertThat(registry.refusedAtKeyCap()).isEqualTo(3000);
+        assertThat(rate.trackedKeys()).isEqualTo(3);
+        assertThat(ruleFor(policy, "10.0.0.1")).as("still drained: nothing reset it").isEqualTo("rate");
+        assertThat(ruleFor(policy, "10.0.0.2")).as("its last token").isEqualTo("default");
+        assertThat(ruleFor(policy, "10.0.0.2")).isEqualTo("rate");
+        assertThat(ruleFor(policy, "2001:db8:0:1:ffff::7")).as("its /64's last token").isEqualTo("default");
+        assertThat(ruleFor(policy, "2001:db8:0:1::1")).isEqualTo("rate");
+    }
+
+    @Test
+    void atTheCapIdleKeysStillExpireAndMakeRoom() throws PolicyException {
+        registry = new LimiterRegistry(nanos::get, 2);
+        ListenerPolicy policy = listener("""
+                      - name: rate
+                        rate-limit: {rate: 1/s, burst: 1}
+                """, "accept");
+        Limiter rate = limiterOf(policy, "rate");
+        assertThat(ruleFor(policy, "10.0.0.1")).isEqualTo("default");
+        assertThat(ruleFor(policy, "10.0.0.2")).isEqualTo("default");
+        assertThat(ruleFor(policy, "10.0.0.3")).isEqualTo("rate");
+
+        advance(999);
+        assertThat(ruleFor(policy, "10.0.0.2")).as("no whole token yet").isEqualTo("rate");
+        assertThat(ruleFor(policy, "10.0.0.3")).as("nobody idle long enough yet").isEqualTo("rate");
+        advance(101);
+        // 10.0.0.1 has been idle for more than burst / rate, and at the cap no insert runs Caffeine's
+        // maintenance: the limiter sweeps it out itself (at most every 100 ms, so within that of expiring)
+        assertThat(ruleFor(policy, "10.0.0.3")).isEqualTo("default");
+        assertThat(ruleFor(policy, "10.0.0.4")).as("10.0.0.2 was used at 999 ms: still tracked").isEqualTo("rate");
+        assertThat(rate.refusedAtKeyCap()).isEqualTo(3);
+        assertThat(rate.trackedKeys()).isEqualTo(2);
     }
 
     @Test
@@ -314,6 +435,58 @@ class LimitersTest {
         a.permit().release();
         again.permit().release();
         assertThat(policy.evaluate(Requests.from("demo", "10.0.0.3")).rule()).isEqualTo("default");
+    }
+
+    @Test
+    void concurrencyCountsIpv6ClientsByTheirSlash64() throws PolicyException {
+        ListenerPolicy policy = listener("""
+                      - name: per-client
+                        concurrency-limit: {key: source-ip, max: 2}
+                """, "accept");
+        Limiter cap = limiterOf(policy, "per-client");
+
+        Verdict a = policy.evaluate(Requests.from("demo", "2001:db8:5:6::1"));
+        Verdict b = policy.evaluate(Requests.from("demo", "2001:db8:5:6:1:2:3:4"));
+        Verdict c = policy.evaluate(Requests.from("demo", "2001:db8:5:6:ffff:ffff:ffff:fffe"));
+        Verdict other = policy.evaluate(Requests.from("demo", "2001:db8:5:7::1"));
+
+        assertThat(List.of(a.rule(), b.rule(), c.rule(), other.rule()))
+                .containsExactly("default", "default", "per-client", "default");
+        assertThat(c.reason()).contains("concurrency-limit reached: 2 open connections per source-ip");
+        assertThat(cap.trackedKeys()).isEqualTo(2);
+        a.permit().release();
+        assertThat(policy.evaluate(Requests.from("demo", "2001:db8:5:6::99")).rule()).isEqualTo("default");
+    }
+
+    @Test
+    void aFloodOfFreshKeysAtTheConcurrencyCapIsRefusedCountedAndChangesNoCount() throws PolicyException {
+        registry = new LimiterRegistry(nanos::get, 2);
+        ListenerPolicy policy = listener("""
+                      - name: cap
+                        concurrency-limit: {max: 2}
+                """, "accept");
+        Limiter cap = limiterOf(policy, "cap");
+        Verdict a1 = policy.evaluate(Requests.from("demo", "10.0.0.1"));
+        Verdict a2 = policy.evaluate(Requests.from("demo", "10.0.0.1"));
+        Verdict b1 = policy.evaluate(Requests.from("demo", "10.0.0.2"));
+
+        for (int i = 0; i < 1000; i++) {
+            assertThat(policy.evaluate(Requests.from("demo", "2001:db8:1:" + Integer.toHexString(i) + "::1")).reason())
+                    .hasValue("concurrency-limit is tracking 2 source-ip keys, its cap: connections with a new key"
+                            + " are rejected until others close");
+        }
+
+        assertThat(cap.refusedAtKeyCap()).isEqualTo(1000);
+        assertThat(registry.refusedAtKeyCap()).isEqualTo(1000);
+        assertThat(policy.evaluate(Requests.from("demo", "10.0.0.1")).rule()).as("still at its max").isEqualTo("cap");
+        Verdict b2 = policy.evaluate(Requests.from("demo", "10.0.0.2"));
+        assertThat(b2.rule()).as("its second slot").isEqualTo("default");
+        assertThat(policy.evaluate(Requests.from("demo", "10.0.0.2")).rule()).isEqualTo("cap");
+        for (Verdict v : List.of(a1, a2, b1, b2)) {
+            v.permit().release();
+        }
+        assertThat(cap.trackedKeys()).isZero();
+        assertThat(policy.evaluate(Requests.from("demo", "2001:db8:1:7::1")).rule()).isEqualTo("default");
     }
 
     @Test

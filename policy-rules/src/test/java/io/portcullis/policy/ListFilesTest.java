@@ -1,13 +1,18 @@
 package io.portcullis.policy;
 
 import io.portcullis.policy.model.InspectAction;
+import io.portcullis.policy.model.InspectRequest;
 import io.portcullis.policy.model.Verdict;
+import io.portcullis.policy.rule.Match;
+import io.portcullis.policy.rule.MatchType;
+import io.portcullis.policy.rule.MatchValue;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.BufferedWriter;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -167,6 +172,80 @@ class ListFilesTest {
 
         assertThat(errors(rules)).isEqualTo(rules + ":2:19: cannot read list file '"
                 + dir.resolve("conf/missing.txt") + "': no such file");
+    }
+
+    @Test
+    void aRefusedPolicyNamesTheFilesItWasReadFromMissingOnesIncluded() throws Exception {
+        Path rules = rulesFile("./missing.txt");
+
+        PolicyException e = catchThrowableOfType(PolicyException.class, () -> Policy.load(rules));
+
+        assertThat(e.files()).extracting(FileStamp::path).containsExactly(rules.toAbsolutePath().normalize(),
+                dir.resolve("conf/missing.txt").toAbsolutePath().normalize());
+        assertThat(e.files().get(0).exists()).isTrue();
+        assertThat(e.files().get(1)).as("absent, so its appearance is a change")
+                .isEqualTo(FileStamp.of(dir.resolve("conf/missing.txt")))
+                .extracting(FileStamp::exists).isEqualTo(false);
+        Files.writeString(dir.resolve("conf/missing.txt"), "10.0.0.0/8\n");
+        assertThat(FileStamp.of(dir.resolve("conf/missing.txt"))).isNotEqualTo(e.files().get(1));
+    }
+
+    @Test
+    void aMissingRulesFileIsNamedAsAbsent() {
+        Path rules = dir.resolve("nowhere.yaml");
+
+        PolicyException e = catchThrowableOfType(PolicyException.class, () -> Policy.load(rules));
+
+        assertThat(e.files()).containsExactly(FileStamp.of(rules));
+        assertThat(e.files().get(0).exists()).isFalse();
+    }
+
+    @Test
+    void eachFileIsStampedBeforeItIsRead() throws Exception {
+        Path conf = Files.createDirectories(dir.resolve("conf"));
+        Path list = Files.writeString(conf.resolve("blocked.txt"), "10.0.0.0/8\n");
+        Path rules = rulesFile("./blocked.txt");
+        Files.writeString(rules, Files.readString(rules).replace("action: reject", "action: reject\n        edit: x"));
+        // a condition compiled after the lists were read: it edits the list file and the rules file
+        MatchType editing = new MatchType() {
+            @Override
+            public String key() {
+                return "edit";
+            }
+
+            @Override
+            public Match parse(MatchValue value) {
+                try {
+                    Files.writeString(list, "10.0.0.0/8\n192.0.2.0/24\n");
+                    Files.writeString(rules, Files.readString(rules) + "# edited\n");
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+                return new EveryConnection();
+            }
+        };
+
+        Policy policy = Policy.load(rules, PolicyOptions.defaults().withMatchTypes(List.of(editing)));
+
+        assertThat(policy.fileStamps()).extracting(FileStamp::path).containsExactlyElementsOf(policy.files());
+        assertThat(policy.fileStamps()).as("as read, not as the files are now")
+                .doesNotContain(FileStamp.of(rules), FileStamp.of(list))
+                .allSatisfy(stamp -> assertThat(stamp.exists()).isTrue());
+        assertThat(policy.listener("demo").orElseThrow().evaluate(Requests.from("demo", "192.0.2.1")).rule())
+                .as("the list as it was read").isEqualTo("default");
+    }
+
+    /** Matches every connection. */
+    private static final class EveryConnection implements Match {
+        @Override
+        public boolean matches(InspectRequest request, byte[] sourceAddress) {
+            return true;
+        }
+
+        @Override
+        public String key() {
+            return "edit";
+        }
     }
 
     @Test

@@ -51,8 +51,10 @@ public class GatewayConfiguration {
 
     /** Limiter state lives here, outside any one policy, so it survives reloads of unchanged rules. */
     @Bean
-    PolicyOptions policyOptions() {
-        return PolicyOptions.defaults().withLimiters(new LimiterRegistry());
+    PolicyOptions policyOptions(GatewayMeters meters) {
+        LimiterRegistry limiters = new LimiterRegistry();
+        meters.limiters(limiters);
+        return PolicyOptions.defaults().withLimiters(limiters);
     }
 
     @Bean

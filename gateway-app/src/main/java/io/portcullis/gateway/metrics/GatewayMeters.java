@@ -1,6 +1,7 @@
 package io.portcullis.gateway.metrics;
 
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
@@ -12,6 +13,7 @@ import io.portcullis.gateway.listener.PendOutcome;
 import io.portcullis.gateway.policy.PolicyReloader;
 import io.portcullis.gateway.proxy.RelayObserver;
 import io.portcullis.policy.ShadowObserver;
+import io.portcullis.policy.limit.LimiterRegistry;
 import io.portcullis.policy.model.InspectRequest;
 import io.portcullis.policy.model.Verdict;
 import io.portcullis.policy.model.InspectAction;
@@ -76,6 +78,17 @@ public final class GatewayMeters implements ListenerObserver, RelayObserver, Sha
     @Override
     public void reloaded(boolean success) {
         (success ? reloadSuccess : reloadFailure).increment();
+    }
+
+    /**
+     * {@code portcullis_limiter_key_cap_rejects_total}: connections a limiter rule rejected because their key
+     * was new while it tracked its cap of keys (a flood of fresh sources, or a cap too small).
+     */
+    public void limiters(LimiterRegistry limiters) {
+        FunctionCounter.builder("portcullis.limiter.key.cap.rejects", limiters, LimiterRegistry::refusedAtKeyCap)
+                .description("Connections rejected by a limiter rule because their key was new while the limiter"
+                        + " tracked its cap of keys")
+                .register(registry);
     }
 
     /** A shadow rule would have decided: counted and logged, never in force. */

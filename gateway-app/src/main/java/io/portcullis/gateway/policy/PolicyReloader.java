@@ -1,16 +1,13 @@
 package io.portcullis.gateway.policy;
 
 import io.portcullis.gateway.decision.DecisionNameCheck;
+import io.portcullis.policy.FileStamp;
 import io.portcullis.policy.Policy;
 import io.portcullis.policy.PolicyEngine;
 import io.portcullis.policy.PolicyError;
 import io.portcullis.policy.PolicyException;
 import io.portcullis.policy.PolicyOptions;
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.attribute.FileTime;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -26,11 +23,16 @@ import org.slf4j.LoggerFactory;
 /**
  * Keeps the running policy in step with its files: the rules file and every list file it names.
  *
- * <p>Files are polled by their real path (after symlinks), modification time and size. Polling rather
- * than inotify because it sees a Kubernetes ConfigMap's symlink swap, editors that replace files and
- * network file systems alike, and costs a few {@code stat} calls a tick. A change is reloaded once it has
- * held still for one tick, so a file caught half-written is not refused for nothing. A new policy that
- * does not validate is refused whole and the running one stays.
+ * <p>Files are polled by their real path (after symlinks), modification time and size ({@link FileStamp}).
+ * Polling rather than inotify because it sees a Kubernetes ConfigMap's symlink swap, editors that replace
+ * files and network file systems alike, and costs a few {@code stat} calls a tick. A change is reloaded
+ * once it has held still for one tick, so a file caught half-written is not refused for nothing. A new
+ * policy that does not validate is refused whole and the running one stays.
+ *
+ * <p>What a tick compares against is each file as it was <em>just before</em> the last reload read it
+ * (the policy stamps its files before reading them), so a change made while a reload reads shows as a
+ * change at the next tick. The files watched are those of the last reload: after a refused one, every
+ * file the refused policy names, missing list files included, so creating one retries.
  *
  * <p>Polling and reloading run on one daemon thread of this class, never on an event loop.
  */
@@ -59,8 +61,10 @@ public final class PolicyReloader implements AutoCloseable {
     private final Duration interval;
     private final DecisionNameCheck decisionNames;
     private ScheduledExecutorService scheduler;
-    private List<FileState> loaded;
-    private List<FileState> candidate;
+    /** The watched files as the last reload (or the start) found them just before reading them. */
+    private List<FileStamp> loaded;
+    /** The watched files as the last tick found them, when that differed from {@link #loaded}. */
+    private List<FileStamp> candidate;
 
     /**
      * @param inspecting listeners that need a section in every accepted policy
@@ -83,7 +87,7 @@ public final class PolicyReloader implements AutoCloseable {
         this.inspecting = List.copyOf(inspecting);
         this.observer = Objects.requireNonNull(observer);
         this.interval = Objects.requireNonNull(interval);
-        this.loaded = snapshot(engine.current());
+        this.loaded = watched(engine.current().fileStamps());
     }
 
     /** Starts watching. Any thread. */
@@ -100,17 +104,15 @@ public final class PolicyReloader implements AutoCloseable {
         log.info("Watching {} (and its list files) for changes every {} ms", rulesFile, interval.toMillis());
     }
 
-    private void poll() {
+    private synchronized void poll() {
         try {
-            List<FileState> now = snapshotOf(pathsOf(engine.current()));
-            synchronized (this) {
-                if (now.equals(loaded)) {
-                    candidate = null;
-                } else if (now.equals(candidate)) {
-                    reload();
-                } else {
-                    candidate = now;
-                }
+            List<FileStamp> now = loaded.stream().map(FileStamp::now).toList();
+            if (now.equals(loaded)) {
+                candidate = null;
+            } else if (now.equals(candidate)) {
+                reload();
+            } else {
+                candidate = now;
             }
         } catch (RuntimeException e) {
             log.warn("Checking {} for changes failed", rulesFile, e);
@@ -127,53 +129,38 @@ public final class PolicyReloader implements AutoCloseable {
         try {
             next = Policy.load(rulesFile, options);
         } catch (PolicyException e) {
-            return refused(e.errors().stream().map(PolicyError::toString).toList(), snapshotOf(pathsFromError()));
+            return refused(e.errors().stream().map(PolicyError::toString).toList(), watched(e.files()));
         }
         List<String> problems = PolicyChecks.problems(next, inspecting, decisionNames);
         if (!problems.isEmpty()) {
-            return refused(problems, snapshot(next));
+            return refused(problems, watched(next.fileStamps()));
         }
         engine.replace(next);
-        loaded = snapshot(next);
+        loaded = watched(next.fileStamps());
         observer.reloaded(true);
         log.info("Policy reloaded from {}: {} listener(s), {} rule(s)", rulesFile, next.listenerNames().size(), next.ruleCount());
         return new Result(true, Optional.of(next), List.of());
     }
 
-    private Result refused(List<String> errors, List<FileState> seen) {
-        // Remember what was refused, so the same broken files are not reloaded again every tick.
-        loaded = seen;
+    private Result refused(List<String> errors, List<FileStamp> named) {
+        // Remember what was refused, so the same broken files are not reloaded again every tick, and watch
+        // every file it names: one that appears or changes (a missing list file created) retries.
+        loaded = named;
         observer.reloaded(false);
         log.error("Policy reload refused, the running policy stays:\n  {}", String.join("\n  ", errors));
         return Result.failure(errors);
     }
 
-    /** After a refused file, watch the rules file and the list files of the policy still running. */
-    private List<Path> pathsFromError() {
-        return pathsOf(engine.current());
-    }
-
-    private List<Path> pathsOf(Policy policy) {
-        List<Path> paths = new ArrayList<>();
-        paths.add(rulesFile);
-        for (Path p : policy.files()) {
-            if (!paths.contains(p)) {
-                paths.add(p);
-            }
+    /** The files to watch: {@code stamps}, and the rules file (stamped now) if they do not name it. */
+    private List<FileStamp> watched(List<FileStamp> stamps) {
+        Path rules = rulesFile.toAbsolutePath().normalize();
+        if (stamps.stream().anyMatch(stamp -> stamp.path().equals(rules))) {
+            return stamps;
         }
-        return paths;
-    }
-
-    private List<FileState> snapshot(Policy policy) {
-        return snapshotOf(pathsOf(policy));
-    }
-
-    private static List<FileState> snapshotOf(List<Path> paths) {
-        List<FileState> states = new ArrayList<>(paths.size());
-        for (Path p : paths) {
-            states.add(FileState.of(p));
-        }
-        return states;
+        List<FileStamp> all = new ArrayList<>(stamps.size() + 1);
+        all.add(FileStamp.of(rules));
+        all.addAll(stamps);
+        return all;
     }
 
     @Override
@@ -181,21 +168,6 @@ public final class PolicyReloader implements AutoCloseable {
         if (scheduler != null) {
             scheduler.shutdownNow();
             scheduler = null;
-        }
-    }
-
-    /** What a poll compares: the file a path leads to now, its time and size (absent: all empty). */
-    record FileState(Path path, String realPath, FileTime modified, long size) {
-
-        static FileState of(Path path) {
-            try {
-                Path real = path.toRealPath();
-                return new FileState(path, real.toString(), Files.getLastModifiedTime(real), Files.size(real));
-            } catch (NoSuchFileException e) {
-                return new FileState(path, "", FileTime.fromMillis(0), -1);
-            } catch (IOException e) {
-                return new FileState(path, "?" + e.getMessage(), FileTime.fromMillis(0), -1);
-            }
         }
     }
 }

@@ -7,7 +7,8 @@ import io.portcullis.policy.model.Verdict;
 /**
  * A {@code concurrency-limit} rule's limiter: per key, at most {@code max} open connections. A
  * passed connection holds a {@link ConcurrencyPermit} until it ends. Past the registry's cap on
- * tracked keys, a connection with a key not tracked yet is refused too, with a reason that says so.
+ * tracked keys, a connection with a key not tracked yet is refused too, with a reason that says so;
+ * tracked keys keep their counts.
  */
 public final class ConcurrencyLimiter implements Limiter {
 
@@ -45,6 +46,11 @@ public final class ConcurrencyLimiter implements Limiter {
     @Override
     public long trackedKeys() {
         return state.trackedKeys();
+    }
+
+    @Override
+    public long refusedAtKeyCap() {
+        return state.refusedAtKeyCap();
     }
 
     ConcurrencyState state() {

@@ -2,12 +2,14 @@ package io.portcullis.policy.limit;
 
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.LongAdder;
 
 /**
  * Open-connection counters of one {@code concurrency-limit}, one per key, kept in a registry across
  * reloads. A key is tracked only while it has open connections: the release that brings its counter
  * to zero removes it. At most {@code maxKeys} keys are tracked; a connection with a new key past that
- * is refused (the cap is checked before inserting, so concurrent inserts may pass it by a few).
+ * is refused and counted, and tracked keys keep their counts (the cap is checked before inserting, so
+ * concurrent inserts may pass it by a few).
  *
  * <p>Lock-free except for ConcurrentHashMap's insertion of a new key (one bin).
  */
@@ -27,9 +29,13 @@ final class ConcurrencyState {
 
     private final ConcurrentHashMap<Object, Counter> counters = new ConcurrentHashMap<>();
     private final int maxKeys;
+    private final LongAdder refusedAtKeyCap = new LongAdder();
+    private final LongAdder registryRefusedAtKeyCap;
 
-    ConcurrencyState(int maxKeys) {
+    /** @param registryRefusedAtKeyCap the registry's count over all its limiters, bumped with this one's */
+    ConcurrencyState(int maxKeys, LongAdder registryRefusedAtKeyCap) {
         this.maxKeys = maxKeys;
+        this.registryRefusedAtKeyCap = registryRefusedAtKeyCap;
     }
 
     /**
@@ -41,6 +47,8 @@ final class ConcurrencyState {
             Counter counter = counters.get(key);
             if (counter == null) {
                 if (counters.size() >= maxKeys) {
+                    refusedAtKeyCap.increment();
+                    registryRefusedAtKeyCap.increment();
                     return tooManyKeys;
                 }
                 Counter fresh = new Counter(1);
@@ -79,5 +87,9 @@ final class ConcurrencyState {
 
     int maxKeys() {
         return maxKeys;
+    }
+
+    long refusedAtKeyCap() {
+        return refusedAtKeyCap.sum();
     }
 }

@@ -10,10 +10,14 @@ import java.util.regex.Pattern;
  * What a limiter counts per ({@code key:} of {@code rate-limit} and {@code concurrency-limit}):
  *
  * <ul>
- *   <li>{@code source-ip} — each client address on its own;</li>
+ *   <li>{@code source-ip} — each client on its own: an IPv4 address, or an IPv6 /64. A /64 is what one
+ *       host or subscriber gets, and a host may use any address in it (privacy addresses, or at will),
+ *       so keying by the full IPv6 address would give one client as many fresh buckets and counters
+ *       as it cares to take;</li>
  *   <li>{@code source-cidr/N} — clients grouped by network. {@code N} up to 32 is the IPv4 prefix,
  *       and IPv6 clients are grouped by /64; {@code N} above 32 is the IPv6 prefix, and IPv4 clients
- *       are counted per address. {@code source-cidr/V4/V6} gives both, e.g. {@code source-cidr/24/56};</li>
+ *       are counted per address ({@code source-cidr/128}: every IPv6 address on its own).
+ *       {@code source-cidr/V4/V6} gives both, e.g. {@code source-cidr/24/56};</li>
  *   <li>{@code listener} — all connections of the listener together.</li>
  * </ul>
  * An IPv4-mapped IPv6 client ({@code ::ffff:a.b.c.d}) counts as the IPv4 client. Connections whose
@@ -21,18 +25,18 @@ import java.util.regex.Pattern;
  *
  * @param kind       which of the three forms
  * @param ipv4Prefix bits of an IPv4 address that form the key (32 for {@code source-ip})
- * @param ipv6Prefix bits of an IPv6 address that form the key (128 for {@code source-ip})
+ * @param ipv6Prefix bits of an IPv6 address that form the key (64 for {@code source-ip})
  */
 public record LimitKey(Kind kind, int ipv4Prefix, int ipv6Prefix) {
 
     /** The forms of a key. */
     public enum Kind { SOURCE_IP, SOURCE_CIDR, LISTENER }
 
-    public static final LimitKey SOURCE_IP = new LimitKey(Kind.SOURCE_IP, 32, 128);
-    public static final LimitKey LISTENER = new LimitKey(Kind.LISTENER, 0, 0);
-
-    /** IPv6 prefix used for {@code source-cidr/N} with an IPv4 {@code N}: one customer site's /64. */
+    /** IPv6 prefix of {@code source-ip} and of {@code source-cidr/N} with an IPv4 {@code N}: one host's or site's /64. */
     public static final int DEFAULT_IPV6_PREFIX = 64;
+
+    public static final LimitKey SOURCE_IP = new LimitKey(Kind.SOURCE_IP, 32, DEFAULT_IPV6_PREFIX);
+    public static final LimitKey LISTENER = new LimitKey(Kind.LISTENER, 0, 0);
 
     private static final Pattern CIDR = Pattern.compile("source-cidr/(\\d{1,3})(?:/(\\d{1,3}))?");
     private static final Object LISTENER_KEY = "listener";

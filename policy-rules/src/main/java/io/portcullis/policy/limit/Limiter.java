@@ -7,8 +7,10 @@ import io.portcullis.policy.model.Verdict;
  * The limiter of one rule, compiled and linked to its state in a {@link LimiterRegistry}: it
  * rejects a connection past its bound and otherwise passes it on to the next rule.
  *
- * <p>Thread-safe; {@link #admit} runs on the event loop: it does not block or take locks (the key
- * tables are concurrent maps; a new key may briefly lock one bin of one map).
+ * <p>Thread-safe; {@link #admit} runs on the event loop and does not wait on I/O. The key tables are
+ * concurrent maps: a new key may briefly lock one bin of one map, and a rate limit's table (Caffeine)
+ * runs its bounded maintenance on the calling thread now and then, under Caffeine's own lock — at the key
+ * cap on one thread at most every 100 ms, to sweep out expired keys.
  */
 public sealed interface Limiter permits RateLimiter, ConcurrencyLimiter {
 
@@ -29,4 +31,11 @@ public sealed interface Limiter permits RateLimiter, ConcurrencyLimiter {
 
     /** Keys with state now (buckets not yet expired; counters not back at zero). For views and tests. */
     long trackedKeys();
+
+    /**
+     * Connections refused because their key was new while this limiter tracked
+     * {@link LimiterRegistry#maxKeysPerLimiter()} keys, since its state was made (it survives reloads
+     * with the state).
+     */
+    long refusedAtKeyCap();
 }

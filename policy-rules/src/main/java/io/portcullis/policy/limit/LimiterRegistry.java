@@ -6,6 +6,7 @@ import java.util.IdentityHashMap;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.function.LongSupplier;
 
 /**
@@ -27,8 +28,11 @@ import java.util.function.LongSupplier;
  * calls when it puts a policy in force. Old policies still evaluating at that moment keep their own
  * references, so nothing fails; their permits release into the dropped counters.
  *
- * <p>Every state is bounded to {@link #maxKeysPerLimiter()} keys. Thread-safe; the methods that
- * create or drop state run at compile and reload time, not on the event loop.
+ * <p>Every state is bounded to {@link #maxKeysPerLimiter()} keys. At that cap a connection whose key
+ * is not tracked is refused (with a reason that names the cap) and counted ({@link #refusedAtKeyCap()});
+ * tracked keys keep their state, so a flood of fresh keys cannot evict or reset anyone's limit. Keys
+ * leave when idle: a bucket once it would be full again, a counter when its last connection ends.
+ * Thread-safe; the methods that create or drop state run at compile and reload time, not on the event loop.
  */
 public final class LimiterRegistry {
 
@@ -42,6 +46,7 @@ public final class LimiterRegistry {
     private final LongSupplier nanoTime;
     private final int maxKeysPerLimiter;
     private final ConcurrentHashMap<StateId, Object> states = new ConcurrentHashMap<>();
+    private final LongAdder refusedAtKeyCap = new LongAdder();
 
     /** A registry on the system's monotonic clock with {@value #DEFAULT_MAX_KEYS_PER_LIMITER} keys per limiter. */
     public LimiterRegistry() {
@@ -51,8 +56,8 @@ public final class LimiterRegistry {
     /**
      * @param nanoTime          a monotonic clock in nanoseconds (tests pass a controllable one); it drives
      *                          both token refill and the expiry of idle keys
-     * @param maxKeysPerLimiter keys tracked per limiter at most (rate buckets: evicted past it;
-     *                          concurrency counters: new keys refused past it)
+     * @param maxKeysPerLimiter keys tracked per limiter at most; past it connections with a new key are
+     *                          refused
      */
     public LimiterRegistry(LongSupplier nanoTime, int maxKeysPerLimiter) {
         this.nanoTime = Objects.requireNonNull(nanoTime, "nanoTime");
@@ -66,13 +71,13 @@ public final class LimiterRegistry {
     public Limiter limiter(String listener, String rule, LimitSettings settings) {
         if (settings instanceof RateLimit rate) {
             RateState state = (RateState) states.computeIfAbsent(new StateId(listener, rule, rate),
-                    id -> new RateState(rate, nanoTime, maxKeysPerLimiter));
+                    id -> new RateState(rate, nanoTime, maxKeysPerLimiter, refusedAtKeyCap));
             return new RateLimiter(rule, rate, state);
         }
         ConcurrencyLimit concurrency = (ConcurrencyLimit) settings;
         ConcurrencyState state = (ConcurrencyState) states.computeIfAbsent(
                 new StateId(listener, rule, new ConcurrencyShape(concurrency.key())),
-                id -> new ConcurrencyState(maxKeysPerLimiter));
+                id -> new ConcurrencyState(maxKeysPerLimiter, refusedAtKeyCap));
         return new ConcurrencyLimiter(rule, concurrency, state);
     }
 
@@ -96,6 +101,14 @@ public final class LimiterRegistry {
 
     public int maxKeysPerLimiter() {
         return maxKeysPerLimiter;
+    }
+
+    /**
+     * Connections refused by any limiter of this registry because their key was new while the limiter
+     * tracked {@link #maxKeysPerLimiter()} keys; never decreases (states dropped since still count). Any thread.
+     */
+    public long refusedAtKeyCap() {
+        return refusedAtKeyCap.sum();
     }
 
     @Override

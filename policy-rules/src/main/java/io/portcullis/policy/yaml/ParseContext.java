@@ -1,25 +1,25 @@
 package io.portcullis.policy.yaml;
 
+import io.portcullis.policy.FileStamp;
 import io.portcullis.policy.PolicyOptions;
 
 import java.nio.file.Path;
 import java.time.Clock;
-import java.util.LinkedHashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 
 /**
  * What the parsers of one policy share: the problem collector, the options, the address lists
  * defined in the {@code lists} section (by name, in file order, once that section is read), and the
- * files read so far. One per parse; not thread-safe.
+ * files read so far, each stamped before it was first read. One per parse; not thread-safe.
  */
 final class ParseContext {
 
     private final Problems problems;
     private final PolicyOptions options;
     private final Path baseDirectory;
-    private final Set<Path> files = new LinkedHashSet<>();
+    private final Map<Path, FileStamp> files = new LinkedHashMap<>();
     private Map<String, NamedList> lists = Map.of();
 
     ParseContext(Problems problems, PolicyOptions options) {
@@ -53,12 +53,18 @@ final class ParseContext {
         return baseDirectory;
     }
 
-    /** Records a file the policy is built from. */
+    /** Records a file the policy is built from. Call it just before reading the file: it stamps it. */
     void addFile(Path file) {
-        files.add(file.toAbsolutePath().normalize());
+        files.computeIfAbsent(file.toAbsolutePath().normalize(), FileStamp::of);
     }
 
-    List<Path> files() {
-        return List.copyOf(files);
+    /** Records a file already stamped (the rules file, stamped before its text was read). */
+    void addFile(FileStamp stamp) {
+        files.putIfAbsent(stamp.path(), stamp);
+    }
+
+    /** The files so far, in the order first named, each stamped before it was first read. */
+    List<FileStamp> files() {
+        return List.copyOf(files.values());
     }
 }

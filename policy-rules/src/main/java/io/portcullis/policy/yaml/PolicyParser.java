@@ -1,8 +1,8 @@
 package io.portcullis.policy.yaml;
 
+import io.portcullis.policy.FileStamp;
 import io.portcullis.policy.ListenerPolicy;
 import io.portcullis.policy.Policy;
-import io.portcullis.policy.PolicyError;
 import io.portcullis.policy.PolicyException;
 import io.portcullis.policy.PolicyOptions;
 import io.portcullis.policy.limit.LimiterRegistry;
@@ -10,7 +10,6 @@ import io.portcullis.policy.limit.LimiterRegistry;
 import org.yaml.snakeyaml.nodes.MappingNode;
 import org.yaml.snakeyaml.nodes.Node;
 
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -43,24 +42,35 @@ public final class PolicyParser {
      * @param text       the YAML text
      * @param sourceName the file name used in errors and as {@link Policy#source()}
      * @param options    limiter registry, clock, base directory of list files, match types
-     * @param rulesFile  the file the text was read from, if any (first of {@link Policy#files()})
+     * @param rulesFile  the file the text was read from, if any, stamped before it was read (first of
+     *                   {@link Policy#files()})
+     * @throws PolicyException with every problem, and the files read so far ({@link PolicyException#files()})
      */
-    public static Policy parse(String text, String sourceName, PolicyOptions options, Optional<Path> rulesFile)
+    public static Policy parse(String text, String sourceName, PolicyOptions options, Optional<FileStamp> rulesFile)
             throws PolicyException {
+        Problems problems = new Problems(sourceName);
+        ParseContext context = new ParseContext(problems, options);
+        rulesFile.ifPresent(context::addFile);
+        try {
+            return parse(text, context);
+        } catch (PolicyException e) {
+            throw new PolicyException(e.errors(), context.files());
+        }
+    }
+
+    private static Policy parse(String text, ParseContext context) throws PolicyException {
+        Problems problems = context.problems();
         if (text.length() > YamlLimits.MAX_SIZE) {
-            throw new PolicyException(new PolicyError(sourceName, 1, 1, "the policy is larger than "
-                    + (YamlLimits.MAX_SIZE >> 20) + " MiB; refusing to parse it"));
+            problems.add(1, 1, "the policy is larger than " + (YamlLimits.MAX_SIZE >> 20) + " MiB; refusing to parse it");
+            problems.throwIfAny();
         }
         String yaml = text.startsWith("\uFEFF") ? text.substring(1) : text;
-        Problems problems = new Problems(sourceName);
         Optional<Node> root = YamlComposer.compose(yaml, problems);
         problems.throwIfAny();
         if (root.isEmpty()) {
             problems.add(1, 1, "the policy is empty (expected a mapping with 'listeners')");
             problems.throwIfAny();
         }
-        ParseContext context = new ParseContext(problems, options);
-        rulesFile.ifPresent(context::addFile);
         Optional<Policy> policy = compile(root.orElseThrow(), context);
         problems.throwIfAny();
         return policy.orElseThrow();
