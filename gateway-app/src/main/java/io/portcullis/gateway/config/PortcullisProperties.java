@@ -28,7 +28,7 @@ import org.springframework.validation.annotation.Validated;
  * @param workerThreads  I/O threads (0: one per core)
  * @param transport      auto | io_uring | epoll | nio; auto is epoll where the kernel has it, else NIO
  * @param demo           where the embedded demo listens when no listener is configured
- * @param admin          the admin API on the management port
+ * @param admin          the admin API (on the port of server.port)
  * @param rulesCheckInterval how often the rules file and its list files are checked for changes
  * @param decisionServices remote decision services by name, as {@code decision:} in rules.yaml names them
  * @param shutdownGrace  on SIGTERM: how long relays may go on after the listeners stop accepting
