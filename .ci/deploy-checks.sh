@@ -3,8 +3,9 @@
 # compose example and its configuration. No cluster and no container engine needed.
 #
 #   1. helm lint --strict and helm template with the default values and with every helm/portcullis/ci/*.yaml
-#   2. the chart refuses what it promises to refuse (misspelt value, config.portcullis.rules, a duplicate
-#      listener, a listener that inspects without rules)
+#   2. the chart refuses what it promises to refuse (misspelt value, config.portcullis.rules, server.port, a
+#      short admin token, an admin Service without a token, a duplicate listener, a listener that inspects
+#      without rules)
 #   3. the rendered manifests against the Kubernetes API types (fabric8's model classes, strict: an unknown
 #      field or a wrong type fails), references between them, and the chart's security policy
 #      (.ci/manifest-check/ManifestCheck.java, which first proves on broken samples that it refuses them)
@@ -98,6 +99,12 @@ refuse "config.portcullis.rules set by hand" "rules" \
   "$HELM" template x "$CHART" --set config.portcullis.rules=file:/x.yaml
 refuse "admin token in the ConfigMap" "token" \
   "$HELM" template x "$CHART" --set config.portcullis.admin.token=secret
+refuse "server.port set by hand (the admin API's port)" "server/port" \
+  "$HELM" template x "$CHART" --set config.server.port=8080
+refuse "an admin token the gateway would refuse (short)" "adminToken/value" \
+  "$HELM" template x "$CHART" --set adminToken.value=short
+refuse "an admin Service without the admin API" "needs adminToken.enabled" \
+  "$HELM" template x "$CHART" --set adminService.enabled=true --set adminToken.enabled=false
 refuse "listener that inspects without rules" "no policy is given" \
   "$HELM" template x "$CHART" --set 'config.portcullis.listeners[0].name=a' \
   --set 'config.portcullis.listeners[0].bind=0.0.0.0:7000' --set 'config.portcullis.listeners[0].backends[0]=b:1'

@@ -14,11 +14,12 @@
 # Then the Helm chart's own Deployment, ConfigMaps and admin token (helm template) run in the image with
 # `podman kube play` (host network): application.yml read from the config ConfigMap, rules.yaml from the
 # rules ConfigMap directory, a pended client decided by docker/decision/decide.py and echoed, a blocked one
-# reset, the admin API behind the generated token, the security context applied.
+# reset, the admin API behind the generated token on its own loopback port 9902 (not on 9901), the security
+# context applied.
 #
 # Idempotent; installs what it needs (podman, buildah, runc, debootstrap, python3 with PyYAML, helm via
-# ../shared/tools/install-helm.sh). Needs root, and the host ports 7000, 7001, 9901, 17100, 17101 and
-# 18181 free. Builds the jar when gateway-app/target/portcullis.jar is missing.
+# ../shared/tools/install-helm.sh). Needs root, and the host ports 7000, 7001, 9901, 9902, 17100, 17101
+# and 18181 free. Builds the jar when gateway-app/target/portcullis.jar is missing.
 # Environment: PORTCULLIS_CI_CACHE, DEBIAN_MIRROR, DEBIAN_SECURITY_MIRROR, STOP_GRACE (s, default 30),
 # REBUILD_BASE=1 (make the base again), KEEP_IMAGE=1 (keep localhost/portcullis:ci after the run).
 set -euo pipefail
@@ -146,7 +147,7 @@ entrypoint=$(podman image inspect "$IMAGE" --format '{{join .Config.Entrypoint "
 ok "ENTRYPOINT $entrypoint"
 
 step "run (host network, read-only root, tmpfs /tmp, memory $MEMORY)"
-for port in 7000 7001 9901 17100 17101 18181; do
+for port in 7000 7001 9901 9902 17100 17101 18181; do
   if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then fail "port $port is in use on this host; stop what listens there"; fi
 done
 podman rm -f "$NAME" >/dev/null 2>&1 || true
@@ -358,10 +359,15 @@ print("image-check: ok: 127.0.0.2 -> 17100 reset by the rules ConfigMap's blocke
 PY
 passed=$((passed + 2))
 grep -q 'rule=ask-authz -> accept' "$KUBE/authz.log" || fail "decide.py was not asked"
-[ "$(curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:9901/admin/pending)" = 401 ] || fail "admin API without token is not 401"
-[ "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $token" http://127.0.0.1:9901/admin/pending)" = 200 ] \
+[ "$(curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:9902/admin/pending)" = 401 ] || fail "admin API without token is not 401"
+[ "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $token" http://127.0.0.1:9902/admin/pending)" = 200 ] \
   || fail "admin API with the chart's token is not 200"
-ok "admin API: 401 without, 200 with the chart's generated token"
+[ "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $token" http://127.0.0.1:9901/admin/pending)" = 404 ] \
+  || fail "the admin API answers on the management port 9901"
+# Bound to 127.0.0.1 only: the same port on another loopback address refuses the connection.
+[ "$(curl -s -o /dev/null -w '%{http_code}' http://127.0.0.2:9902/admin/pending)" = 000 ] \
+  || fail "the chart's admin port answers on 127.0.0.2: it binds more than 127.0.0.1"
+ok "admin API on 127.0.0.1:9902 only: 401 without, 200 with the chart's generated token; not on 9901"
 sec=$(podman inspect "$pod_container" --format '{{.HostConfig.ReadonlyRootfs}} {{len .HostConfig.CapAdd}} {{.HostConfig.SecurityOpt}}')
 [[ $sec == "true 0 "*no-new-privileges* ]] || fail "security context not applied: $sec"
 [ "$(podman exec "$pod_container" id -u)" = 10001 ] || fail "the chart's pod does not run as 10001"

@@ -7,10 +7,11 @@
 #
 # Checks the contract end to end: the compose configuration starts; a client is pended and the decision
 # service's "accept" lets it through to the echo; its "reject", a blocked list and a shadow rule behave;
-# the admin API wants its token; a broken rules.yaml is refused and counted; a dead backend and a dead
-# decision service show in portcullis_backend_up, portcullis_decision_requests_total and the circuit
-# breaker; Prometheus scrapes the gateway, loads the alert rules, and the alerts that should be pending or
-# firing are; every dashboard query runs; promtool check metrics accepts the exposition.
+# the admin API wants its token, on its own port 9902 and not on 9901; a broken rules.yaml is refused and
+# counted; a dead backend and a dead decision service show in portcullis_backend_up,
+# portcullis_decision_requests_total and the circuit breaker; Prometheus scrapes the gateway, loads the alert
+# rules, and the alerts that should be pending or firing are; every dashboard query runs; promtool check
+# metrics accepts the exposition.
 #
 # Needs root (unshare), java and the jar (built when missing), python3, prometheus (installed when missing).
 # About 90 s. Prints "stack-check: N passed, M failed".
@@ -82,7 +83,7 @@ DENY=127.0.0.2/32 "$PY" -u docker/decision/decide.py >"$OUT/authz.log" 2>&1 &
 authz_pid=$!; pids+=("$authz_pid")
 mkdir -p "$OUT/rules"
 cp docker/config/rules.yaml "$OUT/rules/rules.yaml"
-PORTCULLIS_ADMIN_TOKEN=stack-check java -XX:MaxRAMPercentage=25 -jar "$JAR" \
+PORTCULLIS_ADMIN_TOKEN=stack-check-admin-token java -XX:MaxRAMPercentage=25 -jar "$JAR" \
   --spring.config.additional-location=file:"$ROOT"/docker/config/ \
   --portcullis.rules=file:"$OUT"/rules/rules.yaml  \
   >"$OUT/gateway.log" 2>&1 &
@@ -146,8 +147,12 @@ check "meters count them:" counts
 
 step "admin API"
 code() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
-check "GET /admin/pending without token is 401:" test "$(code http://127.0.0.1:9901/admin/pending)" = 401
-check "GET /admin/pending with the token is 200:" test "$(code -H 'Authorization: Bearer stack-check' http://127.0.0.1:9901/admin/pending)" = 200
+bearer='Authorization: Bearer stack-check-admin-token'
+check "GET /admin/pending without token is 401:" test "$(code http://127.0.0.1:9902/admin/pending)" = 401
+check "GET /%61dmin/pending without token is 401:" test "$(code http://127.0.0.1:9902/%61dmin/pending)" = 401
+check "GET /admin/pending with the token is 200:" test "$(code -H "$bearer" http://127.0.0.1:9902/admin/pending)" = 200
+check "the admin API is not on the management port 9901 (404 with the token):" \
+  test "$(code -H "$bearer" http://127.0.0.1:9901/admin/pending)" = 404
 
 step "a broken rules.yaml is refused and counted"
 # Prometheus must have seen the failure counter at 0 first: increase() needs two samples.

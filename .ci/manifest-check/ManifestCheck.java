@@ -11,7 +11,8 @@
  * valid IANA service names, volumes and mounts, HPA target), and with --chart-policy the chart's
  * security and operational promises (non-root, read-only root, no privilege escalation, capabilities
  * dropped, seccomp RuntimeDefault, emptyDir /tmp, rules mounted without subPath, probes, memory limit,
- * admin token from a Secret, checksum on application.yml only, no fixed -Xmx).
+ * admin token from a Secret, checksum on application.yml only, no fixed -Xmx, the admin API on a port of
+ * its own that only an admin Service exposes, and on the pod's loopback without one).
  *
  * Usage: java -cp "$(cat classpath.txt)" ManifestCheck.java [--chart-policy] [--self-test] FILE...
  * The class path comes from .ci/manifest-check/pom.xml (mvn dependency:build-classpath). Run by
@@ -586,6 +587,9 @@ public final class ManifestCheck {
                     && mounts.stream().noneMatch(m -> "/etc/portcullis/rules".equals(m.getMountPath()))) {
                 errors.add(at + "application.yml reads /etc/portcullis/rules/rules.yaml but nothing is mounted there");
             }
+            if (config != null) {
+                adminApart(at, config.getData().get("application.yml"), c, objects, errors);
+            }
             probe(at + "livenessProbe", c.getLivenessProbe(), "/actuator/health/liveness", c, errors);
             probe(at + "readinessProbe", c.getReadinessProbe(), "/actuator/health/readiness", c, errors);
             if (c.getResources() == null || c.getResources().getLimits() == null || !c.getResources().getLimits().containsKey("memory")) {
@@ -604,6 +608,48 @@ public final class ManifestCheck {
                     .forEach(a -> errors.add(at + "argument " + a + " fixes the heap"));
         }
         return errors;
+    }
+
+    /**
+     * Health and metrics on 9901 (management.server.port), the admin API on another port (server.port) that no
+     * Service exposes but one labelled app.kubernetes.io/component: admin, and on 127.0.0.1 when none does.
+     */
+    static void adminApart(String at, String applicationYml, Container c, List<HasMetadata> objects, List<String> errors) {
+        JsonNode app;
+        try {
+            app = new ObjectMapper(new YAMLFactory()).readTree(applicationYml);
+        } catch (IOException e) {
+            errors.add(at + "application.yml does not parse: " + e.getMessage());
+            return;
+        }
+        int management = app.path("management").path("server").path("port").asInt(-1);
+        int admin = app.path("server").path("port").asInt(-1);
+        if (management != 9901 || admin == -1 || admin == 9901) {
+            errors.add(at + "application.yml: management.server.port is " + management + " and server.port " + admin
+                    + ", expected 9901 and another port (the admin API apart from health and metrics)");
+            return;
+        }
+        Set<String> adminPortNames = new java.util.HashSet<>();
+        Optional.ofNullable(c.getPorts()).orElse(List.of()).stream()
+                .filter(p -> p.getContainerPort() != null && p.getContainerPort() == admin && p.getName() != null)
+                .forEach(p -> adminPortNames.add(p.getName()));
+        boolean exposed = false;
+        for (Service s : ofKind(objects, Service.class)) {
+            boolean adminService = "admin".equals(Optional.ofNullable(s.getMetadata().getLabels()).orElse(Map.of())
+                    .get("app.kubernetes.io/component"));
+            for (ServicePort p : s.getSpec().getPorts()) {
+                IntOrString target = Optional.ofNullable(p.getTargetPort()).orElse(new IntOrString(p.getPort()));
+                boolean toAdmin = target.getIntVal() != null ? target.getIntVal() == admin : adminPortNames.contains(target.getStrVal());
+                if (toAdmin && !adminService) {
+                    errors.add(at + "Service/" + s.getMetadata().getName() + " port " + p.getName() + " exposes the admin API (port " + admin + ")");
+                }
+                exposed |= toAdmin && adminService;
+            }
+        }
+        String address = app.path("server").path("address").asText("");
+        if (!exposed && !address.equals("127.0.0.1")) {
+            errors.add(at + "application.yml: server.address is '" + address + "' without an admin Service; expected 127.0.0.1");
+        }
     }
 
     static void probe(String at, Probe probe, String path, Container c, List<String> errors) {

@@ -100,7 +100,9 @@ Port name of a listener (IANA service name: at most 15 characters, lower case le
 {{- end }}
 
 {{/*
-application.yml: config, plus portcullis.rules pointing at the mounted rules ConfigMap. Fails early on
+application.yml: config, plus portcullis.rules pointing at the mounted rules ConfigMap and the two HTTP
+ports (health and metrics on 9901, the admin API on 9902, on the pod's loopback unless adminService.enabled).
+Fails early on
 what the gateway would refuse at start and the chart can see: a listener that inspects without rules,
 duplicate listener names.
 */}}
@@ -121,5 +123,26 @@ duplicate listener names.
 {{- end }}
 {{- end }}
 {{- $_ := set $config "portcullis" $portcullis }}
+{{- $server := default dict (get $config "server") }}
+{{- $management := default dict (get $config "management") }}
+{{- $managementServer := default dict (get $management "server") }}
+{{- if or (hasKey $server "port") (hasKey $server "address") (hasKey $managementServer "port") (hasKey $managementServer "address") }}
+{{- fail "config.server.port/address and config.management.server.port/address: leave them out; the chart puts health and metrics on port 9901 and the admin API on 9902 (adminService)" }}
+{{- end }}
+{{- /* Health and metrics on their own port, so that the Service, probes and scrapes never reach the admin API. */}}
+{{- $_ := set $managementServer "port" 9901 }}
+{{- $_ := set $management "server" $managementServer }}
+{{- $_ := set $config "management" $management }}
+{{- $_ := set $server "port" (include "portcullis.adminPort" . | int) }}
+{{- if not .Values.adminService.enabled }}
+{{- /* Only kubectl port-forward (which connects inside the pod) reaches it. */}}
+{{- $_ := set $server "address" "127.0.0.1" }}
+{{- end }}
+{{- $_ := set $config "server" $server }}
 {{- toYaml $config }}
+{{- end }}
+
+{{/* Container port of the admin API (server.port); health and metrics are on 9901 (management.server.port). */}}
+{{- define "portcullis.adminPort" -}}
+9902
 {{- end }}

@@ -5,6 +5,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
+import io.portcullis.gateway.admin.AdminPathSpellings;
+import io.portcullis.gateway.admin.ListenersController;
+import io.portcullis.gateway.admin.PendingController;
+import io.portcullis.gateway.admin.RulesController;
 import io.portcullis.gateway.listener.Listener;
 import io.portcullis.gateway.listener.PendingInspection;
 import io.portcullis.gateway.testing.TestClient;
@@ -16,6 +20,7 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
@@ -42,6 +47,8 @@ class GatewayApplicationTest {
     static void start() {
         context = new SpringApplicationBuilder(PortcullisApplication.class).run(
                 "--server.port=0",
+                // The documented form: an unset variable with the ':' default is no token, the admin API off.
+                "--portcullis.admin.token=${PORTCULLIS_TEST_UNSET_VARIABLE:}",
                 "--portcullis.demo.bind=127.0.0.1:0",
                 "--portcullis.demo.echo-bind=127.0.0.1:0",
                 "--portcullis.worker-threads=2");
@@ -139,8 +146,22 @@ class GatewayApplicationTest {
 
     @Test
     void withoutATokenTheAdminApiIsOff() throws Exception {
-        assertThat(http("/admin/pending").statusCode()).isEqualTo(404);
-        assertThat(http("/admin/rules").statusCode()).isEqualTo(404);
+        List<String> paths = new ArrayList<>(AdminPathSpellings.READS);
+        paths.addAll(AdminPathSpellings.completions("1"));
+        for (String path : paths) {
+            for (String method : AdminPathSpellings.METHODS) {
+                for (String authorization : new String[] {null, "Bearer anything-at-all-here"}) {
+                    String json = method.equals("POST") ? "{\"action\":\"accept\"}" : null;
+                    HttpResponse<String> r = AdminPathSpellings.send(managementPort, method, path, authorization, json);
+                    assertThat(r.statusCode()).as("%s %s with %s", method, path, authorization).isEqualTo(404);
+                    assertThat(r.body()).as("%s %s", method, path).isEmpty();
+                }
+            }
+        }
+        assertThat(http("/actuator/health").statusCode()).isEqualTo(200);
+        assertThat(context.getBeanNamesForType(PendingController.class)).as("no admin route exists at all").isEmpty();
+        assertThat(context.getBeanNamesForType(RulesController.class)).isEmpty();
+        assertThat(context.getBeanNamesForType(ListenersController.class)).isEmpty();
     }
 
     private static String scrape() throws Exception {

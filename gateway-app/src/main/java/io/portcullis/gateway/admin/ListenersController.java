@@ -6,12 +6,14 @@ import io.portcullis.gateway.listener.ListenerSettings;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.springframework.context.annotation.Conditional;
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.RequestMapping;
 import org.springframework.web.bind.annotation.RestController;
 
 /** {@code GET /admin/listeners}: each listener's address, mode and pended load. */
 @RestController
+@Conditional(AdminApiCondition.class)
 @RequestMapping(AdminTokenFilter.PREFIX + "/listeners")
 public class ListenersController {
 

@@ -11,6 +11,7 @@ import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.springframework.context.annotation.Conditional;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.ResponseEntity;
 import org.springframework.web.bind.annotation.GetMapping;
@@ -26,6 +27,7 @@ import org.springframework.web.bind.annotation.RestController;
  * Nothing here blocks: completion only hands the action to the connection's event loop.
  */
 @RestController
+@Conditional(AdminApiCondition.class)
 @RequestMapping(AdminTokenFilter.PREFIX + "/pending")
 public class PendingController {
 

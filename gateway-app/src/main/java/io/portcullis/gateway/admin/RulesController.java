@@ -8,6 +8,7 @@ import io.portcullis.policy.PolicyEngine;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
+import org.springframework.context.annotation.Conditional;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.ResponseEntity;
 import org.springframework.web.bind.annotation.GetMapping;
@@ -22,6 +23,7 @@ import reactor.core.scheduler.Schedulers;
  * the errors when they do not validate).
  */
 @RestController
+@Conditional(AdminApiCondition.class)
 @RequestMapping(AdminTokenFilter.PREFIX + "/rules")
 public class RulesController {
 

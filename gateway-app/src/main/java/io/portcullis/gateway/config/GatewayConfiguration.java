@@ -23,7 +23,11 @@ import io.portcullis.policy.limit.LimiterRegistry;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.List;
+import java.util.Objects;
 import java.util.Optional;
+import org.springframework.beans.factory.ObjectProvider;
+import org.springframework.boot.actuate.endpoint.EndpointId;
+import org.springframework.boot.actuate.endpoint.web.PathMappedEndpoints;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
 import org.springframework.context.SmartLifecycle;
 import org.springframework.context.annotation.Bean;
@@ -37,6 +41,9 @@ import org.springframework.core.io.ResourceLoader;
 public class GatewayConfiguration {
 
     static final String DEMO_RULES = "classpath:demo/rules.yaml";
+
+    /** Actuator endpoints that answer without the admin token: probes and scrapes need them. */
+    static final List<String> PUBLIC_ENDPOINTS = List.of("health", "info", "prometheus");
 
     @Bean(destroyMethod = "close")
     EventLoops eventLoops(PortcullisProperties properties) {
@@ -112,9 +119,16 @@ public class GatewayConfiguration {
         return new PolicyWatch(Optional.of(reloader));
     }
 
+    /**
+     * Deny by default on the admin API's HTTP server: only health (with its groups), info and prometheus answer
+     * without the token, at the paths the actuator serves them on.
+     */
     @Bean
-    AdminTokenFilter adminTokenFilter(PortcullisProperties properties) {
-        return new AdminTokenFilter(properties.admin().tokenValue());
+    AdminTokenFilter adminTokenFilter(PortcullisProperties properties, ObjectProvider<PathMappedEndpoints> endpoints) {
+        List<String> publicPaths = endpoints.stream()
+                .flatMap(e -> PUBLIC_ENDPOINTS.stream().map(id -> e.getPath(EndpointId.of(id))))
+                .filter(Objects::nonNull).toList();
+        return new AdminTokenFilter(properties.admin().tokenValue(), publicPaths);
     }
 
     @Bean

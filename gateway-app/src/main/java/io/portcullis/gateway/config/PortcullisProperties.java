@@ -28,7 +28,7 @@ import org.springframework.validation.annotation.Validated;
  * @param workerThreads  I/O threads (0: one per core)
  * @param transport      auto | io_uring | epoll | nio; auto is epoll where the kernel has it, else NIO
  * @param demo           where the embedded demo listens when no listener is configured
- * @param admin          the admin API on the management port
+ * @param admin          the admin API (on the port of server.port)
  * @param rulesCheckInterval how often the rules file and its list files are checked for changes
  * @param decisionServices remote decision services by name, as {@code decision:} in rules.yaml names them
  * @param shutdownGrace  on SIGTERM: how long relays may go on after the listeners stop accepting
@@ -154,14 +154,43 @@ public record PortcullisProperties(
     }
 
     /**
-     * The admin API ({@code /admin/**} on the management port).
+     * The admin API ({@code /admin/**} on the port of {@code server.port}).
      *
-     * @param token bearer token the API requires; without one the admin routes are off (404)
+     * @param token bearer token the API requires; empty or absent turns the admin API off (404). Surrounding
+     *              whitespace (the line break a secret file ends with) is not part of it. Refused at start: fewer
+     *              than {@value #MIN_TOKEN_LENGTH} characters, anything but visible ASCII, and a placeholder left
+     *              as text because its variable is unset
      */
     public record Admin(String token) {
 
+        public static final int MIN_TOKEN_LENGTH = 16;
+
+        /** The token that {@code raw} gives: stripped, empty when there is none. */
+        public static Optional<String> tokenOf(String raw) {
+            return Optional.ofNullable(raw).map(String::strip).filter(t -> !t.isEmpty());
+        }
+
         public Optional<String> tokenValue() {
-            return Optional.ofNullable(token).filter(t -> !t.isBlank());
+            return tokenOf(token);
+        }
+
+        // The messages never show the token. Bean Validation reads '${' and '{' in a message: escaped.
+        @AssertTrue(message = "portcullis.admin.token still holds '\\$\\{': the variable of a placeholder is unset; "
+                + "write \\$\\{PORTCULLIS_ADMIN_TOKEN:\\} (with the colon) so that an unset variable turns the admin API off")
+        public boolean isTokenResolved() {
+            return tokenValue().map(t -> !t.contains("${")).orElse(true);
+        }
+
+        @AssertTrue(message = "portcullis.admin.token is too short: it must have at least " + MIN_TOKEN_LENGTH
+                + " characters (or be empty: admin API off)")
+        public boolean isTokenLongEnough() {
+            return tokenValue().map(t -> t.contains("${") || t.length() >= MIN_TOKEN_LENGTH).orElse(true);
+        }
+
+        @AssertTrue(message = "portcullis.admin.token must be visible ASCII characters only (no spaces, control "
+                + "or non-ASCII characters): an HTTP header carries it")
+        public boolean isTokenPrintable() {
+            return tokenValue().map(t -> t.chars().allMatch(c -> c > 0x20 && c < 0x7f)).orElse(true);
         }
 
         @Override

@@ -8,9 +8,6 @@ import io.portcullis.gateway.Gateway;
 import io.portcullis.gateway.PortcullisApplication;
 import io.portcullis.gateway.listener.Listener;
 import io.portcullis.gateway.testing.TestClient;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.regex.Matcher;
@@ -24,7 +21,7 @@ import org.springframework.context.ConfigurableApplicationContext;
 /** The operators' side of pend: list the pended, complete one, on the demo gateway with a token set. */
 class AdminApiApplicationTest {
 
-    private static final String TOKEN = "operator-token";
+    private static final String TOKEN = "operator-token-for-tests";
     private static ConfigurableApplicationContext context;
     private static Listener demo;
     private static int port;
@@ -95,6 +92,61 @@ class AdminApiApplicationTest {
     }
 
     @Test
+    void everySpellingOfAnAdminPathWantsTheToken() throws Exception {
+        for (String path : AdminPathSpellings.READS) {
+            for (String method : AdminPathSpellings.METHODS) {
+                for (String authorization : new String[] {null, "Bearer not-it", "Bearer ", "Basic " + TOKEN, TOKEN}) {
+                    HttpResponse<String> r = AdminPathSpellings.send(port, method, path, authorization, null);
+                    assertThat(r.statusCode()).as("%s %s with %s", method, path, authorization).isEqualTo(401);
+                    assertThat(r.headers().firstValue("WWW-Authenticate")).hasValue("Bearer realm=\"portcullis\"");
+                    assertThat(r.body()).as("%s %s", method, path).isEmpty();
+                }
+            }
+        }
+    }
+
+    @Test
+    void theSpellingsReachTheAdminHandlersWithTheToken() throws Exception {
+        // What the guard above stands in front of: these spellings do route to the admin API.
+        for (String path : new String[] {"/%61dmin/pending", "/admin;x/pending", "/admin/pending;x", "/%61%64%6D%69%6E/listeners"}) {
+            assertThat(call("GET", path, TOKEN, null).statusCode()).as(path).isEqualTo(200);
+        }
+        assertThat(call("GET", "/admin;/listeners", TOKEN, null).body()).contains("\"name\":\"demo\"");
+    }
+
+    @Test
+    void noSpellingOfACompletionCompletesWithoutTheToken() throws Exception {
+        try (TestClient client = TestClient.connect(loopback(3), demo.localAddress())) {
+            client.write("held".getBytes());
+            await().atMost(Duration.ofSeconds(5)).until(() -> demo.pendingCount() == 1);
+            String id = demo.pending().get(0).request().id().toString();
+            for (String path : AdminPathSpellings.completions(id)) {
+                for (String action : new String[] {"accept", "reject"}) {
+                    HttpResponse<String> r = AdminPathSpellings.send(port, "POST", path, null, "{\"action\":\"" + action + "\"}");
+                    assertThat(r.statusCode()).as("POST %s %s", path, action).isEqualTo(401);
+                }
+            }
+            // Still pended: an inspection ends once, so the operator's completion succeeds only if none came before.
+            assertThat(demo.pending()).extracting(p -> p.request().id().toString()).containsExactly(id);
+            assertThat(call("POST", "/admin/pending/" + id, TOKEN, "{\"action\":\"reject\"}").statusCode()).isEqualTo(200);
+            client.expectReset(Duration.ofSeconds(5));
+        }
+    }
+
+    @Test
+    void probesAndScrapesNeedNoToken() throws Exception {
+        for (String path : new String[] {"/actuator/health", "/actuator/health/liveness", "/actuator/health/readiness",
+                "/actuator/prometheus", "/actuator/info"}) {
+            assertThat(call("GET", path, null, null).statusCode()).as(path).isIn(200, 503);
+        }
+        // Only those exact spellings: anything else the router might take for them needs the token.
+        for (String path : new String[] {"/actuator", "/actuator/health/", "/actuator/health;x", "/actuator/%68ealth",
+                "//actuator/health", "/actuator/./health", "/ACTUATOR/health", "/actuator/env", "/", "/nothing"}) {
+            assertThat(call("GET", path, null, null).statusCode()).as(path).isEqualTo(401);
+        }
+    }
+
+    @Test
     void rulesAndListenersAreShown() throws Exception {
         HttpResponse<String> rules = call("GET", "/admin/rules", TOKEN, null);
         assertThat(rules.statusCode()).isEqualTo(200);
@@ -106,16 +158,6 @@ class AdminApiApplicationTest {
     }
 
     static HttpResponse<String> call(String method, String path, String token, String json) throws Exception {
-        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
-                .timeout(Duration.ofSeconds(10))
-                .method(method, json == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(json));
-        if (json != null) {
-            request.header("Content-Type", "application/json");
-        }
-        if (token != null) {
-            request.header("Authorization", "Bearer " + token);
-        }
-        return HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build()
-                .send(request.build(), HttpResponse.BodyHandlers.ofString());
+        return AdminPathSpellings.send(port, method, path, token == null ? null : "Bearer " + token, json);
     }
 }

@@ -112,4 +112,32 @@ class ConfigurationErrorsTest {
             assertThat(messages(t)).contains("listener 'db': cannot bind");
         }
     }
+
+    @Test
+    void shortAdminTokenStopsTheStartWithoutShowingIt() throws Exception {
+        Path rules = rules("listeners:\n  db:\n    rules: []\n    default: accept\n");
+        String token = "only-15-chars-x";
+        Throwable t = startFailure("--portcullis.rules=file:" + rules, "--portcullis.admin.token=" + token);
+        assertThat(messages(t)).contains("portcullis.admin.token is too short: it must have at least 16 characters")
+                .doesNotContain(token);
+    }
+
+    @Test
+    void adminTokenFromAnUnsetVariableStopsTheStart() throws Exception {
+        // The form the README once showed: without the ':' an unset variable is kept as the literal text.
+        Path rules = rules("listeners:\n  db:\n    rules: []\n    default: accept\n");
+        Files.writeString(dir.resolve("application.yml"), "portcullis:\n  admin:\n    token: ${PORTCULLIS_TEST_UNSET_VARIABLE}\n");
+        Throwable t = startFailure("--portcullis.rules=file:" + rules, "--spring.config.additional-location=file:" + dir + "/");
+        assertThat(messages(t)).contains("portcullis.admin.token still holds '${'")
+                .contains("write ${PORTCULLIS_ADMIN_TOKEN:} (with the colon)");
+    }
+
+    @Test
+    void adminTokenThatNoHeaderCanCarryStopsTheStart() throws Exception {
+        Path rules = rules("listeners:\n  db:\n    rules: []\n    default: accept\n");
+        String token = "a token with spaces in it";
+        Throwable t = startFailure("--portcullis.rules=file:" + rules, "--portcullis.admin.token=" + token);
+        assertThat(messages(t)).contains("portcullis.admin.token must be visible ASCII characters only")
+                .doesNotContain(token);
+    }
 }
