@@ -48,6 +48,8 @@ public class PendingController {
                 item.put("source", p.request().source().getAddress().getHostAddress() + ":" + p.request().source().getPort());
                 item.put("rule", p.rule());
                 item.put("ageMillis", p.age().toMillis());
+                item.put("heldBytes", p.heldBytes());
+                item.put("halfClosed", p.inputShut());
                 out.add(item);
             }
         }

@@ -49,12 +49,13 @@ class AdminApiApplicationTest {
     void operatorCompletesAPendedConnection() throws Exception {
         try (TestClient client = TestClient.connect(loopback(3), demo.localAddress())) {
             client.write("waiting".getBytes());
-            await().atMost(Duration.ofSeconds(5)).until(() -> demo.pendingCount() == 1);
+            client.shutdownOutput();
+            await().atMost(Duration.ofSeconds(5)).until(() -> demo.pending().stream().anyMatch(p -> p.inputShut()));
 
             HttpResponse<String> pending = call("GET", "/admin/pending", TOKEN, null);
             assertThat(pending.statusCode()).isEqualTo(200);
             assertThat(pending.body()).contains("\"listener\":\"demo\"").contains("\"rule\":\"needs-approval\"")
-                    .contains("127.0.0.3");
+                    .contains("127.0.0.3").contains("\"heldBytes\":7").contains("\"halfClosed\":true");
             Matcher id = Pattern.compile("\"id\":\"(\\d+)\"").matcher(pending.body());
             assertThat(id.find()).isTrue();
 
