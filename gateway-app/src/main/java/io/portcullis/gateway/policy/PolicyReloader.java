@@ -1,6 +1,5 @@
 package io.portcullis.gateway.policy;
 
-import io.portcullis.gateway.decision.DecisionNameCheck;
 import io.portcullis.policy.Policy;
 import io.portcullis.policy.PolicyEngine;
 import io.portcullis.policy.PolicyError;
@@ -13,7 +12,6 @@ import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Collection;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
@@ -54,33 +52,23 @@ public final class PolicyReloader implements AutoCloseable {
     private final PolicyEngine engine;
     private final Path rulesFile;
     private final PolicyOptions options;
-    private final Collection<String> inspecting;
+    private final PolicyChecks checks;
     private final Observer observer;
     private final Duration interval;
-    private final DecisionNameCheck decisionNames;
     private ScheduledExecutorService scheduler;
     private List<FileState> loaded;
     private List<FileState> candidate;
 
     /**
-     * @param inspecting listeners that need a section in every accepted policy
-     * @param interval   how often files are checked; a change is in force within about two intervals
+     * @param checks   what every accepted policy must fit (the same as at start)
+     * @param interval how often files are checked; a change is in force within about two intervals
      */
-    public PolicyReloader(PolicyEngine engine, Path rulesFile, PolicyOptions options, Collection<String> inspecting,
+    public PolicyReloader(PolicyEngine engine, Path rulesFile, PolicyOptions options, PolicyChecks checks,
                           Observer observer, Duration interval) {
-        this(engine, rulesFile, options, inspecting, observer, interval, DecisionNameCheck.none());
-    }
-
-    /**
-     * @param decisionNames refuses a policy whose pend rules name a decision service that is not configured
-     */
-    public PolicyReloader(PolicyEngine engine, Path rulesFile, PolicyOptions options, Collection<String> inspecting,
-                          Observer observer, Duration interval, DecisionNameCheck decisionNames) {
-        this.decisionNames = Objects.requireNonNull(decisionNames);
         this.engine = Objects.requireNonNull(engine);
         this.rulesFile = Objects.requireNonNull(rulesFile);
         this.options = Objects.requireNonNull(options);
-        this.inspecting = List.copyOf(inspecting);
+        this.checks = Objects.requireNonNull(checks);
         this.observer = Objects.requireNonNull(observer);
         this.interval = Objects.requireNonNull(interval);
         this.loaded = snapshot(engine.current());
@@ -129,7 +117,7 @@ public final class PolicyReloader implements AutoCloseable {
         } catch (PolicyException e) {
             return refused(e.errors().stream().map(PolicyError::toString).toList(), snapshotOf(pathsFromError()));
         }
-        List<String> problems = PolicyChecks.problems(next, inspecting, decisionNames);
+        List<String> problems = checks.problems(next);
         if (!problems.isEmpty()) {
             return refused(problems, snapshot(next));
         }
