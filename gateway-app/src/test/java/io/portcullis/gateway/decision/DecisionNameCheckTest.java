@@ -49,7 +49,7 @@ class DecisionNameCheckTest {
     void namesEachRuleThatAsksForAnUnknownService() throws Exception {
         Policy policy = Policy.parse(TYPO, "rules.yaml");
         assertThat(DecisionNameCheck.of(Set.of("authz", "opa")).problems(policy)).containsExactly(
-                "rules.yaml:4:7: rule 'ask-authz' of listener 'db' names decision service 'authz2', which is not "
+                "rules.yaml:4:9: rule 'ask-authz' of listener 'db' names decision service 'authz2', which is not "
                         + "configured (configured: authz, opa); add it under portcullis.decision-services or fix the name");
         assertThat(DecisionNameCheck.of(Set.of()).problems(policy)).singleElement().asString().contains("(none is)");
         assertThat(DecisionNameCheck.of(Set.of("authz")).problems(Policy.parse(GOOD, "rules.yaml"))).isEmpty();
