@@ -67,7 +67,7 @@ public final class ConfigurationErrors {
         ConfigurationProperty property = bind.getProperty();
         String key = property != null ? property.getName().toString() : bind.getName().toString();
         Class<?> type = bind.getTarget().getType().resolve(Object.class);
-        String found = property != null ? found(property.getValue()) + ", " : "";
+        String found = property != null ? found(property) + ", " : "";
         String problem = expected(type).map(e -> found + "expected " + e)
                 .orElseGet(() -> found + (found.isEmpty() ? "" : "which is ") + "not valid: " + rootMessage(bind));
         return line(property != null ? property.getOrigin() : bind.getOrigin(), key, problem);
@@ -128,12 +128,14 @@ public final class ConfigurationErrors {
             if ("NotNull".equals(error.getCode())) {
                 problem = "missing; this key is required";
             } else if (property.isPresent()) {
-                problem = found(property.get().getValue()) + ", which " + message;
+                problem = found(property.get()) + ", which " + message;
             } else {
                 problem = message;
             }
             Origin origin = property.map(ConfigurationProperty::getOrigin).orElseGet(() -> nearest(where, bound));
-            found.add(new Found(origin, key.toString(), problem));
+            // the key as the file spells it (decision-services.authz, not decision-services[authz])
+            String shown = property.map(p -> p.getName().toString()).orElse(key.toString());
+            found.add(new Found(origin, shown, problem));
         }
         return sorted(found);
     }
@@ -154,8 +156,8 @@ public final class ConfigurationErrors {
         return file.replaceFirst(":\\d+:\\d+$", "");
     }
 
-    private static String found(Object value) {
-        String text = String.valueOf(value);
+    private static String found(ConfigurationProperty property) {
+        String text = String.valueOf(property.getValue());
         return text.isEmpty() ? "found an empty value" : "found '" + text + "'";
     }
 

@@ -112,6 +112,16 @@ class ConfigurationErrorsTest {
     }
 
     @Test
+    void aDecisionServiceKeyIsNamedAsTheFileSpellsIt() throws Exception {
+        assertThat(errors("--portcullis.decision-services.authz.url=http://authz:8181/v1/decide",
+                "--portcullis.decision-services.authz.timeout=0s")).containsExactly(
+                "portcullis.decision-services.authz.timeout: found '0s', which must be between 1ms and 60s (from the command line)");
+        assertThat(errors("--portcullis.decision-services.authz.url=http://authz:8181/v1/decide",
+                "--portcullis.decision-services.authz.on-failure=maybe")).containsExactly(
+                "portcullis.decision-services.authz.on-failure: found 'maybe', expected accept, reject or stale (from the command line)");
+    }
+
+    @Test
     void inspectingListenerNeedsRules() {
         assertThat(StartFailure.errors(startFailure())).containsExactly(
                 "portcullis.rules: must be set when a listener has conditional-accept: true (from the command line)");
