@@ -30,14 +30,15 @@ final class ValidateCommand {
             usage: java -jar portcullis.jar validate [--config APPLICATION_YML]... [RULES_YAML...]
 
             Checks what a start checks, without binding a port or starting anything:
-              1. the configuration, read as a start reads it: the built-in defaults, each --config file (or
+              1. the configuration, read as a start reads it: the built-in defaults, Spring Boot's usual
+                 places (application.yml in the working directory and its config/), each --config file (or
                  directory holding an application.yml) on top, then SPRING_* and PORTCULLIS_* environment
                  variables; every portcullis.* key is bound and validated;
               2. each RULES_YAML (default: portcullis.rules of the configuration) with its list files, against
                  the configured listeners (a section for each that inspects, no sni/alpn rule on a listener that
                  does not peek at TLS) and decision services (each decision: a rule names is configured).
-            With no listener configured (no --config), each RULES_YAML is checked on its own: parse, lists,
-            rules, and no sni/alpn rule (no listener peeks at TLS yet); the output says so.
+            With no listener configured (as without --config), each RULES_YAML is checked on its own: parse,
+            lists, rules, and no sni/alpn rule (no listener peeks at TLS yet); the output says so.
             Not checked: whether the ports are free, whether the transport runs on this machine, Spring's and
             Resilience4j's own keys (server.*, resilience4j.*).
 
