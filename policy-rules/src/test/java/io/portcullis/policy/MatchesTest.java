@@ -154,4 +154,27 @@ class MatchesTest {
                 .withTls(java.util.Optional.of("a.example.com"), java.util.List.of("http/1.1")), policy))
                 .isEqualTo("default");
     }
+
+    @Test
+    void onlySniAndAlpnNeedATlsPeek() throws PolicyException {
+        ListenerPolicy policy = listener("""
+                      - name: plain
+                        source: [10.0.0.0/8]
+                        port: [443]
+                        time: { from: "08:00", to: "18:00" }
+                        action: accept
+                      - name: by-name
+                        sni: [none]
+                        action: accept
+                      - name: by-protocol
+                        source: [10.0.0.0/8]
+                        alpn: [h2]
+                        action: reject
+                        mode: shadow
+                """);
+
+        assertThat(policy.rules()).extracting(rule -> rule.needsTlsPeek()).containsExactly(false, true, true);
+        assertThat(policy.rules().get(2).matches()).extracting(match -> match.key() + "=" + match.needsTlsPeek())
+                .containsExactly("source=false", "alpn=true");
+    }
 }

@@ -46,6 +46,7 @@ class PolicyTest {
         assertThat(postgres.ruleNames()).containsExactly("deny-blocked", "local", "office", "monitoring-ask");
         assertThat(postgres.defaultAction()).isEqualTo(InspectAction.REJECT);
         assertThat(postgres.rules().get(1).line()).isEqualTo(17);
+        assertThat(postgres.rules().get(1).column()).as("where the rule's first key starts").isEqualTo(9);
         assertThat(demo.listener("redis")).isEmpty();
     }
 

@@ -6,8 +6,6 @@ import io.github.resilience4j.retry.RetryRegistry;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.portcullis.gateway.Gateway;
 import io.portcullis.gateway.admin.AdminTokenFilter;
-import io.portcullis.gateway.config.PortcullisProperties.ListenerProperties;
-import io.portcullis.gateway.decision.DecisionNameCheck;
 import io.portcullis.gateway.decision.DecisionServiceSettings;
 import io.portcullis.gateway.decision.DecisionServices;
 import io.portcullis.gateway.decision.ResilienceRegistries;
@@ -20,11 +18,13 @@ import io.portcullis.policy.Policy;
 import io.portcullis.policy.PolicyEngine;
 import io.portcullis.policy.PolicyOptions;
 import io.portcullis.policy.limit.LimiterRegistry;
-import java.io.IOException;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.actuate.endpoint.EndpointId;
 import org.springframework.boot.actuate.endpoint.web.PathMappedEndpoints;
@@ -32,15 +32,13 @@ import org.springframework.boot.context.properties.EnableConfigurationProperties
 import org.springframework.context.SmartLifecycle;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
-import org.springframework.core.io.Resource;
-import org.springframework.core.io.ResourceLoader;
 
 /** Wires the Netty gateway and the policy engine from {@code portcullis.*}; Spring only wires, never runs, them. */
 @Configuration(proxyBeanMethods = false)
 @EnableConfigurationProperties(PortcullisProperties.class)
 public class GatewayConfiguration {
 
-    static final String DEMO_RULES = "classpath:demo/rules.yaml";
+    private static final Logger log = LoggerFactory.getLogger(GatewayConfiguration.class);
 
     /** Actuator endpoints that answer without the admin token: probes and scrapes need them. */
     static final List<String> PUBLIC_ENDPOINTS = List.of("health", "info", "prometheus");
@@ -64,21 +62,10 @@ public class GatewayConfiguration {
         return PolicyOptions.defaults().withLimiters(limiters);
     }
 
+    /** The policy and what it must fit: the same derivation serves the start, every reload and validate. */
     @Bean
-    PolicySource policySource(PortcullisProperties properties, ResourceLoader resources) {
-        boolean demo = properties.listeners().isEmpty();
-        List<String> inspecting = demo ? List.of("demo")
-                : properties.listeners().stream().filter(ListenerProperties::conditionalAccept)
-                        .map(ListenerProperties::name).toList();
-        Optional<Resource> resource = properties.rulesLocation().or(() -> demo ? Optional.of(DEMO_RULES) : Optional.empty())
-                .map(resources::getResource);
-        return new PolicySource(resource, inspecting, properties.rulesLocation().isPresent());
-    }
-
-    /** Every decision service a policy names must be configured: checked at start and on every reload. */
-    @Bean
-    DecisionNameCheck decisionNameCheck(PortcullisProperties properties) {
-        return DecisionNameCheck.of(properties.decisionServices().keySet());
+    PolicySource policySource(PortcullisProperties properties) {
+        return PolicySource.of(properties);
     }
 
     /**
@@ -96,25 +83,26 @@ public class GatewayConfiguration {
     }
 
     @Bean
-    PolicyEngine policyEngine(PolicySource source, PolicyOptions options, GatewayMeters meters,
-                              DecisionNameCheck decisionNames) {
+    PolicyEngine policyEngine(PolicySource source, PolicyOptions options, GatewayMeters meters) {
         // Only listeners without inspection when there is no file: nothing to evaluate, ever.
-        Policy policy = source.resource().map(r -> PolicyFiles.load(r, source.inspecting(), options, decisionNames))
-                .orElseGet(PolicyFiles::empty);
+        Policy policy = source.load(options);
+        source.resource().ifPresent(r -> log.info("Policy loaded from {}: {} listener(s), {} rule(s)",
+                source.name(), policy.listenerNames().size(),
+                policy.ruleCount()));
         return new PolicyEngine(policy, meters);
     }
 
     /** Watches the configured rules file when it is a file. */
     @Bean(destroyMethod = "close")
     PolicyWatch policyWatch(PolicySource source, PolicyEngine engine, PolicyOptions options,
-                            GatewayMeters meters, PortcullisProperties properties,
-                            DecisionNameCheck decisionNames) throws IOException {
+                            GatewayMeters meters, PortcullisProperties properties) {
         // The demo's built-in policy is never reloaded, wherever its resource happens to live.
-        if (!source.configured() || source.resource().isEmpty() || !source.resource().get().isFile()) {
+        Optional<Path> file = source.file();
+        if (!source.configured() || file.isEmpty()) {
             return new PolicyWatch(Optional.empty());
         }
-        PolicyReloader reloader = new PolicyReloader(engine, source.resource().get().getFile().toPath(), options,
-                source.inspecting(), meters, properties.rulesCheckInterval(), decisionNames);
+        PolicyReloader reloader = new PolicyReloader(engine, file.get(), options, source.checks(), meters,
+                properties.rulesCheckInterval());
         reloader.start();
         return new PolicyWatch(Optional.of(reloader));
     }
@@ -141,10 +129,6 @@ public class GatewayConfiguration {
     @Bean
     SmartLifecycle gatewayLifecycle(Gateway gateway, PortcullisProperties properties) {
         return new GatewayLifecycle(gateway, properties.shutdownGrace());
-    }
-
-    /** Where the policy comes from and which listeners it must cover. */
-    record PolicySource(Optional<Resource> resource, List<String> inspecting, boolean configured) {
     }
 
     /** Binds the listeners once the context is ready and drains them first on shutdown. */

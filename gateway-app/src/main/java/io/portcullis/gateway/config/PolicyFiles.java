@@ -1,18 +1,17 @@
 package io.portcullis.gateway.config;
 
-import io.portcullis.gateway.decision.DecisionNameCheck;
 import io.portcullis.gateway.policy.PolicyChecks;
 import io.portcullis.policy.Policy;
+import io.portcullis.policy.PolicyError;
 import io.portcullis.policy.PolicyException;
 import io.portcullis.policy.PolicyOptions;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
-import java.util.Collection;
 import java.util.List;
 import org.springframework.core.io.Resource;
 
-/** Reads the policy named by {@code portcullis.rules} and checks it covers the inspecting listeners. */
+/** Reads the policy named by {@code portcullis.rules} and puts it through the gateway's {@link PolicyChecks}. */
 public final class PolicyFiles {
 
     private PolicyFiles() {
@@ -28,23 +27,12 @@ public final class PolicyFiles {
     }
 
     /**
-     * Loads and validates the policy.
+     * Loads the policy and checks it against the configuration: what a start, a reload and {@code validate} do.
+     * A file resource is read by its path as given (errors name that path, so give an absolute one).
      *
-     * @param inspecting names of the listeners with conditional accept on: each needs a section
      * @throws PolicyLoadException with every error, file:line:column first
      */
-    public static Policy load(Resource resource, Collection<String> inspecting, PolicyOptions options) {
-        return load(resource, inspecting, options, DecisionNameCheck.none());
-    }
-
-    /**
-     * As {@link #load(Resource, Collection, PolicyOptions)}, and checks that every decision service the
-     * policy's pend rules name is configured.
-     *
-     * @throws PolicyLoadException naming each rule that asks for a service that is not configured
-     */
-    public static Policy load(Resource resource, Collection<String> inspecting, PolicyOptions options,
-                              DecisionNameCheck decisionNames) {
+    public static Policy load(Resource resource, PolicyOptions options, PolicyChecks checks) {
         Policy policy;
         try {
             if (resource.isFile()) {
@@ -55,13 +43,13 @@ public final class PolicyFiles {
                 }
             }
         } catch (PolicyException e) {
-            throw new PolicyLoadException("The policy file was refused:\n" + e.getMessage(), e);
+            throw new PolicyLoadException(e.errors().stream().map(PolicyError::toString).toList(), e);
         } catch (IOException e) {
-            throw new PolicyLoadException("Cannot read the policy file " + resource.getDescription() + ": " + e.getMessage(), e);
+            throw new PolicyLoadException(List.of(resource.getDescription() + ": cannot read the policy file: " + e.getMessage()), e);
         }
-        List<String> problems = PolicyChecks.problems(policy, inspecting, decisionNames);
+        List<String> problems = checks.problems(policy);
         if (!problems.isEmpty()) {
-            throw new PolicyLoadException("The policy file was refused:\n" + String.join("\n", problems));
+            throw new PolicyLoadException(problems);
         }
         return policy;
     }

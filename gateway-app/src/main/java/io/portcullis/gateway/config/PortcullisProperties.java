@@ -20,7 +20,9 @@ import org.springframework.validation.annotation.Validated;
 
 /**
  * The {@code portcullis.*} keys of {@code application.yml}, bound once at start and validated: an
- * unknown key or a bad value stops the start with a message naming the key.
+ * unknown key or a bad value stops the start with a message naming the key. A class-level check's message
+ * starts with the key it is about ({@code "connect-timeout must be ..."}): {@link ConfigurationErrors} reports
+ * it under that key.
  *
  * @param rules          location of {@code rules.yaml} ({@code file:...} or {@code classpath:...}); required
  *                       when a listener inspects, except in the embedded demo
@@ -62,13 +64,13 @@ public record PortcullisProperties(
         return Optional.ofNullable(rules).filter(r -> !r.isBlank());
     }
 
-    @AssertTrue(message = "listener names must be unique")
+    @AssertTrue(message = "listeners must have unique names")
     public boolean isListenerNamesUnique() {
         Set<String> seen = new HashSet<>();
         return listeners.stream().allMatch(l -> l.name() == null || seen.add(l.name()));
     }
 
-    @AssertTrue(message = "portcullis.rules must be set when a listener has conditional-accept: true")
+    @AssertTrue(message = "rules must be set when a listener has conditional-accept: true")
     public boolean isRulesSetWhenNeeded() {
         return rulesLocation().isPresent() || listeners.stream().noneMatch(ListenerProperties::conditionalAccept);
     }
@@ -107,6 +109,14 @@ public record PortcullisProperties(
         @AssertTrue(message = "idle-timeout must be positive")
         public boolean isIdleTimeoutValid() {
             return idleTimeout.toMillis() >= 1;
+        }
+
+        /**
+         * Whether the listener reads the TLS ClientHello before it inspects, so that rules may match on sni and
+         * alpn. No listener does until peeking is built ({@code peek.tls}); rules that need it are refused.
+         */
+        public boolean peeksTls() {
+            return false;
         }
     }
 

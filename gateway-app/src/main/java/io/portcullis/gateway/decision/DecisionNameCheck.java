@@ -34,7 +34,7 @@ public final class DecisionNameCheck {
         return NONE;
     }
 
-    /** One line per rule that names a service not configured, {@code file:line: what is wrong}; empty when fine. */
+    /** One line per rule that names a service not configured, {@code file:line:column: what is wrong}; empty when fine. */
     public List<String> problems(Policy policy) {
         if (configured.isEmpty()) {
             return List.of();
@@ -46,7 +46,7 @@ public final class DecisionNameCheck {
             for (Rule rule : section.rules()) {
                 Optional<String> service = rule.verdict().decision();
                 if (service.isPresent() && !known.contains(service.get())) {
-                    problems.add(policy.source() + (rule.line() > 0 ? ":" + rule.line() : "") + ": rule '" + rule.name()
+                    problems.add(position(policy, rule) + ": rule '" + rule.name()
                             + "' of listener '" + listener + "' names decision service '" + service.get()
                             + "', which is not configured ("
                             + (known.isEmpty() ? "none is" : "configured: " + String.join(", ", new TreeSet<>(known)))
@@ -55,5 +55,10 @@ public final class DecisionNameCheck {
             }
         }
         return problems;
+    }
+
+    private static String position(Policy policy, Rule rule) {
+        return rule.line() <= 0 ? policy.source()
+                : policy.source() + ":" + rule.line() + (rule.column() > 0 ? ":" + rule.column() : "");
     }
 }

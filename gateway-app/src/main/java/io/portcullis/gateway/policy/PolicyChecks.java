@@ -1,30 +1,112 @@
 package io.portcullis.gateway.policy;
 
 import io.portcullis.gateway.decision.DecisionNameCheck;
+import io.portcullis.policy.ListenerPolicy;
 import io.portcullis.policy.Policy;
+import io.portcullis.policy.rule.Match;
+import io.portcullis.policy.rule.Rule;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
 import java.util.TreeSet;
 
 /**
- * What the gateway checks of a policy that parsed, at start and on every reload alike: a section for
- * every inspecting listener, and a configured service for every decision a pend rule names.
+ * What the gateway checks of a policy that parsed, at start, on every reload and in {@code validate} alike:
+ * a section for every inspecting listener, no condition on what a TLS peek finds ({@code sni}, {@code alpn})
+ * in the rules of a listener that does not peek, and a configured service for every decision a pend rule
+ * names. Immutable; any thread.
  */
 public final class PolicyChecks {
 
-    private PolicyChecks() {
+    /** What to do about a TLS condition on a listener that does not peek; one place, for when peeking comes. */
+    static final String TLS_HINT = "no listener can peek at TLS yet: remove the rule or its condition";
+
+    /**
+     * What a policy must fit about one configured listener.
+     *
+     * @param name     the listener's name, its section in rules.yaml
+     * @param inspects conditional accept on: its section is required and its rules run
+     * @param peeksTls it reads the TLS ClientHello before inspecting, so sni and alpn are known
+     */
+    public record ListenerFacts(String name, boolean inspects, boolean peeksTls) {
+
+        public ListenerFacts {
+            Objects.requireNonNull(name, "name");
+        }
     }
 
-    /** The problems, one message each; empty when the policy can be put in force. */
-    public static List<String> problems(Policy policy, Collection<String> inspecting, DecisionNameCheck decisionNames) {
+    private final List<ListenerFacts> listeners;
+    private final boolean standalone;
+    private final DecisionNameCheck decisionNames;
+
+    private PolicyChecks(List<ListenerFacts> listeners, boolean standalone, DecisionNameCheck decisionNames) {
+        this.listeners = List.copyOf(listeners);
+        this.standalone = standalone;
+        this.decisionNames = Objects.requireNonNull(decisionNames, "decisionNames");
+    }
+
+    /** The checks against the configured listeners and decision services. */
+    public static PolicyChecks of(Collection<ListenerFacts> listeners, DecisionNameCheck decisionNames) {
+        return new PolicyChecks(List.copyOf(listeners), false, decisionNames);
+    }
+
+    /**
+     * The checks of a file read without a configuration: each of its sections stands for an inspecting
+     * listener with the default settings (no TLS peek); listener coverage and decision names are not checked.
+     */
+    public static PolicyChecks standalone() {
+        return new PolicyChecks(List.of(), true, DecisionNameCheck.none());
+    }
+
+    /** Whether these checks know no configuration (see {@link #standalone()}). */
+    public boolean isStandalone() {
+        return standalone;
+    }
+
+    /** Names of the listeners that need a section, in configuration order. */
+    public List<String> inspecting() {
+        return listeners.stream().filter(ListenerFacts::inspects).map(ListenerFacts::name).toList();
+    }
+
+    /** The problems, one line each, file:line:column first where known; empty when the policy can be put in force. */
+    public List<String> problems(Policy policy) {
         List<String> problems = new ArrayList<>();
-        List<String> missing = inspecting.stream().filter(name -> policy.listener(name).isEmpty()).toList();
+        List<String> missing = inspecting().stream().filter(name -> policy.listener(name).isEmpty()).toList();
         if (!missing.isEmpty()) {
             problems.add(policy.source() + ": no rules for listener(s) " + missing
                     + " which have conditional-accept: true (the file has: " + new TreeSet<>(policy.listenerNames()) + ")");
         }
+        for (String name : policy.listenerNames()) {
+            Optional<ListenerFacts> listener = standalone ? Optional.of(new ListenerFacts(name, true, false))
+                    : listeners.stream().filter(l -> l.name().equals(name)).findFirst();
+            // A section of a listener that is not configured, or does not inspect, is never evaluated.
+            if (listener.isPresent() && listener.get().inspects() && !listener.get().peeksTls()) {
+                ListenerPolicy section = policy.listener(name).orElseThrow();
+                for (Rule rule : section.rules()) {
+                    if (rule.needsTlsPeek()) {
+                        problems.add(tlsProblem(policy, name, rule));
+                    }
+                }
+            }
+        }
         problems.addAll(decisionNames.problems(policy));
         return problems;
+    }
+
+    private static String tlsProblem(Policy policy, String listener, Rule rule) {
+        List<String> keys = rule.matches().stream().filter(Match::needsTlsPeek).map(Match::key).toList();
+        boolean one = keys.size() == 1;
+        return position(policy, rule) + ": rule '" + rule.name() + "' of listener '" + listener + "' matches on "
+                + String.join(" and ", keys) + ", but listener '" + listener + "' does not peek at TLS, so "
+                + (one ? keys.get(0) + " is" : "they are") + " never known there; " + TLS_HINT + (one ? "" : "s");
+    }
+
+    private static String position(Policy policy, Rule rule) {
+        if (rule.line() <= 0) {
+            return policy.source();
+        }
+        return policy.source() + ":" + rule.line() + (rule.column() > 0 ? ":" + rule.column() : "");
     }
 }

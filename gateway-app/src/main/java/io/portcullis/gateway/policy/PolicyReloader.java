@@ -1,6 +1,5 @@
 package io.portcullis.gateway.policy;
 
-import io.portcullis.gateway.decision.DecisionNameCheck;
 import io.portcullis.policy.FileStamp;
 import io.portcullis.policy.Policy;
 import io.portcullis.policy.PolicyEngine;
@@ -10,7 +9,6 @@ import io.portcullis.policy.PolicyOptions;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Collection;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
@@ -56,10 +54,9 @@ public final class PolicyReloader implements AutoCloseable {
     private final PolicyEngine engine;
     private final Path rulesFile;
     private final PolicyOptions options;
-    private final Collection<String> inspecting;
+    private final PolicyChecks checks;
     private final Observer observer;
     private final Duration interval;
-    private final DecisionNameCheck decisionNames;
     private ScheduledExecutorService scheduler;
     /** The watched files as the last reload (or the start) found them just before reading them. */
     private List<FileStamp> loaded;
@@ -67,24 +64,15 @@ public final class PolicyReloader implements AutoCloseable {
     private List<FileStamp> candidate;
 
     /**
-     * @param inspecting listeners that need a section in every accepted policy
-     * @param interval   how often files are checked; a change is in force within about two intervals
+     * @param checks   what every accepted policy must fit (the same as at start)
+     * @param interval how often files are checked; a change is in force within about two intervals
      */
-    public PolicyReloader(PolicyEngine engine, Path rulesFile, PolicyOptions options, Collection<String> inspecting,
+    public PolicyReloader(PolicyEngine engine, Path rulesFile, PolicyOptions options, PolicyChecks checks,
                           Observer observer, Duration interval) {
-        this(engine, rulesFile, options, inspecting, observer, interval, DecisionNameCheck.none());
-    }
-
-    /**
-     * @param decisionNames refuses a policy whose pend rules name a decision service that is not configured
-     */
-    public PolicyReloader(PolicyEngine engine, Path rulesFile, PolicyOptions options, Collection<String> inspecting,
-                          Observer observer, Duration interval, DecisionNameCheck decisionNames) {
-        this.decisionNames = Objects.requireNonNull(decisionNames);
         this.engine = Objects.requireNonNull(engine);
         this.rulesFile = Objects.requireNonNull(rulesFile);
         this.options = Objects.requireNonNull(options);
-        this.inspecting = List.copyOf(inspecting);
+        this.checks = Objects.requireNonNull(checks);
         this.observer = Objects.requireNonNull(observer);
         this.interval = Objects.requireNonNull(interval);
         this.loaded = watched(engine.current().fileStamps());
@@ -131,7 +119,7 @@ public final class PolicyReloader implements AutoCloseable {
         } catch (PolicyException e) {
             return refused(e.errors().stream().map(PolicyError::toString).toList(), watched(e.files()));
         }
-        List<String> problems = PolicyChecks.problems(next, inspecting, decisionNames);
+        List<String> problems = checks.problems(next);
         if (!problems.isEmpty()) {
             return refused(problems, watched(next.fileStamps()));
         }

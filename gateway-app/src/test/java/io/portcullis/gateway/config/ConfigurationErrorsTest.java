@@ -7,10 +7,15 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.UUID;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** A wrong key or value stops the start, and the message names the key or the file position. */
+/**
+ * A wrong key or value stops the start, and what the operator reads (the failure analysis) is one line per
+ * error: where (the absolute path of the file read, line and column), the key, the value found and what was
+ * expected in the file's own spelling.
+ */
 class ConfigurationErrorsTest {
 
     @TempDir
@@ -22,6 +27,8 @@ class ConfigurationErrorsTest {
         "--portcullis.listeners[0].backends[0]=127.0.0.1:9",
     };
 
+    private static final String COVERING_RULES = "listeners:\n  db:\n    rules: []\n    default: accept\n";
+
     private Throwable startFailure(String... extra) {
         List<String> args = new ArrayList<>(List.of(LISTENER));
         args.addAll(List.of(extra));
@@ -31,8 +38,13 @@ class ConfigurationErrorsTest {
         return StartFailure.of(args.toArray(String[]::new));
     }
 
-    private static String messages(Throwable t) {
-        return StartFailure.messages(t);
+    /** The error lines of a start that failed with these arguments (a rules file covering 'db' unless given). */
+    private List<String> errors(String... extra) throws Exception {
+        List<String> args = new ArrayList<>(List.of(extra));
+        if (args.stream().noneMatch(a -> a.startsWith("--portcullis.rules="))) {
+            args.add("--portcullis.rules=file:" + rules(COVERING_RULES));
+        }
+        return StartFailure.errors(startFailure(args.toArray(String[]::new)));
     }
 
     private Path rules(String yaml) throws Exception {
@@ -42,74 +54,179 @@ class ConfigurationErrorsTest {
     }
 
     @Test
-    void badEnumValueNamesTheKey() throws Exception {
-        Path rules = rules("listeners:\n  db:\n    rules: []\n    default: accept\n");
-        Throwable t = startFailure("--portcullis.rules=file:" + rules, "--portcullis.listeners[0].balance=fastest");
-        assertThat(messages(t)).contains("portcullis.listeners[0].balance");
-    }
-
-    @Test
-    void unknownTransportNamesTheKey() throws Exception {
-        Path rules = rules("listeners:\n  db:\n    rules: []\n    default: accept\n");
-        Throwable t = startFailure("--portcullis.rules=file:" + rules, "--portcullis.transport=dpdk");
-        assertThat(messages(t)).contains("portcullis.transport").contains("io_uring");
-    }
-
-    @Test
-    void unknownKeyNamesTheKey() throws Exception {
-        Path rules = rules("listeners:\n  db:\n    rules: []\n    default: accept\n");
-        Throwable t = startFailure("--portcullis.rules=file:" + rules, "--portcullis.listeners[0].conditonal-accept=false");
-        assertThat(messages(t)).contains("portcullis.listeners[0].conditonal-accept");
-    }
-
-    @Test
-    void badAddressNamesTheKey() throws Exception {
-        Path rules = rules("listeners:\n  db:\n    rules: []\n    default: accept\n");
-        Throwable t = startFailure("--portcullis.rules=file:" + rules, "--portcullis.listeners[0].backends[1]=nowhere");
-        assertThat(messages(t)).contains("portcullis.listeners[0].backends[1]").contains("host:port");
+    void badEnumValueNamesTheKeyAndTheValuesAsTheFileSpellsThem() throws Exception {
+        List<String> errors = errors("--portcullis.listeners[0].balance=fastest");
+        assertThat(errors).containsExactly("portcullis.listeners[0].balance: found 'fastest', expected round-robin, "
+                + "least-connections or source-hash (from the command line)");
+        assertThat(StartFailure.report(startFailure("--portcullis.rules=file:" + rules(COVERING_RULES),
+                "--portcullis.listeners[0].balance=fastest")))
+                .doesNotContain("LEAST_CONNECTIONS").doesNotContain("io.portcullis.gateway.proxy.Balance");
     }
 
     @Test
     void pendIsNotAnOnTimeoutAction() throws Exception {
-        Path rules = rules("listeners:\n  db:\n    rules: []\n    default: accept\n");
-        Throwable t = startFailure("--portcullis.rules=file:" + rules, "--portcullis.listeners[0].inspect.on-timeout=pend");
-        assertThat(messages(t)).contains("portcullis.listeners[0].inspect.on-timeout");
+        assertThat(errors("--portcullis.listeners[0].inspect.on-timeout=pend")).containsExactly(
+                "portcullis.listeners[0].inspect.on-timeout: found 'pend', expected accept or reject (from the command line)");
     }
 
     @Test
-    void badDurationNamesTheKey() throws Exception {
-        Path rules = rules("listeners:\n  db:\n    rules: []\n    default: accept\n");
-        Throwable t = startFailure("--portcullis.rules=file:" + rules, "--portcullis.listeners[0].inspect.timeout=soon");
-        assertThat(messages(t)).contains("portcullis.listeners[0].inspect.timeout");
+    void unknownTransportNamesTheKey() throws Exception {
+        assertThat(errors("--portcullis.transport=dpdk")).containsExactly(
+                "portcullis.transport: found 'dpdk', which must be auto, io_uring, epoll or nio (from the command line)");
+    }
+
+    @Test
+    void unknownKeyNamesTheKeyAndTheNearestKnownOne() throws Exception {
+        assertThat(errors("--portcullis.listeners[0].conditonal-accept=false")).containsExactly(
+                "portcullis.listeners[0].conditonal-accept: unknown key; did you mean 'conditional-accept'? (from the command line)");
+    }
+
+    @Test
+    void anUnknownSectionIsOneErrorWithTheKnownKeysWhenNoneIsNear() throws Exception {
+        assertThat(errors("--portcullis.listners[0].name=x", "--portcullis.listners[0].bind=127.0.0.1:1",
+                "--portcullis.listeners[0].proxy-protocol.accept=required")).containsExactly(
+                "portcullis.listeners[0].proxy-protocol: unknown key (known here: name, bind, conditional-accept, backends, "
+                        + "balance, connect-timeout, idle-timeout, inspect, health-check) (from the command line)",
+                "portcullis.listners: unknown key; did you mean 'listeners'? (from the command line)");
+    }
+
+    @Test
+    void aListItemAfterAGapIsNamed() throws Exception {
+        assertThat(errors("--portcullis.listeners[0].backends[2]=127.0.0.1:10")).containsExactly(
+                "portcullis.listeners[0].backends[2]: not used: list items must be numbered from [0] without gaps "
+                        + "(from the command line)");
+    }
+
+    @Test
+    void badAddressNamesTheKeyAndTheForm() throws Exception {
+        assertThat(errors("--portcullis.listeners[0].backends[1]=nowhere")).containsExactly(
+                "portcullis.listeners[0].backends[1]: found 'nowhere', which is not valid: expected host:port "
+                        + "(IPv6 as [addr]:port), got 'nowhere' (from the command line)");
+    }
+
+    @Test
+    void badDurationNamesTheKeyAndTheForm() throws Exception {
+        assertThat(errors("--portcullis.listeners[0].inspect.timeout=soon")).containsExactly(
+                "portcullis.listeners[0].inspect.timeout: found 'soon', expected a duration such as 300ms, 5s, 10m, 1h "
+                        + "or 1d (from the command line)");
+    }
+
+    @Test
+    void aDecisionServiceKeyIsNamedAsTheFileSpellsIt() throws Exception {
+        assertThat(errors("--portcullis.decision-services.authz.url=http://authz:8181/v1/decide",
+                "--portcullis.decision-services.authz.timeout=0s")).containsExactly(
+                "portcullis.decision-services.authz.timeout: found '0s', which must be between 1ms and 60s (from the command line)");
+        assertThat(errors("--portcullis.decision-services.authz.url=http://authz:8181/v1/decide",
+                "--portcullis.decision-services.authz.on-failure=maybe")).containsExactly(
+                "portcullis.decision-services.authz.on-failure: found 'maybe', expected accept, reject or stale (from the command line)");
     }
 
     @Test
     void inspectingListenerNeedsRules() {
-        Throwable t = startFailure();
-        assertThat(messages(t)).contains("portcullis.rules must be set");
+        assertThat(StartFailure.errors(startFailure())).containsExactly(
+                "portcullis.rules: must be set when a listener has conditional-accept: true (from the command line)");
     }
 
     @Test
-    void malformedRulesFileStopsTheStartWithFileLineColumn() throws Exception {
+    void errorsInAFileAreOneLineEachWithTheAbsolutePathLineAndColumnInFileOrder() throws Exception {
+        Path rules = rules(COVERING_RULES);
+        Path app = Files.writeString(dir.resolve("application.yml"), """
+                portcullis:
+                  rules: file:%s
+                  transport: dpdk
+                  listeners:
+                    - name: db
+                      bind: 127.0.0.1:0
+                      backends: [127.0.0.1:9]
+                      connect-timeout: 0s
+                      inspect:
+                        max-pending: -1
+                    - name: db
+                      backends: []
+                """.formatted(rules));
+        Throwable t = StartFailure.of("--server.port=0", "--spring.config.additional-location=file:" + app);
+        assertThat(StartFailure.errors(t)).containsExactly(
+                app + ":3:14: portcullis.transport: found 'dpdk', which must be auto, io_uring, epoll or nio",
+                app + ":5:13: portcullis.listeners: must have unique names",
+                app + ":8:24: portcullis.listeners[0].connect-timeout: found '0s', which must be between 1ms and 5m",
+                app + ":10:22: portcullis.listeners[0].inspect.max-pending: found '-1', which must be greater than or equal to 0",
+                app + ":11:13: portcullis.listeners[1].bind: missing; this key is required",
+                app + ":12:17: portcullis.listeners[1].backends: found an empty value, which must name at least one backend");
+    }
+
+    @Test
+    void aBadValueInARelativelyNamedFileShowsItsAbsolutePath() throws Exception {
+        Path relative = relativeDir();
+        Path app = Files.writeString(relative.resolve("application.yml"), """
+                portcullis:
+                  listeners:
+                    - name: db
+                      bind: 127.0.0.1:0
+                      backends: [127.0.0.1:9]
+                      balance: fastest
+                """);
+        Throwable t = StartFailure.of("--server.port=0", "--spring.config.additional-location=file:./" + app);
+        assertThat(StartFailure.errors(t)).containsExactly(app.toAbsolutePath() + ":6:16: portcullis.listeners[0].balance: "
+                + "found 'fastest', expected round-robin, least-connections or source-hash");
+    }
+
+    @Test
+    void malformedRulesFileStopsTheStartWithAbsolutePathLineAndColumn() throws Exception {
         Path rules = rules("listeners:\n  db:\n    rules:\n      - name: x\n        action: acept\n    default: reject\n");
-        Throwable t = startFailure("--portcullis.rules=file:" + rules);
-        assertThat(messages(t)).contains("rules.yaml:5:17").contains("acept");
+        List<String> errors = errors("--portcullis.rules=file:" + rules);
+        assertThat(errors).containsExactly(rules + ":5:17: unknown action 'acept' (expected accept, reject or pend)");
+        assertThat(StartFailure.report(startFailure("--portcullis.rules=file:" + rules)))
+                .contains("validate --config").doesNotContain("once that command exists");
+    }
+
+    @Test
+    void aMissingRulesFileNamedRelativelyShowsTheAbsolutePathRead() throws Exception {
+        Path missing = relativeDir().resolve("missing.yaml");
+        for (String location : List.of("file:./" + missing, "file:" + missing, missing.toString())) {
+            assertThat(errors("--portcullis.rules=" + location)).as(location).containsExactly(
+                    missing.toAbsolutePath() + ":1:1: cannot read the policy file: no such file");
+        }
+    }
+
+    @Test
+    void aRelativeRulesFileIsReadFromTheWorkingDirectoryAndReportedAbsolute() throws Exception {
+        Path rules = Files.writeString(relativeDir().resolve("rules.yaml"),
+                "listeners:\n  db:\n    rules:\n      - name: x\n        sourc: [10.0.0.0/8]\n        action: accept\n"
+                        + "    default: reject\n");
+        assertThat(errors("--portcullis.rules=file:./" + rules)).containsExactly(
+                rules.toAbsolutePath() + ":5:9: unknown key 'sourc' (did you mean 'source'?)");
     }
 
     @Test
     void rulesFileMustCoverInspectingListeners() throws Exception {
         Path rules = rules("listeners:\n  other:\n    rules: []\n    default: accept\n");
-        Throwable t = startFailure("--portcullis.rules=file:" + rules);
-        assertThat(messages(t)).contains("no rules for listener(s) [db]").contains("other");
+        assertThat(errors("--portcullis.rules=file:" + rules)).containsExactly(
+                rules + ": no rules for listener(s) [db] which have conditional-accept: true (the file has: [other])");
+    }
+
+    @Test
+    void anSniRuleOnAListenerThatDoesNotPeekStopsTheStart() throws Exception {
+        Path rules = rules("""
+                listeners:
+                  db:
+                    rules:
+                      - name: by-name
+                        sni: [db.example.com]
+                        action: reject
+                    default: accept
+                """);
+        assertThat(errors("--portcullis.rules=file:" + rules)).containsExactly(rules + ":4:9: rule 'by-name' of "
+                + "listener 'db' matches on sni, but listener 'db' does not peek at TLS, so sni is never known there; "
+                + "no listener can peek at TLS yet: remove the rule or its condition");
     }
 
     @Test
     void occupiedBindAddressStopsTheStart() throws Exception {
         try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-            Path rules = rules("listeners:\n  db:\n    rules: []\n    default: accept\n");
+            Path rules = rules(COVERING_RULES);
             Throwable t = startFailure("--portcullis.rules=file:" + rules,
                     "--portcullis.listeners[0].bind=127.0.0.1:" + taken.getLocalPort());
-            assertThat(messages(t)).contains("listener 'db': cannot bind");
+            assertThat(StartFailure.messages(t)).contains("listener 'db': cannot bind");
         }
     }
 
@@ -118,7 +235,7 @@ class ConfigurationErrorsTest {
         Path rules = rules("listeners:\n  db:\n    rules: []\n    default: accept\n");
         String token = "only-15-chars-x";
         Throwable t = startFailure("--portcullis.rules=file:" + rules, "--portcullis.admin.token=" + token);
-        assertThat(messages(t)).contains("portcullis.admin.token is too short: it must have at least 16 characters")
+        assertThat(StartFailure.report(t)).contains("portcullis.admin.token is too short: it must have at least 16 characters")
                 .doesNotContain(token);
     }
 
@@ -128,7 +245,7 @@ class ConfigurationErrorsTest {
         Path rules = rules("listeners:\n  db:\n    rules: []\n    default: accept\n");
         Files.writeString(dir.resolve("application.yml"), "portcullis:\n  admin:\n    token: ${PORTCULLIS_TEST_UNSET_VARIABLE}\n");
         Throwable t = startFailure("--portcullis.rules=file:" + rules, "--spring.config.additional-location=file:" + dir + "/");
-        assertThat(messages(t)).contains("portcullis.admin.token still holds '${'")
+        assertThat(StartFailure.report(t)).contains("portcullis.admin.token still holds '${'")
                 .contains("write ${PORTCULLIS_ADMIN_TOKEN:} (with the colon)");
     }
 
@@ -137,7 +254,14 @@ class ConfigurationErrorsTest {
         Path rules = rules("listeners:\n  db:\n    rules: []\n    default: accept\n");
         String token = "a token with spaces in it";
         Throwable t = startFailure("--portcullis.rules=file:" + rules, "--portcullis.admin.token=" + token);
-        assertThat(messages(t)).contains("portcullis.admin.token must be visible ASCII characters only")
+        assertThat(StartFailure.report(t)).contains("portcullis.admin.token must be visible ASCII characters only")
                 .doesNotContain(token);
+    }
+
+    /** A fresh directory named relative to the working directory (no "..": the test runs in the module). */
+    private static Path relativeDir() throws Exception {
+        Path relative = Path.of("target", "relative-" + UUID.randomUUID());
+        Files.createDirectories(relative);
+        return relative;
     }
 }

@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.portcullis.gateway.config.PolicyFiles;
 import io.portcullis.gateway.config.PolicyLoadException;
+import io.portcullis.gateway.policy.PolicyChecks;
+import io.portcullis.gateway.policy.PolicyChecks.ListenerFacts;
 import io.portcullis.gateway.policy.PolicyReloader;
 import io.portcullis.policy.Policy;
 import io.portcullis.policy.PolicyEngine;
@@ -39,11 +41,15 @@ class DecisionNameCheckTest {
     @TempDir
     Path dir;
 
+    private static PolicyChecks checks() {
+        return PolicyChecks.of(List.of(new ListenerFacts("db", true, false)), DecisionNameCheck.of(Set.of("authz")));
+    }
+
     @Test
     void namesEachRuleThatAsksForAnUnknownService() throws Exception {
         Policy policy = Policy.parse(TYPO, "rules.yaml");
         assertThat(DecisionNameCheck.of(Set.of("authz", "opa")).problems(policy)).containsExactly(
-                "rules.yaml:4: rule 'ask-authz' of listener 'db' names decision service 'authz2', which is not "
+                "rules.yaml:4:9: rule 'ask-authz' of listener 'db' names decision service 'authz2', which is not "
                         + "configured (configured: authz, opa); add it under portcullis.decision-services or fix the name");
         assertThat(DecisionNameCheck.of(Set.of()).problems(policy)).singleElement().asString().contains("(none is)");
         assertThat(DecisionNameCheck.of(Set.of("authz")).problems(Policy.parse(GOOD, "rules.yaml"))).isEmpty();
@@ -54,8 +60,7 @@ class DecisionNameCheckTest {
     void theStartRefusesThePolicy() throws Exception {
         Path file = dir.resolve("rules.yaml");
         Files.writeString(file, TYPO);
-        assertThatThrownBy(() -> PolicyFiles.load(new FileSystemResource(file), List.of("db"), PolicyOptions.defaults(),
-                DecisionNameCheck.of(Set.of("authz"))))
+        assertThatThrownBy(() -> PolicyFiles.load(new FileSystemResource(file), PolicyOptions.defaults(), checks()))
                 .isInstanceOf(PolicyLoadException.class)
                 .hasMessageContaining("names decision service 'authz2', which is not configured");
     }
@@ -66,8 +71,8 @@ class DecisionNameCheckTest {
         Files.writeString(file, GOOD);
         Policy running = Policy.load(file);
         PolicyEngine engine = new PolicyEngine(running);
-        try (PolicyReloader reloader = new PolicyReloader(engine, file, PolicyOptions.defaults(), List.of("db"),
-                success -> { }, Duration.ofSeconds(1), DecisionNameCheck.of(Set.of("authz")))) {
+        try (PolicyReloader reloader = new PolicyReloader(engine, file, PolicyOptions.defaults(), checks(),
+                success -> { }, Duration.ofSeconds(1))) {
             Files.writeString(file, TYPO);
             PolicyReloader.Result result = reloader.reload();
             assertThat(result.success()).isFalse();

@@ -3,6 +3,7 @@ package io.portcullis.gateway.policy;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import io.portcullis.gateway.decision.DecisionNameCheck;
 import io.portcullis.policy.Policy;
 import io.portcullis.policy.PolicyEngine;
 import io.portcullis.policy.PolicyOptions;
@@ -62,7 +63,8 @@ class PolicyReloaderTest {
     private void startWith(String rules) throws Exception {
         Files.writeString(rules(), rules);
         engine = new PolicyEngine(Policy.load(rules(), options));
-        reloader = new PolicyReloader(engine, rules(), options, List.of("db"),
+        reloader = new PolicyReloader(engine, rules(), options,
+                PolicyChecks.of(List.of(new PolicyChecks.ListenerFacts("db", true, false)), DecisionNameCheck.none()),
                 success -> (success ? successes : failures).incrementAndGet(), TICK);
         reloader.start();
     }

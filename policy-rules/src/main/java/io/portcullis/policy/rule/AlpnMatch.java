@@ -42,6 +42,11 @@ public final class AlpnMatch implements Match {
     }
 
     @Override
+    public boolean needsTlsPeek() {
+        return true;
+    }
+
+    @Override
     public String key() {
         return KEY;
     }

@@ -28,6 +28,16 @@ public interface Match {
         return false;
     }
 
+    /**
+     * Whether this condition reads what only a TLS peek finds (the ClientHello's SNI or ALPN, see
+     * {@link io.portcullis.policy.model.InspectRequest#sni()}). On a listener that does not peek, such a
+     * condition never sees a value, so a gateway refuses the rule there. A custom condition that reads
+     * {@code sni()} or {@code alpn()} overrides this to return true.
+     */
+    default boolean needsTlsPeek() {
+        return false;
+    }
+
     /** The {@code rules.yaml} key this condition was written under, e.g. {@code source}. */
     String key();
 }

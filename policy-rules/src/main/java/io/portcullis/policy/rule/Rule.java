@@ -26,14 +26,17 @@ public final class Rule {
 
     private final String name;
     private final int line;
+    private final int column;
     private final Match[] matches;
     private final Verdict verdict;
     private final Limiter limiter;
     private final RuleMode mode;
 
-    private Rule(String name, int line, List<Match> matches, Verdict verdict, Limiter limiter, RuleMode mode) {
+    private Rule(String name, int line, int column, List<Match> matches, Verdict verdict, Limiter limiter,
+                 RuleMode mode) {
         this.name = Objects.requireNonNull(name, "name");
         this.line = line;
+        this.column = column;
         this.matches = matches.toArray(new Match[0]);
         this.verdict = verdict;
         this.limiter = limiter;
@@ -49,20 +52,28 @@ public final class Rule {
      * @param action  what the rule decides
      */
     public Rule(String name, int line, List<Match> matches, InspectAction action) {
-        this(name, line, matches, new Verdict(action, name), null, RuleMode.ENFORCE);
+        this(name, line, 0, matches, new Verdict(action, name), null, RuleMode.ENFORCE);
     }
 
-    /** A deciding rule; {@code verdict.rule()} must be {@code name}. */
-    public static Rule deciding(String name, int line, List<Match> matches, Verdict verdict, RuleMode mode) {
+    /**
+     * A deciding rule; {@code verdict.rule()} must be {@code name}.
+     *
+     * @param line   1-based line of the rule in its file, 0 when not from a file
+     * @param column 1-based column of the rule in its file, 0 when not from a file
+     */
+    public static Rule deciding(String name, int line, int column, List<Match> matches, Verdict verdict,
+                                RuleMode mode) {
         if (!verdict.rule().equals(name)) {
             throw new IllegalArgumentException("verdict of rule '" + name + "' names rule '" + verdict.rule() + "'");
         }
-        return new Rule(name, line, matches, verdict, null, mode);
+        return new Rule(name, line, column, matches, verdict, null, mode);
     }
 
-    /** A limiter rule. */
-    public static Rule limiting(String name, int line, List<Match> matches, Limiter limiter, RuleMode mode) {
-        return new Rule(name, line, matches, Objects.requireNonNull(limiter, "limiter").refusal(), limiter, mode);
+    /** A limiter rule; {@code line} and {@code column} as for {@link #deciding}. */
+    public static Rule limiting(String name, int line, int column, List<Match> matches, Limiter limiter,
+                                RuleMode mode) {
+        return new Rule(name, line, column, matches, Objects.requireNonNull(limiter, "limiter").refusal(), limiter,
+                mode);
     }
 
     /** Whether every condition holds. Any thread; allocates nothing. */
@@ -97,8 +108,24 @@ public final class Rule {
         return name;
     }
 
+    /** 1-based line of the rule in its file; 0 when not from a file. */
     public int line() {
         return line;
+    }
+
+    /** 1-based column of the rule in its file (where its first key starts); 0 when not from a file. */
+    public int column() {
+        return column;
+    }
+
+    /** Whether a condition of this rule needs what a TLS peek finds ({@link Match#needsTlsPeek()}). */
+    public boolean needsTlsPeek() {
+        for (Match match : matches) {
+            if (match.needsTlsPeek()) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** What the rule does when it acts: its action, or {@code REJECT} for a limiter at its bound. */

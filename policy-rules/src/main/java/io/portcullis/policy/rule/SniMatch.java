@@ -83,6 +83,11 @@ public final class SniMatch implements Match {
     }
 
     @Override
+    public boolean needsTlsPeek() {
+        return true;
+    }
+
+    @Override
     public String key() {
         return KEY;
     }

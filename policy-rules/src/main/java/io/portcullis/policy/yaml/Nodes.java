@@ -30,6 +30,11 @@ final class Nodes {
         return node.getStartMark().getLine() + 1;
     }
 
+    /** 1-based column where the node starts. */
+    static int column(Node node) {
+        return node.getStartMark().getColumn() + 1;
+    }
+
     static Optional<MappingNode> mapping(Node node, Problems problems) {
         if (node instanceof MappingNode mapping) {
             return Optional.of(mapping);

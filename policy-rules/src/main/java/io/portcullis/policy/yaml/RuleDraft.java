@@ -17,7 +17,7 @@ import java.util.Optional;
  * @param verdict present for a deciding rule
  * @param limit   present for a limiter rule (exactly one of the two is)
  */
-record RuleDraft(String name, int line, List<Match> matches, Optional<Verdict> verdict,
+record RuleDraft(String name, int line, int column, List<Match> matches, Optional<Verdict> verdict,
                  Optional<LimitSettings> limit, RuleMode mode) {
 
     /** Whether the rule ends evaluation for every connection (see {@link Rule#catchesAll()}). */
@@ -27,8 +27,8 @@ record RuleDraft(String name, int line, List<Match> matches, Optional<Verdict> v
 
     Rule link(String listener, LimiterRegistry limiters) {
         if (verdict.isPresent()) {
-            return Rule.deciding(name, line, matches, verdict.get(), mode);
+            return Rule.deciding(name, line, column, matches, verdict.get(), mode);
         }
-        return Rule.limiting(name, line, matches, limiters.limiter(listener, name, limit.orElseThrow()), mode);
+        return Rule.limiting(name, line, column, matches, limiters.limiter(listener, name, limit.orElseThrow()), mode);
     }
 }

@@ -172,7 +172,7 @@ final class RuleParser {
         }
         Optional<Verdict> verdict = action.isEmpty() ? Optional.empty() : Optional.of(
                 new Verdict(action.get(), name.get(), decision, timeout, Optional.empty(), Permit.NONE));
-        return Optional.of(new RuleDraft(name.get(), Nodes.line(node), matches, verdict, limit, mode));
+        return Optional.of(new RuleDraft(name.get(), Nodes.line(node), Nodes.column(node), matches, verdict, limit, mode));
     }
 
     /** Whether a {@code decision}/{@code timeout} key stands in a pend rule; reports it when not. */

@@ -3,8 +3,11 @@ package io.portcullis.policy.yaml;
 import java.util.Collection;
 import java.util.Optional;
 
-/** "Did you mean …?" for misspelt keys and names, by edit distance (with transpositions). */
-final class Suggestions {
+/**
+ * "Did you mean …?" for misspelt keys and names, by edit distance (with transpositions). Public so that
+ * an application reports its own misspelt keys the same way.
+ */
+public final class Suggestions {
 
     private Suggestions() {
     }
@@ -13,7 +16,7 @@ final class Suggestions {
      * The candidate closest to {@code word}, if it is close enough to be a likely typo: at most
      * two edits, and at most a third of the word's length (one edit for words of up to five letters).
      */
-    static Optional<String> nearest(String word, Collection<String> candidates) {
+    public static Optional<String> nearest(String word, Collection<String> candidates) {
         int allowed = Math.max(1, Math.min(2, word.length() / 3));
         String best = null;
         int bestDistance = Integer.MAX_VALUE;

@@ -1,0 +1,121 @@
+package io.portcullis.gateway.policy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.portcullis.gateway.decision.DecisionNameCheck;
+import io.portcullis.gateway.policy.PolicyChecks.ListenerFacts;
+import io.portcullis.policy.Policy;
+import io.portcullis.policy.PolicyEngine;
+import io.portcullis.policy.PolicyOptions;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A rule on what a TLS peek finds (sni, alpn) can never act as written on a listener that does not peek: refused
+ * at start, on reload and in validate (all three go through {@link PolicyChecks}), shadow rules too.
+ */
+class PolicyChecksTest {
+
+    private static final String TLS_RULES = """
+            listeners:
+              db:
+                rules:
+                  - name: office
+                    source: [192.0.2.0/24]
+                    action: accept
+                  - name: by-name
+                    sni: ["*.example.com"]
+                    action: reject
+                  - name: watch-h2
+                    alpn: [h2]
+                    action: reject
+                    mode: shadow
+                  - name: no-name-no-protocol
+                    source: [198.51.100.0/24]
+                    sni: [none]
+                    alpn: [none]
+                    action: accept
+                default: reject
+              web:
+                rules:
+                  - name: by-name
+                    sni: [www.example.com]
+                    action: accept
+                default: reject
+            """;
+
+    @TempDir
+    Path dir;
+
+    private static PolicyChecks checks(ListenerFacts... listeners) {
+        return PolicyChecks.of(List.of(listeners), DecisionNameCheck.of(Set.of()));
+    }
+
+    @Test
+    void everyRuleOnSniOrAlpnOfAListenerThatDoesNotPeekIsRefusedWithItsPosition() throws Exception {
+        Policy policy = Policy.parse(TLS_RULES, "rules.yaml");
+
+        assertThat(checks(new ListenerFacts("db", true, false)).problems(policy)).containsExactly(
+                "rules.yaml:7:9: rule 'by-name' of listener 'db' matches on sni, but listener 'db' does not peek at TLS, "
+                        + "so sni is never known there; no listener can peek at TLS yet: remove the rule or its condition",
+                "rules.yaml:10:9: rule 'watch-h2' of listener 'db' matches on alpn, but listener 'db' does not peek at TLS, "
+                        + "so alpn is never known there; no listener can peek at TLS yet: remove the rule or its condition",
+                "rules.yaml:14:9: rule 'no-name-no-protocol' of listener 'db' matches on sni and alpn, but listener 'db' "
+                        + "does not peek at TLS, so they are never known there; no listener can peek at TLS yet: remove "
+                        + "the rule or its conditions");
+    }
+
+    @Test
+    void aListenerThatPeeksTakesThem() throws Exception {
+        Policy policy = Policy.parse(TLS_RULES, "rules.yaml");
+
+        assertThat(checks(new ListenerFacts("db", true, true), new ListenerFacts("web", true, true)).problems(policy))
+                .isEmpty();
+    }
+
+    @Test
+    void sectionsThatNeverRunAreNotChecked() throws Exception {
+        Policy policy = Policy.parse(TLS_RULES, "rules.yaml");
+
+        assertThat(checks(new ListenerFacts("db", false, false)).problems(policy))
+                .as("db does not inspect; web is not configured").isEmpty();
+    }
+
+    @Test
+    void aFileOnItsOwnIsCheckedAsIfEachSectionWereAListenerWithDefaults() throws Exception {
+        Policy policy = Policy.parse(TLS_RULES, "rules.yaml");
+
+        assertThat(PolicyChecks.standalone().problems(policy)).hasSize(4)
+                .last().asString().startsWith("rules.yaml:22:9: rule 'by-name' of listener 'web' matches on sni");
+        assertThat(PolicyChecks.standalone().isStandalone()).isTrue();
+        assertThat(PolicyChecks.standalone().problems(Policy.parse(
+                "listeners:\n  x:\n    rules:\n      - name: a\n        action: pend\n        decision: nowhere\n"
+                        + "    default: reject\n", "rules.yaml")))
+                .as("without a configuration, decision names are not known").isEmpty();
+    }
+
+    @Test
+    void aReloadToAnSniRuleIsRefusedAndTheRunningPolicyStays() throws Exception {
+        Path file = dir.resolve("rules.yaml");
+        String plain = "listeners:\n  db:\n    rules:\n      - name: office\n        source: [192.0.2.0/24]\n"
+                + "        action: accept\n    default: reject\n";
+        Files.writeString(file, plain);
+        Policy running = Policy.load(file);
+        PolicyEngine engine = new PolicyEngine(running);
+        try (PolicyReloader reloader = new PolicyReloader(engine, file, PolicyOptions.defaults(),
+                checks(new ListenerFacts("db", true, false)), success -> { }, Duration.ofSeconds(1))) {
+            Files.writeString(file, plain.replace("        source: [192.0.2.0/24]\n",
+                    "        source: [192.0.2.0/24]\n        sni: [db.example.com]\n        mode: shadow\n"));
+            PolicyReloader.Result result = reloader.reload();
+            assertThat(result.success()).isFalse();
+            assertThat(result.errors()).singleElement().asString()
+                    .startsWith(file + ":4:9: rule 'office' of listener 'db' matches on sni");
+            assertThat(engine.current()).isSameAs(running);
+        }
+    }
+}
