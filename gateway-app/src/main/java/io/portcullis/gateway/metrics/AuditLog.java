@@ -168,7 +168,7 @@ public final class AuditLog implements AutoCloseable {
     }
 
     /** Lines waiting for the writer now. Any thread. */
-    public int queued() {
+    int queued() {
         return queue.size();
     }
 
