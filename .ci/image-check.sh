@@ -18,8 +18,8 @@
 # context applied.
 #
 # Idempotent; installs what it needs (podman, buildah, runc, debootstrap, python3 with PyYAML, helm via
-# ../shared/tools/install-helm.sh). Needs root, and the host ports 7000, 7001, 9901, 9902, 17100, 17101
-# and 18181 free. Builds the jar when gateway-app/target/portcullis.jar is missing.
+# .ci/install-helm.sh). Needs root, and the host ports 7000, 7001, 9901, 9902, 17100, 17101 and 18181
+# free. Builds the jar when gateway-app/target/portcullis.jar is missing.
 # Environment: PORTCULLIS_CI_CACHE, DEBIAN_MIRROR, DEBIAN_SECURITY_MIRROR, STOP_GRACE (s, default 30),
 # REBUILD_BASE=1 (make the base again), KEEP_IMAGE=1 (keep localhost/portcullis:ci after the run).
 set -euo pipefail
@@ -72,7 +72,7 @@ EOF
 fi
 podman --version
 mkdir -p "$CACHE/bin"
-bash ../shared/tools/install-helm.sh "$CACHE/bin" >/dev/null
+bash .ci/install-helm.sh "$CACHE/bin" >/dev/null
 
 step "base image $BASE_IMAGE"
 if [ "${REBUILD_BASE:-0}" = 1 ]; then

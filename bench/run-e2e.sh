@@ -5,6 +5,7 @@
 #   bench/run-e2e.sh                  default profile: 3 rounds, 8 s wrk runs (about 14 minutes)
 #   QUICK=1 bench/run-e2e.sh          smoke test: 1 round, 3 s runs (about 4 minutes)
 #   REPEATS=5 WORKERS=2 bench/run-e2e.sh
+#   AUDIT=off bench/run-e2e.sh        every Portcullis process with its audit log off
 #
 # Writes bench/results/e2e-<date>.json, .md (table, targets, machine) and .png (ratios to HAProxy);
 # QUICK=1 writes e2e-<date>-quick.*. Raw outputs and logs stay in bench/results/tmp/e2e-<date>[-quick]/.
@@ -12,7 +13,9 @@
 # Settings (environment): REPEATS (rounds), DURATION (s per wrk run), BULK_SECONDS (iperf3 -t),
 # LAT_SECONDS (1-connection latency run), WARMUP (s per path and workload before round 1), CONNS (wrk -c),
 # WORKERS (1 or 2: threads of every proxy), BACKEND_WORKERS (nginx backend processes), PIN (auto|0|1),
-# JVM_HEAP, JVM_GC, JAR (default gateway-app/target/portcullis.jar, built when missing), BASE_PORT, DATE.
+# JVM_HEAP, JVM_GC, JAR (default gateway-app/target/portcullis.jar, built when missing), BASE_PORT, DATE,
+# AUDIT (file, the default: every Portcullis process writes its audit lines to a file, as deployed, and the path
+# portcullis-noaudit, as portcullis-on with the audit log off, measures what that costs; off: no audit log).
 #
 # Everything listens on 127.0.0.1 only; every process started here is stopped on exit, error or Ctrl-C, and a
 # watchdog ends the script after MAX_SECONDS whatever happens.
@@ -35,8 +38,8 @@ NAME=e2e-$DATE
 [ "$PROFILE" = quick ] && NAME=$NAME-quick
 WORK=$RESULTS/tmp/$NAME
 RAW=$WORK/raw
-# Budget: start-up, warm-up, then per round 28 runs plus their gaps; the watchdog allows twice that.
-PER_ROUND=$((16 * (DURATION + 2) + 6 * (BULK_SECONDS + 4) + 6 * (LAT_SECONDS + 2)))
+# Budget: start-up, warm-up, then per round 29 runs plus their gaps; the watchdog allows twice that.
+PER_ROUND=$((17 * (DURATION + 2) + 6 * (BULK_SECONDS + 4) + 6 * (LAT_SECONDS + 2)))
 MAX_SECONDS=${MAX_SECONDS:-$((2 * (240 + 40 * WARMUP + REPEATS * PER_ROUND)))}
 
 command -v java >/dev/null || die "java not found (Java 17+ needed)"
@@ -60,6 +63,7 @@ alloc_port NGINX_PORT; alloc_port NGINX_IPERF
 alloc_port OFF_PORT; alloc_port OFF_IPERF; alloc_port OFF_MGMT
 alloc_port ON_PORT; alloc_port ON_IPERF; alloc_port ON_MGMT
 alloc_port URING_PORT; alloc_port URING_IPERF; alloc_port URING_MGMT
+alloc_port NOAUDIT_PORT; alloc_port NOAUDIT_MGMT
 alloc_port RULES100_PORT; alloc_port RULES100_MGMT
 alloc_port DECISION_PORT; alloc_port DECISION_MGMT
 alloc_port EMB_ACCEPT_PORT; alloc_port EMB_PEND_PORT
@@ -95,6 +99,12 @@ launch_portcullis on "$WORK/portcullis-on" "$ON_MGMT" "$ON_PORT $ON_IPERF" --por
 mapfile -t URING_ARGS < <(listener_args 0 bench "$URING_PORT" "$BACKEND_PORT" true; listener_args 1 iperf "$URING_IPERF" "$IPERF_PORT" true)
 launch_portcullis uring "$WORK/portcullis-uring" "$URING_MGMT" "$URING_PORT $URING_IPERF" --portcullis.rules="file:$RULES_LIST" \
     --portcullis.transport=io_uring "${URING_ARGS[@]}"
+# The same as 'on' with its audit log off: on / noaudit is what the audit log costs (AUDIT=file only).
+if [ "$AUDIT" = file ]; then
+    mapfile -t NOAUDIT_ARGS < <(listener_args 0 bench "$NOAUDIT_PORT" "$BACKEND_PORT" true)
+    launch_portcullis noaudit "$WORK/portcullis-noaudit" "$NOAUDIT_MGMT" "$NOAUDIT_PORT" --portcullis.rules="file:$RULES_LIST" \
+        --logging.level.io.portcullis.audit=off "${NOAUDIT_ARGS[@]}"
+fi
 mapfile -t R100_ARGS < <(listener_args 0 bench "$RULES100_PORT" "$BACKEND_PORT" true)
 launch_portcullis 100rules "$WORK/portcullis-100rules" "$RULES100_MGMT" "$RULES100_PORT" \
     --portcullis.rules="file:$WORK/rules/rules-100rules.yaml" "${R100_ARGS[@]}"
@@ -125,6 +135,13 @@ if await_portcullis uring; then
     add_path portcullis-uring "$URING_PORT" "$URING_IPERF" "$ALL_WORKLOADS" "As portcullis-on, with transport: io_uring"
 else
     skip portcullis-uring "did not start (io_uring unavailable here?): $START_ERROR"
+fi
+if [ "$AUDIT" = file ]; then
+    if await_portcullis noaudit; then
+        add_path portcullis-noaudit "$NOAUDIT_PORT" "" close "As portcullis-on, with its audit log off (logging.level.io.portcullis.audit=off)"
+    else
+        skip portcullis-noaudit "did not start: $START_ERROR"
+    fi
 fi
 if await_portcullis 100rules; then
     add_path portcullis-100rules "$RULES100_PORT" "" close "Portcullis, conditional accept, the 10,000 CIDRs over 100 reject rules, last rule accepts"
@@ -166,6 +183,7 @@ WRK=(wrk -t 1 -s "$E2E_DIR/wrk-report.lua" --latency)
     echo "workers=$WORKERS"
     echo "backend_workers=$BACKEND_WORKERS"
     echo "pinning=$PIN_NOTE"
+    echo "audit=$AUDIT"
     jvm_opts
     echo "jvm_options=${JVM_OPTS[*]}"
     echo "jar=$JAR"
@@ -229,6 +247,11 @@ for round in $(seq 1 "$REPEATS"); do
     done
 done
 echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$RAW/machine.txt"
+# Whether each audit log kept up: lines dropped rather than written (0 expected), read before the processes stop.
+for name in "${!PC_MGMT[@]}"; do
+    printf '%s\t%s\n' "$name" "$(curl -s --max-time 5 "http://127.0.0.1:${PC_MGMT[$name]}/actuator/prometheus" \
+        | grep '^portcullis_audit_dropped_total' | tr '\n' ' ')"
+done >"$RAW/audit-dropped.txt"
 
 # ---------------------------------------------------------------- report
 

@@ -18,6 +18,10 @@ BACKEND_WORKERS=${BACKEND_WORKERS:-2}
 PIN=${PIN:-auto}                  # 1: proxies on CPUs 0..WORKERS-1, clients on the next; 0: no pinning
 JVM_HEAP=${JVM_HEAP:-512m}
 JVM_GC=${JVM_GC:--XX:+UseParallelGC}
+# file: every Portcullis process writes its audit and shadow lines to DIR/audit.log (bench/e2e/logback-audit.xml),
+# as deployed; off: the audit log is off (-Dlogging.level.io.portcullis.audit=off), to compare.
+AUDIT=${AUDIT:-file}
+case $AUDIT in file|off) ;; *) echo "AUDIT must be file or off, not '$AUDIT'" >&2; exit 2 ;; esac
 
 # Messages go to the script's own stderr (fd LOG_FD), also from a trap that runs while a run's output is redirected.
 exec {LOG_FD}>&2
@@ -359,8 +363,12 @@ start_nginx_stream() {
 jvm_opts() {
     local cpus=$WORKERS
     [ "$PIN" = 1 ] || cpus=$(nproc)
-    JVM_OPTS=("-Xms$JVM_HEAP" "-Xmx$JVM_HEAP" $JVM_GC -XX:+AlwaysPreTouch "-XX:ActiveProcessorCount=$cpus"
-        -Dlogging.level.io.portcullis.audit=off)
+    JVM_OPTS=("-Xms$JVM_HEAP" "-Xmx$JVM_HEAP" $JVM_GC -XX:+AlwaysPreTouch "-XX:ActiveProcessorCount=$cpus")
+    if [ "$AUDIT" = file ]; then
+        JVM_OPTS+=("-Dlogging.config=$E2E_DIR/logback-audit.xml")
+    else
+        JVM_OPTS+=(-Dlogging.level.io.portcullis.audit=off)
+    fi
 }
 
 # launch_portcullis NAME DIR MGMT_PORT WAIT_PORTS ARGS... : starts java -jar JAR ARGS with the common options
@@ -375,6 +383,7 @@ launch_portcullis() {
     printf '%s\n' "$@" >"$dir/args"
     PC_DIR[$name]=$dir PC_PORTS[$name]=$ports PC_MGMT[$name]=$mgmt
     jvm_opts
+    if [ "$AUDIT" = file ]; then JVM_OPTS+=("-Daudit.file=$dir/audit.log"); fi
     start_bg "portcullis $name (${ports// /, })" "$dir/portcullis.log" \
         java "${JVM_OPTS[@]}" -jar "$JAR" --server.port="$mgmt" --portcullis.worker-threads="$WORKERS" "$@"
     PC_PID[$name]=$LAST_PID

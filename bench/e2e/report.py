@@ -49,6 +49,7 @@ TARGETS = [
 # Comparisons that say where time goes (not targets).
 INSIGHTS = [
     ("100 rules instead of one list (100rules / on)", "close_cps", "portcullis-100rules", SUBJECT),
+    ("audit log to a file (on / noaudit)", "close_cps", SUBJECT, "portcullis-noaudit"),
     ("conditional accept + policy (on / off)", "close_cps", SUBJECT, "portcullis-off"),
     ("Spring gateway vs bare listener, both accepting (off / embedded-accept)", "close_cps", "portcullis-off", "embedded-accept"),
     ("pend + completion from another thread (embedded-pend / embedded-accept)", "close_cps", "embedded-pend", "embedded-accept"),
@@ -317,7 +318,8 @@ def write_markdown(out, doc, paths, png_name, errors):
         f"with {s.get('backend_workers')} worker processes answering {s.get('body_bytes')} bytes, keep-alive, sharing the cores.",
         f"- Pinning: {s.get('pinning')}.",
         f"- Portcullis JVM: `{s.get('jvm_options')}`; listeners configured with command-line Spring properties, health "
-        "checks off, audit log off.",
+        "checks off, " + ("audit log to a file per process (bench/e2e/logback-audit.xml; portcullis-noaudit has it off)."
+                          if s.get("audit") == "file" else "audit log off."),
         f"- Runs: wrk {s.get('duration_s')} s per run, {s.get('connections')} connections, 1 thread; iperf3 "
         f"{s.get('bulk_seconds')} s (+1 s omitted), one stream; 1-connection latency {s.get('latency1_seconds')} s; "
         f"warm-up before round 1 (not recorded): {s.get('warmup')}.",

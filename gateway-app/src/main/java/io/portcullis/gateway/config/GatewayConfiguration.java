@@ -32,6 +32,7 @@ import org.springframework.boot.context.properties.EnableConfigurationProperties
 import org.springframework.context.SmartLifecycle;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
+import org.springframework.context.annotation.DependsOn;
 
 /** Wires the Netty gateway and the policy engine from {@code portcullis.*}; Spring only wires, never runs, them. */
 @Configuration(proxyBeanMethods = false)
@@ -43,15 +44,17 @@ public class GatewayConfiguration {
     /** Actuator endpoints that answer without the admin token: probes and scrapes need them. */
     static final List<String> PUBLIC_ENDPOINTS = List.of("health", "info", "prometheus");
 
+    /** After {@code gatewayMeters}: the I/O threads stop before the audit log drains, so it sees their last lines. */
     @Bean(destroyMethod = "close")
+    @DependsOn("gatewayMeters")
     EventLoops eventLoops(PortcullisProperties properties) {
         // A transport asked for by name and unavailable here stops the start, saying why.
         return EventLoops.create(Transport.parse(properties.transport()), properties.workerThreads());
     }
 
-    @Bean
-    GatewayMeters gatewayMeters(MeterRegistry registry) {
-        return new GatewayMeters(registry);
+    @Bean(destroyMethod = "close")
+    GatewayMeters gatewayMeters(MeterRegistry registry, PortcullisProperties properties) {
+        return new GatewayMeters(registry, properties.audit().queueSize());
     }
 
     /** Limiter state lives here, outside any one policy, so it survives reloads of unchanged rules. */

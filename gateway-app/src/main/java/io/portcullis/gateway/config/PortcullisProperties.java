@@ -34,6 +34,7 @@ import org.springframework.validation.annotation.Validated;
  * @param rulesCheckInterval how often the rules file and its list files are checked for changes
  * @param decisionServices remote decision services by name, as {@code decision:} in rules.yaml names them
  * @param shutdownGrace  on SIGTERM: how long relays may go on after the listeners stop accepting
+ * @param audit          the audit and shadow logs' hand-off to their writer thread
  */
 @Validated
 @ConfigurationProperties(prefix = "portcullis", ignoreUnknownFields = false)
@@ -47,7 +48,8 @@ public record PortcullisProperties(
         @Valid @DefaultValue Admin admin,
         @DefaultValue("500ms") Duration rulesCheckInterval,
         @Valid @DefaultValue Map<String, DecisionServiceProperties> decisionServices,
-        @DefaultValue("20s") Duration shutdownGrace) {
+        @DefaultValue("20s") Duration shutdownGrace,
+        @Valid @DefaultValue Audit audit) {
 
     @AssertTrue(message = "shutdown-grace must be between 0 and 10m")
     public boolean isShutdownGraceValid() {
@@ -207,6 +209,16 @@ public record PortcullisProperties(
         public String toString() {
             return "Admin[token=" + (tokenValue().isPresent() ? "(set)" : "(none)") + "]";
         }
+    }
+
+    /**
+     * The audit and shadow logs: the I/O threads queue lines for one writer thread.
+     *
+     * @param queueSize lines that may wait for the writer (rounded up to a power of two); past it they are
+     *                  dropped and counted in {@code portcullis_audit_dropped_total}
+     */
+    public record Audit(
+            @Min(16) @Max(1_048_576) @DefaultValue("65536") int queueSize) {
     }
 
     /**

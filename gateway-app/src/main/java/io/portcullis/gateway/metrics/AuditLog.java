@@ -1,31 +1,175 @@
 package io.portcullis.gateway.metrics;
 
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.netty.util.internal.PlatformDependent;
 import io.portcullis.gateway.listener.InspectionEnd;
 import io.portcullis.policy.model.InspectAction;
 import io.portcullis.policy.model.InspectRequest;
+import io.portcullis.policy.model.Verdict;
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Queue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.locks.LockSupport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import tools.jackson.databind.json.JsonMapper;
 
 /**
- * One JSON line per ended inspection, on the logger {@value #LOGGER} so it can be routed to its own
- * sink or silenced ({@code logging.level.io.portcullis.audit=off}). Nothing is built when it is off.
+ * The audit log (one JSON line per ended inspection, logger {@value #LOGGER}) and the shadow log (what a
+ * shadow rule would have done, logger {@value #SHADOW_LOGGER}), written off the I/O threads.
+ *
+ * <p>The caller only offers the immutable facts to a bounded queue; one daemon thread formats and logs them.
+ * When the queue is full the line is dropped and counted in {@code portcullis_audit_dropped_total{log}}, so a
+ * slow log sink costs lines, never an event loop. A line that is off at the caller's check
+ * ({@code logging.level.io.portcullis.audit=off}) is not queued.
+ *
+ * <p>Written by hand rather than with Logback's {@code AsyncAppender}: that one builds and formats the
+ * event on the caller (our JSON would still be made on the I/O thread), discards INFO events silently once
+ * 80 % full, blocks the caller by default, counts nothing, and lives in the user's logging configuration,
+ * which could leave it out.
  */
-public final class AuditLog {
+public final class AuditLog implements AutoCloseable {
 
     public static final String LOGGER = "io.portcullis.audit";
+    public static final String SHADOW_LOGGER = "io.portcullis.shadow";
+    public static final int DEFAULT_QUEUE_SIZE = 65_536;
+    /** How long {@link #close()} lets the writer drain what is queued. */
+    public static final Duration DRAIN_DEADLINE = Duration.ofSeconds(5);
+    /**
+     * The writer checks the queue this often when it is idle. Callers do not wake it per line (a wake-up is a
+     * system call on the I/O thread); they do once the queue is half full.
+     */
+    static final long IDLE_PARK_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
 
-    private static final Logger log = LoggerFactory.getLogger(LOGGER);
+    private static final Logger audit = LoggerFactory.getLogger(LOGGER);
+    private static final Logger shadow = LoggerFactory.getLogger(SHADOW_LOGGER);
+    private static final Logger log = LoggerFactory.getLogger(AuditLog.class);
     private static final JsonMapper JSON = JsonMapper.builder().build();
 
-    /** Writes the line. Event loop; does no I/O itself beyond the logging backend's. */
-    public void write(InspectionEnd end) {
-        if (!log.isInfoEnabled()) {
+    private final Queue<Object> queue;
+    private final int wakeAt;
+    private final Counter auditDropped;
+    private final Counter shadowDropped;
+    private final Thread writer;
+    private final AtomicBoolean parked = new AtomicBoolean();
+    private volatile boolean closed;
+    private boolean failureReported;
+
+    /**
+     * Starts the writer thread.
+     *
+     * @param queueSize lines that may wait for the writer, rounded up to a power of two; at least 2
+     */
+    public AuditLog(MeterRegistry registry, int queueSize) {
+        if (queueSize < 2) {
+            throw new IllegalArgumentException("queue size must be at least 2, not " + queueSize);
+        }
+        queue = PlatformDependent.newFixedMpscQueue(queueSize);
+        wakeAt = Math.max(1, queueSize / 2);
+        auditDropped = dropped(registry, "audit");
+        shadowDropped = dropped(registry, "shadow");
+        writer = new Thread(this::run, "portcullis-audit");
+        writer.setDaemon(true);
+        writer.start();
+    }
+
+    private static Counter dropped(MeterRegistry registry, String log) {
+        return Counter.builder("portcullis.audit.dropped")
+                .description("Audit and shadow log lines not written: the queue to the writer was full, or logging failed")
+                .tag("log", log).register(registry);
+    }
+
+    /** Queues the audit line of an ended inspection. Any thread; never blocks. */
+    public void inspectionEnded(InspectionEnd end) {
+        if (audit.isInfoEnabled()) {
+            offer(end, auditDropped);
+        }
+    }
+
+    /** Queues the shadow log line of a shadow rule's would-be verdict. Any thread; never blocks. */
+    public void shadowVerdict(InspectRequest request, Verdict wouldBe) {
+        if (shadow.isInfoEnabled()) {
+            offer(new ShadowLine(request, wouldBe), shadowDropped);
+        }
+    }
+
+    private void offer(Object line, Counter dropped) {
+        if (closed || !queue.offer(line)) {
+            dropped.increment();
             return;
         }
-        log.info(JSON.writeValueAsString(fields(end)));
+        if (parked.get() && queue.size() >= wakeAt && parked.compareAndSet(true, false)) {
+            LockSupport.unpark(writer);
+        }
+    }
+
+    private void run() {
+        while (true) {
+            Object line = queue.poll();
+            if (line != null) {
+                write(line);
+            } else if (closed) {
+                return;
+            } else {
+                parked.set(true);
+                LockSupport.parkNanos(this, IDLE_PARK_NANOS);
+                parked.set(false);
+            }
+        }
+    }
+
+    private void write(Object line) {
+        try {
+            if (line instanceof InspectionEnd end) {
+                audit.info(JSON.writeValueAsString(fields(end)));
+            } else {
+                ShadowLine s = (ShadowLine) line;
+                shadow.info("shadow rule '{}' of listener '{}' would {} {} ({})", s.wouldBe.rule(), s.request.listener(),
+                        s.wouldBe.action().label(), s.request.id(), s.request.source());
+            }
+        } catch (Throwable t) {
+            // The writer is the only way out for every later line: it outlives a broken appender.
+            (line instanceof InspectionEnd ? auditDropped : shadowDropped).increment();
+            if (!failureReported) {
+                failureReported = true;
+                log.warn("An audit or shadow line could not be logged; such lines are counted in "
+                        + "portcullis_audit_dropped_total and not reported again", t);
+            }
+        }
+    }
+
+    /**
+     * Stops taking lines (later ones are dropped and counted) and lets the writer drain what is queued, for at
+     * most {@link #DRAIN_DEADLINE}. Call it after the I/O threads have stopped.
+     */
+    @Override
+    public void close() {
+        close(DRAIN_DEADLINE);
+    }
+
+    /** {@link #close()} with another deadline. */
+    public void close(Duration deadline) {
+        closed = true;
+        LockSupport.unpark(writer);
+        try {
+            // Never interrupt the writer: an interrupt in the middle of a file appender's write closes its file.
+            writer.join(Math.max(1, deadline.toMillis()));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        if (writer.isAlive()) {
+            log.warn("The audit writer did not finish within {}; about {} audit and shadow lines were not written",
+                    deadline, queue.size());
+        }
+    }
+
+    /** Lines waiting for the writer now. Any thread. */
+    int queued() {
+        return queue.size();
     }
 
     static Map<String, Object> fields(InspectionEnd end) {
@@ -46,5 +190,8 @@ public final class AuditLog {
         line.put("inspectMicros", end.inspectNanos() / 1_000);
         line.put("pendMillis", end.pendNanos() / 1_000_000);
         return line;
+    }
+
+    private record ShadowLine(InspectRequest request, Verdict wouldBe) {
     }
 }

@@ -23,8 +23,6 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.IntSupplier;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * The contract's {@code portcullis_*} meters. Meters of a listener are made once when it is registered,
@@ -32,7 +30,7 @@ import org.slf4j.LoggerFactory;
  * outcome and direction: names from configuration, never client data.
  */
 public final class GatewayMeters implements ListenerObserver, RelayObserver, ShadowObserver, PolicyReloader.Observer,
-        DecisionObserver {
+        DecisionObserver, AutoCloseable {
 
     private static final Duration[] INSPECT_SLO = {
         Duration.ofNanos(10_000), Duration.ofNanos(50_000), Duration.ofNanos(100_000), Duration.ofNanos(500_000),
@@ -50,21 +48,20 @@ public final class GatewayMeters implements ListenerObserver, RelayObserver, Sha
         Duration.ofSeconds(1), Duration.ofMillis(2500), Duration.ofSeconds(5),
     };
 
-    /** Its own logger, so shadow reports can be routed or silenced apart from the rest. */
-    private static final Logger shadowLog = LoggerFactory.getLogger("io.portcullis.shadow");
-
     private final MeterRegistry registry;
     private final Map<String, ListenerMeters> listeners = new ConcurrentHashMap<>();
     private final Counter reloadSuccess;
     private final Counter reloadFailure;
-    private final AuditLog audit = new AuditLog();
+    private final AuditLog audit;
     /** Keyed by configured decision service names only. */
     private final Map<String, DecisionMeters> decisionServices = new ConcurrentHashMap<>();
     /** Keyed by configured listener and backend only, so bounded by the configuration. */
     private final Map<String, AtomicInteger> backendUp = new ConcurrentHashMap<>();
 
-    public GatewayMeters(MeterRegistry registry) {
+    /** Starts the audit log's writer; {@link #close()} drains it. */
+    public GatewayMeters(MeterRegistry registry, int auditQueueSize) {
         this.registry = registry;
+        audit = new AuditLog(registry, auditQueueSize);
         reloadSuccess = reloads(registry, "success");
         reloadFailure = reloads(registry, "failure");
     }
@@ -95,10 +92,13 @@ public final class GatewayMeters implements ListenerObserver, RelayObserver, Sha
     @Override
     public void shadowVerdict(InspectRequest request, Verdict wouldBe) {
         of(request.listener()).shadow(wouldBe.rule(), wouldBe.action()).increment();
-        if (shadowLog.isInfoEnabled()) {
-            shadowLog.info("shadow rule '{}' of listener '{}' would {} {} ({})", wouldBe.rule(), request.listener(),
-                    wouldBe.action().label(), request.id(), request.source());
-        }
+        audit.shadowVerdict(request, wouldBe);
+    }
+
+    /** Writes what the audit and shadow logs still hold (with a deadline). After the I/O threads have stopped. */
+    @Override
+    public void close() {
+        audit.close();
     }
 
     /** Registers the meters of one listener; {@code pending} reads its pended count. */
@@ -140,7 +140,7 @@ public final class GatewayMeters implements ListenerObserver, RelayObserver, Sha
 
     @Override
     public void inspectionEnded(InspectionEnd end) {
-        audit.write(end);
+        audit.inspectionEnded(end);
     }
 
     @Override

@@ -4,6 +4,7 @@ import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
 import io.portcullis.gateway.metrics.AuditLog;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import org.slf4j.LoggerFactory;
@@ -25,18 +26,24 @@ final class AuditCapture implements AutoCloseable {
 
     /** The last audit line of a connection from {@code ip}, if one was written. */
     Optional<JsonNode> last(String ip) {
+        List<JsonNode> lines = of(ip);
+        return lines.isEmpty() ? Optional.empty() : Optional.of(lines.get(lines.size() - 1));
+    }
+
+    /** The audit lines of connections from {@code ip} written so far, oldest first. */
+    List<JsonNode> of(String ip) {
         List<ILoggingEvent> events;
         synchronized (appender) {
             events = List.copyOf(appender.list);
         }
-        JsonNode found = null;
+        List<JsonNode> found = new ArrayList<>();
         for (ILoggingEvent e : events) {
             JsonNode line = JSON.readTree(e.getFormattedMessage());
             if (ip.equals(line.get("source").get("ip").asString())) {
-                found = line;
+                found.add(line);
             }
         }
-        return Optional.ofNullable(found);
+        return found;
     }
 
     @Override

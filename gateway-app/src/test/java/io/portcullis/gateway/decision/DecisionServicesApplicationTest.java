@@ -28,6 +28,9 @@ import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -107,6 +110,8 @@ class DecisionServicesApplicationTest {
     private static MeterRegistry meters;
     private static DecisionServices decisions;
     private static AuditCapture audit;
+    /** Connections made through the helpers, by source address: how many audit lines to wait for. */
+    private static final Map<String, AtomicInteger> connectionsFrom = new ConcurrentHashMap<>();
     private static int managementPort;
 
     @BeforeAll
@@ -196,6 +201,10 @@ class DecisionServicesApplicationTest {
 
     // ---- helpers ---------------------------------------------------------------------------------------
 
+    private static void counted(InetAddress from) {
+        connectionsFrom.computeIfAbsent(from.getHostAddress(), k -> new AtomicInteger()).incrementAndGet();
+    }
+
     private static InetAddress ip(int third, int fourth) {
         try {
             return InetAddress.getByAddress(new byte[] {127, 0, (byte) third, (byte) fourth});
@@ -206,6 +215,7 @@ class DecisionServicesApplicationTest {
 
     /** Connects from {@code from}, writes a few bytes and reads their echo: true when relayed, false on a reset. */
     private static boolean relayed(InetAddress from) throws IOException {
+        counted(from);
         try (TestClient client = TestClient.connect(from, listener.localAddress())) {
             byte[] hello = ("hello from " + from.getHostAddress()).getBytes();
             client.write(hello);
@@ -220,6 +230,7 @@ class DecisionServicesApplicationTest {
     }
 
     private static void assertReset(InetAddress from) throws IOException {
+        counted(from);
         TestClient.expectRejected(from, listener.localAddress(), DEADLINE);
     }
 
@@ -239,8 +250,16 @@ class DecisionServicesApplicationTest {
         return meters.get("portcullis.decision.cancelled").tag("service", service).counter().count();
     }
 
+    /**
+     * The audit line of the latest connection from {@code from} that went through {@link #relayed} or
+     * {@link #assertReset} (or of any one connection): lines are written by the audit log's own thread, so
+     * wait until that connection's line is there, not just an earlier one.
+     */
     private static JsonNode auditOf(InetAddress from) {
-        return await().atMost(DEADLINE).until(() -> audit.last(from.getHostAddress()).orElse(null), a -> a != null);
+        String ip = from.getHostAddress();
+        int expected = Math.max(1, connectionsFrom.getOrDefault(ip, new AtomicInteger()).get());
+        await().atMost(DEADLINE).until(() -> audit.of(ip).size() >= expected);
+        return audit.last(ip).orElseThrow();
     }
 
     // ---- http format -----------------------------------------------------------------------------------
