@@ -21,7 +21,13 @@ class LimiterMetersTest {
     void rejectsAtTheKeyCapAreCountedAndOthersAreNot() throws Exception {
         SimpleMeterRegistry meters = new SimpleMeterRegistry();
         LimiterRegistry limiters = new LimiterRegistry(System::nanoTime, 1);
-        new GatewayMeters(meters).limiters(limiters);
+        try (GatewayMeters gatewayMeters = new GatewayMeters(meters, 64)) {
+            gatewayMeters.limiters(limiters);
+            countsAtTheCap(meters, limiters);
+        }
+    }
+
+    private static void countsAtTheCap(SimpleMeterRegistry meters, LimiterRegistry limiters) throws Exception {
         Policy policy = Policy.parse("""
                 listeners:
                   db:
