@@ -1,4 +1,5 @@
 import io.portcullis.gateway.listener.EventLoops;
+import io.portcullis.gateway.listener.InspectHandler;
 import io.portcullis.gateway.listener.Listener;
 import io.portcullis.gateway.proxy.Balance;
 import io.portcullis.gateway.proxy.BackendPool;
@@ -7,6 +8,8 @@ import io.portcullis.gateway.proxy.RelayObserver;
 import io.portcullis.gateway.proxy.RelaySettings;
 import io.portcullis.policy.model.InspectAction;
 import io.portcullis.policy.model.InspectId;
+import io.portcullis.policy.model.InspectRequest;
+import io.portcullis.policy.model.Verdict;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.List;
@@ -21,8 +24,8 @@ import java.util.concurrent.atomic.AtomicReference;
  *
  * <ul>
  *   <li>{@code accept}: the inspect handler answers ACCEPT at once (the cost of the bare listener and relay);</li>
- *   <li>{@code pend}: the inspect handler answers PEND and hands the id to another thread, which calls
- *       {@code inspectComplete(id, ACCEPT)} at once (the cost of a pend, a thread hop and a completion).</li>
+ *   <li>{@code pend}: the inspect handler answers PEND and, once pended, hands the id to another thread, which
+ *       calls {@code inspectComplete(id, ACCEPT)} at once (the cost of a pend, a thread hop and a completion).</li>
  * </ul>
  *
  * <p>Compiled by the script against the classes of portcullis.jar. Ends by itself after MAX_SECONDS.
@@ -64,10 +67,18 @@ public final class PendHarness {
                 .acceptHandler(relay("pend", backend, loops))
                 .maxPending(100_000)
                 .inspectTimeout(Duration.ofSeconds(10))
-                .inspectHandler(request -> {
-                    InspectId id = request.id();
-                    completer.execute(() -> pendRef.get().inspectComplete(id, InspectAction.ACCEPT));
-                    return InspectAction.PEND;
+                .inspectHandler(new InspectHandler() {
+                    @Override
+                    public InspectAction inspect(InspectRequest request) {
+                        return InspectAction.PEND;
+                    }
+
+                    /** Pended: now the id can be completed, so the hand-off starts here. */
+                    @Override
+                    public void pended(InspectRequest request, Verdict verdict) {
+                        InspectId id = request.id();
+                        completer.execute(() -> pendRef.get().inspectComplete(id, InspectAction.ACCEPT));
+                    }
                 })
                 .build();
         pendRef.set(pending);

@@ -165,6 +165,8 @@ final class InspectionHandler extends ChannelInboundHandlerAdapter implements Ru
             return;
         }
         move(State.ARRIVED, State.INSPECTING);
+        // Findable while inspected too, so that a completion that comes too early is told apart from an unknown id.
+        listener.registerPending(request.id(), this);
         ctx.channel().closeFuture().addListener(this);
         long start = System.nanoTime();
         Verdict verdict;
@@ -184,6 +186,7 @@ final class InspectionHandler extends ChannelInboundHandlerAdapter implements Ru
         if (action == InspectAction.PEND) {
             pend(verdict);
         } else {
+            listener.unregisterPending(request.id(), this);
             ended(Optional.of(action), action.label(), verdict == null ? "error" : "rule", Optional.empty(), 0);
             apply(State.INSPECTING, action);
         }
@@ -192,6 +195,7 @@ final class InspectionHandler extends ChannelInboundHandlerAdapter implements Ru
     private void pend(Verdict verdict) {
         ListenerSettings settings = listener.settings();
         if (!listener.reservePendingSlot()) {
+            listener.unregisterPending(request.id(), this);
             InspectAction action = settings.onOverflow();
             listener.observer().pendEnded(settings.name(), PendOutcome.OVERFLOW, 0);
             ended(Optional.of(action), PendOutcome.OVERFLOW.label(), "overflow", Optional.empty(), 0);
@@ -205,7 +209,6 @@ final class InspectionHandler extends ChannelInboundHandlerAdapter implements Ru
         }
         move(State.INSPECTING, State.PENDING);
         pendingSince = System.nanoTime();
-        listener.registerPending(request.id(), this);
         Duration timeout = verdict.timeout().orElse(settings.inspectTimeout());
         deadline = ctx.executor().schedule(this, timeout.toNanos(), TimeUnit.NANOSECONDS);
         requestRead();
@@ -242,6 +245,10 @@ final class InspectionHandler extends ChannelInboundHandlerAdapter implements Ru
 
     /** Completes a pended inspection. Any thread; false when it is not (or no longer) pended. */
     boolean complete(InspectAction action, Completion completion) {
+        if (state == State.INSPECTING) {
+            listener.completionBeforePend(request.id());
+            return false;
+        }
         if (!decide()) {
             return false;
         }

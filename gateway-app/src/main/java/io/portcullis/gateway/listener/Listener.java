@@ -16,6 +16,7 @@ import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -44,6 +45,7 @@ public final class Listener implements AutoCloseable {
     private final ByteBufAllocator allocator;
     private final ConcurrentHashMap<InspectId, InspectionHandler> pending = new ConcurrentHashMap<>();
     private final AtomicInteger pendingSlots = new AtomicInteger();
+    private final AtomicBoolean earlyCompletionSaid = new AtomicBoolean();
     private volatile Channel serverChannel;
 
     private Listener(Builder b) {
@@ -261,13 +263,24 @@ public final class Listener implements AutoCloseable {
         pendingSlots.decrementAndGet();
     }
 
-    /** Makes a pended inspection findable by id, for completions and listings; the inspection's state decides. */
+    /**
+     * Makes an inspection findable by id, from just before its inspect handler runs until it ends, for completions
+     * and listings; the inspection's state decides what a completion does.
+     */
     void registerPending(InspectId id, InspectionHandler handler) {
         pending.put(id, handler);
     }
 
     void unregisterPending(InspectId id, InspectionHandler handler) {
         pending.remove(id, handler);
+    }
+
+    /** A completion came while its inspect handler still ran: refused, and said once, since it is a usage error. */
+    void completionBeforePend(InspectId id) {
+        if (!earlyCompletionSaid.get() && !earlyCompletionSaid.getAndSet(true)) {
+            log.warn("Listener '{}': inspectComplete({}) came before the inspection was pended and changed nothing; "
+                    + "start what completes an inspection from InspectHandler.pended() (said once)", settings.name(), id);
+        }
     }
 
     /** Builds a {@link Listener}; every setting has the contract's default. */
