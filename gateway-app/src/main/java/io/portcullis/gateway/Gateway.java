@@ -1,27 +1,19 @@
 package io.portcullis.gateway;
 
-import io.portcullis.gateway.config.FinalAction;
-import io.portcullis.gateway.config.HostAndPort;
-import io.portcullis.gateway.config.PortcullisProperties;
-import io.portcullis.gateway.config.PortcullisProperties.HealthCheck;
-import io.portcullis.gateway.config.PortcullisProperties.Inspect;
-import io.portcullis.gateway.config.PortcullisProperties.ListenerProperties;
+import io.portcullis.core.Completion;
+import io.portcullis.core.EventLoops;
+import io.portcullis.core.InspectAction;
+import io.portcullis.core.InspectHandler;
+import io.portcullis.core.InspectId;
+import io.portcullis.core.Listener;
+import io.portcullis.core.demo.EchoServer;
+import io.portcullis.core.relay.BackendHealthChecker;
+import io.portcullis.core.relay.BackendPool;
+import io.portcullis.core.relay.RelayAcceptHandler;
+import io.portcullis.gateway.GatewaySettings.ListenerPlan;
 import io.portcullis.gateway.decision.Completer;
 import io.portcullis.gateway.decision.DecisionServices;
-import io.portcullis.gateway.demo.EchoServer;
-import io.portcullis.gateway.listener.Completion;
-import io.portcullis.gateway.listener.EventLoops;
-import io.portcullis.gateway.listener.InspectHandler;
-import io.portcullis.gateway.listener.Listener;
-import io.portcullis.gateway.listener.ListenerSettings;
 import io.portcullis.gateway.metrics.GatewayMeters;
-import io.portcullis.gateway.proxy.Balance;
-import io.portcullis.gateway.proxy.BackendHealthChecker;
-import io.portcullis.gateway.proxy.BackendPool;
-import io.portcullis.gateway.proxy.RelayAcceptHandler;
-import io.portcullis.gateway.proxy.RelaySettings;
-import io.portcullis.policy.model.InspectAction;
-import io.portcullis.policy.model.InspectId;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -43,8 +35,7 @@ public final class Gateway implements AutoCloseable, Completer {
 
     private static final Logger log = LoggerFactory.getLogger(Gateway.class);
 
-    private final List<ListenerProperties> configured;
-    private final PortcullisProperties.Demo demo;
+    private final GatewaySettings settings;
     private final EventLoops loops;
     private final InspectHandler inspectHandler;
     private final GatewayMeters meters;
@@ -57,20 +48,18 @@ public final class Gateway implements AutoCloseable, Completer {
     private volatile boolean started;
     private EchoServer echo;
 
-    public Gateway(List<ListenerProperties> configured, PortcullisProperties.Demo demo, EventLoops loops,
-                   InspectHandler inspectHandler, GatewayMeters meters) {
-        this(configured, demo, loops, inspectHandler, meters, DecisionServices.none());
+    public Gateway(GatewaySettings settings, EventLoops loops, InspectHandler inspectHandler, GatewayMeters meters) {
+        this(settings, loops, inspectHandler, meters, DecisionServices.none());
     }
 
     /**
      * @param decisions the decision services: they complete pended inspections through this gateway and are
      *                  told when a pended client leaves (each listener's abort handler)
      */
-    public Gateway(List<ListenerProperties> configured, PortcullisProperties.Demo demo, EventLoops loops,
-                   InspectHandler inspectHandler, GatewayMeters meters, DecisionServices decisions) {
+    public Gateway(GatewaySettings settings, EventLoops loops, InspectHandler inspectHandler, GatewayMeters meters,
+                   DecisionServices decisions) {
         this.decisions = decisions;
-        this.configured = List.copyOf(configured);
-        this.demo = demo;
+        this.settings = settings;
         this.loops = loops;
         this.inspectHandler = inspectHandler;
         this.meters = meters;
@@ -78,23 +67,23 @@ public final class Gateway implements AutoCloseable, Completer {
 
     /** True when no listener is configured and the embedded demo runs instead. */
     public boolean isDemo() {
-        return configured.isEmpty();
+        return settings.listeners().isEmpty();
     }
 
     /** Binds every listener; when one cannot bind, the others are closed again and the start fails. */
     public synchronized void start() {
         try {
-            List<ListenerProperties> plan = configured;
+            List<ListenerPlan> plan = settings.listeners();
             if (isDemo()) {
-                echo = new EchoServer(loops, demo.echoBind().toSocketAddress()).start();
+                echo = new EchoServer(loops, settings.demo().echoBind()).start();
                 InetSocketAddress echoAddress = echo.localAddress();
-                plan = List.of(demoListener(new HostAndPort(echoAddress.getHostString(), echoAddress.getPort())));
+                plan = List.of(settings.demo().plan(echoAddress));
                 log.warn("No listener configured: running the embedded demo. Listener 'demo' on {} relays to the "
                         + "built-in echo server on {}; rules from the demo policy (127.0.0.1 accepted, "
-                        + "127.0.0.2 rejected, 127.0.0.3 pended).", demo.bind(), echoAddress);
+                        + "127.0.0.2 rejected, 127.0.0.3 pended).", settings.demo().bind(), echoAddress);
             }
             decisions.completeThrough(this);
-            for (ListenerProperties p : plan) {
+            for (ListenerPlan p : plan) {
                 Listener listener = build(p);
                 byName.put(p.name(), listener);
                 listeners.add(listener.start());
@@ -106,28 +95,13 @@ public final class Gateway implements AutoCloseable, Completer {
         }
     }
 
-    private ListenerProperties demoListener(HostAndPort echoAddress) {
-        return new ListenerProperties("demo", demo.bind(), true, List.of(echoAddress),
-                Balance.ROUND_ROBIN, Duration.ofSeconds(2),
-                Duration.ofMinutes(10),
-                new Inspect(Duration.ofSeconds(10),
-                        FinalAction.ACCEPT, 1000,
-                        FinalAction.REJECT, ListenerSettings.DEFAULT_HOLD_BYTES),
-                new HealthCheck(true, Duration.ofSeconds(5), Duration.ofSeconds(1), 2, 3));
-    }
-
-    private Listener build(ListenerProperties p) {
-        ListenerSettings settings = new ListenerSettings(p.name(), p.bind().toSocketAddress(), p.conditionalAccept(),
-                p.inspect().timeout(), p.inspect().onTimeout().toInspectAction(), p.inspect().maxPending(),
-                p.inspect().onOverflow().toInspectAction(), p.inspect().holdBytes(),
-                ListenerSettings.DEFAULT_ACCEPT_BACKLOG);
-        BackendPool pool = new BackendPool(p.backends().stream().map(HostAndPort::toSocketAddress).toList(), p.balance());
-        RelayAcceptHandler relay = new RelayAcceptHandler(p.name(), pool,
-                new RelaySettings(p.connectTimeout(), p.idleTimeout()), loops, meters);
-        healthCheckers.add(new BackendHealthChecker(relay, p.healthCheck().toSettings(), loops.workers().next()).start());
+    private Listener build(ListenerPlan p) {
+        BackendPool pool = new BackendPool(p.backends(), p.balance());
+        RelayAcceptHandler relay = new RelayAcceptHandler(p.name(), pool, p.relay(), loops, meters);
+        healthCheckers.add(new BackendHealthChecker(relay, p.healthCheck(), loops.workers().next()).start());
         pools.put(p.name(), pool);
         Listener listener = Listener.builder(p.name())
-                .settings(settings)
+                .settings(p.listener())
                 .eventLoops(loops)
                 .inspectHandler(inspectHandler)
                 .abortHandler(decisions)

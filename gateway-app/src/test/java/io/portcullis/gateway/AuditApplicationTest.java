@@ -1,18 +1,18 @@
 package io.portcullis.gateway;
 
-import static io.portcullis.gateway.testing.TestClient.loopback;
+import static io.portcullis.core.testing.TestClient.loopback;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
-import io.portcullis.gateway.demo.EchoServer;
-import io.portcullis.gateway.listener.EventLoops;
-import io.portcullis.gateway.listener.Listener;
+import io.portcullis.core.demo.EchoServer;
+import io.portcullis.core.EventLoops;
+import io.portcullis.core.Listener;
 import io.portcullis.gateway.metrics.AuditLog;
 import io.portcullis.gateway.testing.StartFailure;
-import io.portcullis.gateway.testing.TestClient;
+import io.portcullis.core.testing.TestClient;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.http.HttpClient;

@@ -1,14 +1,14 @@
 package io.portcullis.gateway;
 
-import static io.portcullis.gateway.testing.TestClient.loopback;
+import static io.portcullis.core.testing.TestClient.loopback;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
-import io.portcullis.gateway.demo.EchoServer;
-import io.portcullis.gateway.listener.EventLoops;
-import io.portcullis.gateway.listener.Listener;
-import io.portcullis.gateway.testing.TestClient;
+import io.portcullis.core.demo.EchoServer;
+import io.portcullis.core.EventLoops;
+import io.portcullis.core.Listener;
+import io.portcullis.core.testing.TestClient;
 import java.net.ConnectException;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;

@@ -1,6 +1,6 @@
 package io.portcullis.gateway;
 
-import static io.portcullis.gateway.testing.TestClient.loopback;
+import static io.portcullis.core.testing.TestClient.loopback;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
@@ -9,10 +9,10 @@ import io.portcullis.gateway.admin.AdminPathSpellings;
 import io.portcullis.gateway.admin.ListenersController;
 import io.portcullis.gateway.admin.PendingController;
 import io.portcullis.gateway.admin.RulesController;
-import io.portcullis.gateway.listener.Listener;
-import io.portcullis.gateway.listener.PendingInspection;
-import io.portcullis.gateway.testing.TestClient;
-import io.portcullis.policy.model.InspectAction;
+import io.portcullis.core.Listener;
+import io.portcullis.core.PendingInspection;
+import io.portcullis.core.testing.TestClient;
+import io.portcullis.core.InspectAction;
 import java.net.SocketTimeoutException;
 import java.io.IOException;
 import java.net.URI;

@@ -1,6 +1,5 @@
-package io.portcullis.gateway.listener;
+package io.portcullis.core;
 
-import io.portcullis.policy.model.InspectId;
 
 /**
  * Told when a pended inspection ends without {@link Listener#inspectComplete} (WSK's {@code WskAbortEvent}).

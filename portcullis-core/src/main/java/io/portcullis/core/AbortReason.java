@@ -1,4 +1,4 @@
-package io.portcullis.gateway.listener;
+package io.portcullis.core;
 
 /** Why a pended inspection ended without a completion. */
 public enum AbortReason {

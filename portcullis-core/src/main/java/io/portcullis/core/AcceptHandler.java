@@ -1,4 +1,4 @@
-package io.portcullis.gateway.listener;
+package io.portcullis.core;
 
 /**
  * Takes accepted connections (WSK's {@code WskAcceptEvent}, push accept).

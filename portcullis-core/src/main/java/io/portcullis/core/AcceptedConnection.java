@@ -1,8 +1,7 @@
-package io.portcullis.gateway.listener;
+package io.portcullis.core;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
-import io.portcullis.policy.model.InspectRequest;
 
 /**
  * A connection that passed inspection, handed to an {@link AcceptHandler} or returned by

@@ -1,4 +1,4 @@
-package io.portcullis.gateway.listener;
+package io.portcullis.core;
 
 import java.util.Objects;
 import java.util.Optional;
@@ -12,8 +12,8 @@ import java.util.Optional;
  */
 public record Completion(String decidedBy, Optional<String> reason, boolean fallback) {
 
-    /** A completion through the plain {@link Listener#inspectComplete(io.portcullis.policy.model.InspectId,
-     * io.portcullis.policy.model.InspectAction)}. */
+    /** A completion through the plain {@link Listener#inspectComplete(io.portcullis.core.InspectId,
+     * io.portcullis.core.InspectAction)}. */
     public static final Completion CALLER = new Completion("caller", Optional.empty(), false);
 
     public Completion {

@@ -1,4 +1,4 @@
-package io.portcullis.gateway.listener;
+package io.portcullis.core;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;

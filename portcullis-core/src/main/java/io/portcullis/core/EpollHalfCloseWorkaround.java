@@ -1,4 +1,4 @@
-package io.portcullis.gateway.listener;
+package io.portcullis.core;
 
 import io.netty.channel.IoHandle;
 import io.netty.channel.IoHandler;

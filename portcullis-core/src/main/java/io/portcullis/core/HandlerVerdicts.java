@@ -1,7 +1,5 @@
-package io.portcullis.gateway.listener;
+package io.portcullis.core;
 
-import io.portcullis.policy.model.InspectAction;
-import io.portcullis.policy.model.Verdict;
 
 /** The verdicts of an inspect handler that answers with a bare action: constants, nothing allocated. */
 final class HandlerVerdicts {

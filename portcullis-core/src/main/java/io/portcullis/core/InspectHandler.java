@@ -1,8 +1,5 @@
-package io.portcullis.gateway.listener;
+package io.portcullis.core;
 
-import io.portcullis.policy.model.InspectAction;
-import io.portcullis.policy.model.InspectRequest;
-import io.portcullis.policy.model.Verdict;
 
 /**
  * Decides a connection before it is accepted (WSK's {@code WskInspectEvent}).

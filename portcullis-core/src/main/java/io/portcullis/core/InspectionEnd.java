@@ -1,7 +1,5 @@
-package io.portcullis.gateway.listener;
+package io.portcullis.core;
 
-import io.portcullis.policy.model.InspectAction;
-import io.portcullis.policy.model.InspectRequest;
 import java.util.Optional;
 
 /**

@@ -1,4 +1,4 @@
-package io.portcullis.gateway.listener;
+package io.portcullis.core;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
@@ -10,11 +10,6 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
-import io.portcullis.policy.model.InspectAction;
-import io.portcullis.policy.model.InspectId;
-import io.portcullis.policy.model.InspectRequest;
-import io.portcullis.policy.model.Permit;
-import io.portcullis.policy.model.Verdict;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.net.InetSocketAddress;

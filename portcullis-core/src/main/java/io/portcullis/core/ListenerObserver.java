@@ -1,6 +1,5 @@
-package io.portcullis.gateway.listener;
+package io.portcullis.core;
 
-import io.portcullis.policy.model.InspectAction;
 
 /**
  * What a {@link Listener} reports about its connections, for meters and logs. Keeps Netty code free

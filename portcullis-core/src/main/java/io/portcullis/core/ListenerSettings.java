@@ -1,6 +1,5 @@
-package io.portcullis.gateway.listener;
+package io.portcullis.core;
 
-import io.portcullis.policy.model.InspectAction;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.Objects;

@@ -1,4 +1,4 @@
-package io.portcullis.gateway.listener;
+package io.portcullis.core;
 
 /** How a pended inspection ended; the {@code outcome} tag of {@code portcullis_pended_outcomes_total}. */
 public enum PendOutcome {

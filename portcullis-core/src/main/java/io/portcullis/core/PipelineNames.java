@@ -1,4 +1,4 @@
-package io.portcullis.gateway.listener;
+package io.portcullis.core;
 
 /** Names of Portcullis handlers in a channel pipeline, in one place. */
 public final class PipelineNames {

@@ -1,4 +1,4 @@
-package io.portcullis.gateway.listener;
+package io.portcullis.core;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

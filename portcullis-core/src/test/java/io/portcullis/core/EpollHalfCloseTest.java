@@ -1,4 +1,4 @@
-package io.portcullis.gateway.listener;
+package io.portcullis.core;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -21,7 +21,7 @@ import io.netty.channel.epoll.EpollServerSocketChannel;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.socket.DuplexChannel;
 import io.netty.util.concurrent.DefaultThreadFactory;
-import io.portcullis.gateway.testing.TestTransports;
+import io.portcullis.core.testing.TestTransports;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetAddress;

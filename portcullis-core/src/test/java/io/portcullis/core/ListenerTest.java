@@ -1,4 +1,4 @@
-package io.portcullis.gateway.listener;
+package io.portcullis.core;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -8,11 +8,8 @@ import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.portcullis.policy.model.InspectAction;
-import io.portcullis.policy.model.InspectId;
-import io.portcullis.policy.model.InspectRequest;
-import io.portcullis.gateway.testing.TestClient;
-import io.portcullis.gateway.testing.TestTransports;
+import io.portcullis.core.testing.TestClient;
+import io.portcullis.core.testing.TestTransports;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
@@ -101,7 +98,7 @@ class ListenerTest {
 
                     /** Where a decision would start: from here on the inspection can be completed. */
                     @Override
-                    public void pended(InspectRequest request, io.portcullis.policy.model.Verdict verdict) {
+                    public void pended(InspectRequest request, io.portcullis.core.Verdict verdict) {
                         pendedRequests.add(request);
                     }
                 })
@@ -284,7 +281,7 @@ class ListenerTest {
             }
 
             @Override
-            public void pended(InspectRequest r, io.portcullis.policy.model.Verdict verdict) {
+            public void pended(InspectRequest r, io.portcullis.core.Verdict verdict) {
                 assertThat(self[0].inspectComplete(r.id(), InspectAction.ACCEPT)).isTrue();
             }
         }));
@@ -314,7 +311,7 @@ class ListenerTest {
                     }
 
                     @Override
-                    public void pended(InspectRequest r, io.portcullis.policy.model.Verdict verdict) {
+                    public void pended(InspectRequest r, io.portcullis.core.Verdict verdict) {
                         pended.add(r.id());
                     }
 

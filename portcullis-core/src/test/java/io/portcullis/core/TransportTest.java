@@ -1,10 +1,10 @@
-package io.portcullis.gateway.listener;
+package io.portcullis.core;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.netty.channel.epoll.Epoll;
-import io.portcullis.gateway.testing.TestTransports;
+import io.portcullis.core.testing.TestTransports;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -34,7 +34,7 @@ class TransportTest {
 
     /** The loops run what was asked for, or refuse to start: never a silent fallback. */
     @ParameterizedTest
-    @MethodSource("io.portcullis.gateway.testing.TestTransports#labels")
+    @MethodSource("io.portcullis.core.testing.TestTransports#labels")
     void loopsRunTheTransportAskedFor(String label) {
         try (EventLoops loops = EventLoops.create(Transport.parse(label), 1)) {
             assertThat(loops.transportName()).isEqualTo(label);

@@ -1,8 +1,8 @@
 package io.portcullis.gateway.admin;
 
 import io.portcullis.gateway.Gateway;
-import io.portcullis.gateway.listener.Listener;
-import io.portcullis.gateway.listener.ListenerSettings;
+import io.portcullis.core.Listener;
+import io.portcullis.core.ListenerSettings;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;

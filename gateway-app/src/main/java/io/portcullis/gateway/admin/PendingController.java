@@ -1,11 +1,11 @@
 package io.portcullis.gateway.admin;
 
 import io.portcullis.gateway.Gateway;
-import io.portcullis.gateway.listener.Completion;
-import io.portcullis.gateway.listener.Listener;
-import io.portcullis.gateway.listener.PendingInspection;
-import io.portcullis.policy.model.InspectAction;
-import io.portcullis.policy.model.InspectId;
+import io.portcullis.core.Completion;
+import io.portcullis.core.Listener;
+import io.portcullis.core.PendingInspection;
+import io.portcullis.core.InspectAction;
+import io.portcullis.core.InspectId;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashMap;

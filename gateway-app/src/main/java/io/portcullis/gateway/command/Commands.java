@@ -1,6 +1,5 @@
 package io.portcullis.gateway.command;
 
-import io.portcullis.gateway.PortcullisApplication;
 import io.portcullis.policy.yaml.Suggestions;
 import java.io.IOException;
 import java.io.InputStream;
@@ -73,7 +72,7 @@ public final class Commands {
 
     /** The version this build says it is: Maven's project version, written by the build into the jar. */
     static String version() {
-        try (InputStream in = PortcullisApplication.class.getResourceAsStream("/META-INF/portcullis/build.properties")) {
+        try (InputStream in = Commands.class.getResourceAsStream("/META-INF/portcullis/build.properties")) {
             if (in != null) {
                 Properties build = new Properties();
                 build.load(in);
@@ -82,6 +81,6 @@ public final class Commands {
         } catch (IOException e) {
             // fall through: the manifest may still say
         }
-        return Optional.ofNullable(PortcullisApplication.class.getPackage().getImplementationVersion()).orElse("unknown");
+        return Optional.ofNullable(Commands.class.getPackage().getImplementationVersion()).orElse("unknown");
     }
 }

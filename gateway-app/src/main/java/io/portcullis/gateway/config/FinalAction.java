@@ -1,6 +1,6 @@
 package io.portcullis.gateway.config;
 
-import io.portcullis.policy.model.InspectAction;
+import io.portcullis.core.InspectAction;
 
 /** The actions that end an inspection: what {@code on-timeout} and {@code on-overflow} accept. */
 public enum FinalAction {

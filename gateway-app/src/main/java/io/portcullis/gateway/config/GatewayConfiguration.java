@@ -5,12 +5,11 @@ import io.github.resilience4j.circuitbreaker.CircuitBreakerRegistry;
 import io.github.resilience4j.retry.RetryRegistry;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.portcullis.gateway.Gateway;
-import io.portcullis.gateway.admin.AdminTokenFilter;
 import io.portcullis.gateway.decision.DecisionServiceSettings;
 import io.portcullis.gateway.decision.DecisionServices;
 import io.portcullis.gateway.decision.ResilienceRegistries;
-import io.portcullis.gateway.listener.EventLoops;
-import io.portcullis.gateway.listener.Transport;
+import io.portcullis.core.EventLoops;
+import io.portcullis.core.Transport;
 import io.portcullis.gateway.metrics.GatewayMeters;
 import io.portcullis.gateway.policy.PolicyInspectHandler;
 import io.portcullis.gateway.policy.PolicyReloader;
@@ -21,13 +20,9 @@ import io.portcullis.policy.limit.LimiterRegistry;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import java.util.Objects;
 import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.springframework.beans.factory.ObjectProvider;
-import org.springframework.boot.actuate.endpoint.EndpointId;
-import org.springframework.boot.actuate.endpoint.web.PathMappedEndpoints;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
 import org.springframework.context.SmartLifecycle;
 import org.springframework.context.annotation.Bean;
@@ -40,9 +35,6 @@ import org.springframework.context.annotation.DependsOn;
 public class GatewayConfiguration {
 
     private static final Logger log = LoggerFactory.getLogger(GatewayConfiguration.class);
-
-    /** Actuator endpoints that answer without the admin token: probes and scrapes need them. */
-    static final List<String> PUBLIC_ENDPOINTS = List.of("health", "info", "prometheus");
 
     /** After {@code gatewayMeters}: the I/O threads stop before the audit log drains, so it sees their last lines. */
     @Bean(destroyMethod = "close")
@@ -110,23 +102,11 @@ public class GatewayConfiguration {
         return new PolicyWatch(Optional.of(reloader));
     }
 
-    /**
-     * Deny by default on the admin API's HTTP server: only health (with its groups), info and prometheus answer
-     * without the token, at the paths the actuator serves them on.
-     */
-    @Bean
-    AdminTokenFilter adminTokenFilter(PortcullisProperties properties, ObjectProvider<PathMappedEndpoints> endpoints) {
-        List<String> publicPaths = endpoints.stream()
-                .flatMap(e -> PUBLIC_ENDPOINTS.stream().map(id -> e.getPath(EndpointId.of(id))))
-                .filter(Objects::nonNull).toList();
-        return new AdminTokenFilter(properties.admin().tokenValue(), publicPaths);
-    }
-
     @Bean
     Gateway gateway(PortcullisProperties properties, EventLoops loops, PolicyEngine engine, GatewayMeters meters,
                     DecisionServices decisions) {
-        return new Gateway(properties.listeners(), properties.demo(), loops,
-                new PolicyInspectHandler(engine, meters, decisions), meters, decisions);
+        return new Gateway(properties.toGatewaySettings(), loops, new PolicyInspectHandler(engine, meters, decisions),
+                meters, decisions);
     }
 
     @Bean

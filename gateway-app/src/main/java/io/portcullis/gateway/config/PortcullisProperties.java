@@ -1,7 +1,10 @@
 package io.portcullis.gateway.config;
 
-import io.portcullis.gateway.proxy.Balance;
-import io.portcullis.gateway.proxy.HealthCheckSettings;
+import io.portcullis.core.ListenerSettings;
+import io.portcullis.core.relay.Balance;
+import io.portcullis.core.relay.HealthCheckSettings;
+import io.portcullis.core.relay.RelaySettings;
+import io.portcullis.gateway.GatewaySettings;
 import jakarta.validation.Valid;
 import jakarta.validation.constraints.AssertTrue;
 import jakarta.validation.constraints.Max;
@@ -59,6 +62,12 @@ public record PortcullisProperties(
     @AssertTrue(message = "rules-check-interval must be between 50ms and 1m")
     public boolean isRulesCheckIntervalValid() {
         return rulesCheckInterval.toMillis() >= 50 && rulesCheckInterval.compareTo(Duration.ofMinutes(1)) <= 0;
+    }
+
+    /** The plain settings the gateway runs with: the listeners, or the demo when there are none. */
+    public GatewaySettings toGatewaySettings() {
+        return new GatewaySettings(listeners.stream().map(ListenerProperties::toPlan).toList(),
+                new GatewaySettings.Demo(demo.bind().toSocketAddress(), demo.echoBind().toSocketAddress()));
     }
 
     /** The policy location, when set. */
@@ -119,6 +128,15 @@ public record PortcullisProperties(
          */
         public boolean peeksTls() {
             return false;
+        }
+
+        /** The plain settings the gateway runs this listener with. */
+        public GatewaySettings.ListenerPlan toPlan() {
+            ListenerSettings settings = new ListenerSettings(name, bind.toSocketAddress(), conditionalAccept,
+                    inspect.timeout(), inspect.onTimeout().toInspectAction(), inspect.maxPending(),
+                    inspect.onOverflow().toInspectAction(), inspect.holdBytes(), ListenerSettings.DEFAULT_ACCEPT_BACKLOG);
+            return new GatewaySettings.ListenerPlan(settings, backends.stream().map(HostAndPort::toSocketAddress).toList(),
+                    balance, new RelaySettings(connectTimeout, idleTimeout), healthCheck.toSettings());
         }
     }
 

@@ -1,8 +1,8 @@
 package io.portcullis.gateway.decision;
 
-import io.portcullis.gateway.listener.Completion;
-import io.portcullis.policy.model.InspectAction;
-import io.portcullis.policy.model.InspectId;
+import io.portcullis.core.Completion;
+import io.portcullis.core.InspectAction;
+import io.portcullis.core.InspectId;
 import java.time.Duration;
 import java.util.Optional;
 
@@ -17,7 +17,7 @@ public interface Completer {
     Completer NONE = (listener, id, action, completion) -> false;
 
     /**
-     * As {@link io.portcullis.gateway.listener.Listener#inspectComplete(InspectId, InspectAction, Completion)} on
+     * As {@link io.portcullis.core.Listener#inspectComplete(InspectId, InspectAction, Completion)} on
      * the listener named {@code listener}.
      *
      * @return true when this call decided the inspection; false when it had already ended or the listener is gone

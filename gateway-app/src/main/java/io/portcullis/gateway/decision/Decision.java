@@ -1,6 +1,6 @@
 package io.portcullis.gateway.decision;
 
-import io.portcullis.policy.model.InspectAction;
+import io.portcullis.core.InspectAction;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.Optional;

@@ -1,6 +1,6 @@
 package io.portcullis.gateway.decision;
 
-import io.portcullis.policy.model.InspectRequest;
+import io.portcullis.core.InspectRequest;
 import reactor.core.publisher.BaseSubscriber;
 
 /**

@@ -10,7 +10,7 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
-import io.portcullis.policy.model.InspectAction;
+import io.portcullis.core.InspectAction;
 import java.io.ByteArrayOutputStream;
 import java.time.Duration;
 import java.util.Locale;

@@ -1,8 +1,8 @@
 package io.portcullis.gateway.decision;
 
-import io.portcullis.policy.model.InspectAction;
-import io.portcullis.policy.model.InspectId;
-import io.portcullis.policy.model.InspectRequest;
+import io.portcullis.core.InspectAction;
+import io.portcullis.core.InspectId;
+import io.portcullis.core.InspectRequest;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;

@@ -1,7 +1,7 @@
 package io.portcullis.gateway.decision;
 
-import io.portcullis.policy.model.InspectRequest;
-import io.portcullis.policy.model.Verdict;
+import io.portcullis.core.InspectRequest;
+import io.portcullis.core.Verdict;
 
 /**
  * Starts the remote decision of a pended inspection. Called on the connection's event loop from inside the

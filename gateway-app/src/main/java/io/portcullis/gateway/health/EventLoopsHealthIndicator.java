@@ -1,7 +1,7 @@
 package io.portcullis.gateway.health;
 
 import io.netty.util.concurrent.EventExecutor;
-import io.portcullis.gateway.listener.EventLoops;
+import io.portcullis.core.EventLoops;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;

@@ -1,7 +1,7 @@
 package io.portcullis.gateway.health;
 
 import io.portcullis.gateway.Gateway;
-import io.portcullis.gateway.listener.EventLoops;
+import io.portcullis.core.EventLoops;
 import io.portcullis.policy.PolicyEngine;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;

@@ -3,10 +3,9 @@ package io.portcullis.gateway.metrics;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.netty.util.internal.PlatformDependent;
-import io.portcullis.gateway.listener.InspectionEnd;
-import io.portcullis.policy.model.InspectAction;
-import io.portcullis.policy.model.InspectRequest;
-import io.portcullis.policy.model.Verdict;
+import io.portcullis.core.InspectionEnd;
+import io.portcullis.core.InspectAction;
+import io.portcullis.core.InspectRequest;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -91,7 +90,7 @@ public final class AuditLog implements AutoCloseable {
     }
 
     /** Queues the shadow log line of a shadow rule's would-be verdict. Any thread; never blocks. */
-    public void shadowVerdict(InspectRequest request, Verdict wouldBe) {
+    public void shadowVerdict(io.portcullis.policy.model.InspectRequest request, io.portcullis.policy.model.Verdict wouldBe) {
         if (shadow.isInfoEnabled()) {
             offer(new ShadowLine(request, wouldBe), shadowDropped);
         }
@@ -192,6 +191,6 @@ public final class AuditLog implements AutoCloseable {
         return line;
     }
 
-    private record ShadowLine(InspectRequest request, Verdict wouldBe) {
+    private record ShadowLine(io.portcullis.policy.model.InspectRequest request, io.portcullis.policy.model.Verdict wouldBe) {
     }
 }

@@ -7,16 +7,17 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.portcullis.gateway.decision.DecisionObserver;
 import io.portcullis.gateway.decision.DecisionOutcome;
-import io.portcullis.gateway.listener.InspectionEnd;
-import io.portcullis.gateway.listener.ListenerObserver;
-import io.portcullis.gateway.listener.PendOutcome;
+import io.portcullis.core.InspectAction;
+import io.portcullis.core.InspectionEnd;
+import io.portcullis.core.ListenerObserver;
+import io.portcullis.core.PendOutcome;
+import io.portcullis.gateway.policy.PolicyInspectHandler;
 import io.portcullis.gateway.policy.PolicyReloader;
-import io.portcullis.gateway.proxy.RelayObserver;
+import io.portcullis.core.relay.RelayObserver;
 import io.portcullis.policy.ShadowObserver;
 import io.portcullis.policy.limit.LimiterRegistry;
 import io.portcullis.policy.model.InspectRequest;
 import io.portcullis.policy.model.Verdict;
-import io.portcullis.policy.model.InspectAction;
 import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -30,6 +31,7 @@ import java.util.function.IntSupplier;
  * outcome and direction: names from configuration, never client data.
  */
 public final class GatewayMeters implements ListenerObserver, RelayObserver, ShadowObserver, PolicyReloader.Observer,
+        PolicyInspectHandler.VerdictCounter,
         DecisionObserver, AutoCloseable {
 
     private static final Duration[] INSPECT_SLO = {
@@ -91,7 +93,7 @@ public final class GatewayMeters implements ListenerObserver, RelayObserver, Sha
     /** A shadow rule would have decided: counted and logged, never in force. */
     @Override
     public void shadowVerdict(InspectRequest request, Verdict wouldBe) {
-        of(request.listener()).shadow(wouldBe.rule(), wouldBe.action()).increment();
+        of(request.listener()).shadow(wouldBe.rule(), wouldBe.action().label()).increment();
         audit.shadowVerdict(request, wouldBe);
     }
 
@@ -115,8 +117,9 @@ public final class GatewayMeters implements ListenerObserver, RelayObserver, Sha
     }
 
     /** The policy's verdict for one connection. Any thread. */
+    @Override
     public void verdict(String listener, String rule, InspectAction action) {
-        of(listener).verdict(rule, action).increment();
+        of(listener).verdict(rule, action.label()).increment();
     }
 
     @Override
@@ -293,23 +296,23 @@ public final class GatewayMeters implements ListenerObserver, RelayObserver, Sha
                     .tags("listener", listener, "direction", direction).register(registry);
         }
 
-        Counter verdict(String rule, InspectAction action) {
+        Counter verdict(String rule, String action) {
             return byRule(verdicts, "portcullis.verdicts", "Policy verdicts by deciding rule", rule, action);
         }
 
-        Counter shadow(String rule, InspectAction action) {
+        Counter shadow(String rule, String action) {
             return byRule(shadows, "portcullis.shadow.verdicts",
                     "What shadow rules would have decided; never in force", rule, action);
         }
 
-        private Counter byRule(Map<String, Counter> cache, String name, String description, String rule, InspectAction action) {
+        private Counter byRule(Map<String, Counter> cache, String name, String description, String rule, String action) {
             // Keyed by names from rules.yaml only, so the map is bounded by the policy's size.
-            String key = rule + '\0' + action.label();
+            String key = rule + '\0' + action;
             Counter c = cache.get(key);
             if (c == null) {
                 c = cache.computeIfAbsent(key, k -> Counter.builder(name)
                         .description(description)
-                        .tags("listener", listener, "rule", rule, "action", action.label())
+                        .tags("listener", listener, "rule", rule, "action", action)
                         .register(registry));
             }
             return c;

@@ -1,13 +1,13 @@
 package io.portcullis.gateway.admin;
 
-import static io.portcullis.gateway.testing.TestClient.loopback;
+import static io.portcullis.core.testing.TestClient.loopback;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.portcullis.gateway.Gateway;
 import io.portcullis.gateway.PortcullisApplication;
-import io.portcullis.gateway.listener.Listener;
-import io.portcullis.gateway.testing.TestClient;
+import io.portcullis.core.Listener;
+import io.portcullis.core.testing.TestClient;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.regex.Matcher;

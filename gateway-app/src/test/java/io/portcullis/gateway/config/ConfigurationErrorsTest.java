@@ -60,7 +60,7 @@ class ConfigurationErrorsTest {
                 + "least-connections or source-hash (from the command line)");
         assertThat(StartFailure.report(startFailure("--portcullis.rules=file:" + rules(COVERING_RULES),
                 "--portcullis.listeners[0].balance=fastest")))
-                .doesNotContain("LEAST_CONNECTIONS").doesNotContain("io.portcullis.gateway.proxy.Balance");
+                .doesNotContain("LEAST_CONNECTIONS").doesNotContain("io.portcullis.core.relay.Balance");
     }
 
     @Test

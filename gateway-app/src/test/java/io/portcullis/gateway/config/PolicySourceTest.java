@@ -7,7 +7,7 @@ import io.portcullis.gateway.config.PortcullisProperties.Demo;
 import io.portcullis.gateway.config.PortcullisProperties.HealthCheck;
 import io.portcullis.gateway.config.PortcullisProperties.Inspect;
 import io.portcullis.gateway.config.PortcullisProperties.ListenerProperties;
-import io.portcullis.gateway.proxy.Balance;
+import io.portcullis.core.relay.Balance;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;

@@ -2,8 +2,8 @@ package io.portcullis.gateway.decision;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.portcullis.policy.model.InspectId;
-import io.portcullis.policy.model.InspectRequest;
+import io.portcullis.core.InspectId;
+import io.portcullis.core.InspectRequest;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.time.Instant;

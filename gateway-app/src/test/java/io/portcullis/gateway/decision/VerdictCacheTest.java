@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.portcullis.gateway.decision.DecisionServiceSettings.CacheSettings;
-import io.portcullis.policy.model.InspectAction;
+import io.portcullis.core.InspectAction;
 import java.net.InetAddress;
 import java.time.Duration;
 import java.util.Optional;

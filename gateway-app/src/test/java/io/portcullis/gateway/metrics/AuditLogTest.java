@@ -10,11 +10,10 @@ import ch.qos.logback.core.AppenderBase;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.netty.channel.DefaultEventLoop;
 import io.netty.util.concurrent.Future;
-import io.portcullis.gateway.listener.InspectionEnd;
-import io.portcullis.policy.model.InspectAction;
-import io.portcullis.policy.model.InspectId;
-import io.portcullis.policy.model.InspectRequest;
-import io.portcullis.policy.model.Verdict;
+import io.portcullis.core.InspectionEnd;
+import io.portcullis.core.InspectAction;
+import io.portcullis.core.InspectId;
+import io.portcullis.core.InspectRequest;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.time.Instant;
@@ -118,7 +117,7 @@ class AuditLogTest {
     @Test
     void shadowLineKeepsItsFormatAndIsWrittenOnTheWriterThread() {
         log = new AuditLog(registry, 16);
-        log.shadowVerdict(end(78).request(), new Verdict(InspectAction.REJECT, "try-new-rule"));
+        shadow(log, end(78).request());
 
         await().atMost(DEADLINE).until(() -> gate.events.size() == 1);
         ILoggingEvent event = gate.events.get(0);
@@ -141,8 +140,8 @@ class AuditLogTest {
         for (int i = 5; i <= 7; i++) {
             log.inspectionEnded(end(i));
         }
-        log.shadowVerdict(end(8).request(), new Verdict(InspectAction.REJECT, "try-new-rule"));
-        log.shadowVerdict(end(9).request(), new Verdict(InspectAction.REJECT, "try-new-rule"));
+        shadow(log, end(8).request());
+        shadow(log, end(9).request());
         assertThat(dropped("audit")).isEqualTo(3);
         assertThat(dropped("shadow")).isEqualTo(2);
 
@@ -164,7 +163,7 @@ class AuditLogTest {
             Future<?> task = loop.submit(() -> {
                 for (int i = 1; i <= 1000; i++) {
                     log.inspectionEnded(end(i));
-                    log.shadowVerdict(end(i).request(), new Verdict(InspectAction.REJECT, "try-new-rule"));
+                    shadow(log, end(i).request());
                 }
             });
             assertThat(task.await(DEADLINE.toMillis())).as("the event loop's task ended while the writer was held").isTrue();
@@ -288,5 +287,12 @@ class AuditLogTest {
             return events.stream().map(e -> JsonMapper.builder().build().readTree(e.getFormattedMessage()).get("id").asString())
                     .toList();
         }
+    }
+
+    /** What the policy's shadow rule 'try-new-rule' reports for {@code r}: a would-be reject. */
+    private static void shadow(AuditLog log, InspectRequest r) {
+        log.shadowVerdict(new io.portcullis.policy.model.InspectRequest(new io.portcullis.policy.model.InspectId(r.id().value()),
+                        r.listener(), r.source(), r.destination(), r.receivedAt(), r.sni(), r.alpn()),
+                new io.portcullis.policy.model.Verdict(io.portcullis.policy.model.InspectAction.REJECT, "try-new-rule"));
     }
 }

@@ -1,4 +1,4 @@
-package io.portcullis.gateway.demo;
+package io.portcullis.core.demo;
 
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.Unpooled;
@@ -15,7 +15,7 @@ import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.socket.DuplexChannel;
 import io.netty.util.concurrent.GlobalEventExecutor;
-import io.portcullis.gateway.listener.EventLoops;
+import io.portcullis.core.EventLoops;
 import java.net.InetSocketAddress;
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicLong;

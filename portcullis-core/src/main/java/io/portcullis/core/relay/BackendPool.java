@@ -1,6 +1,6 @@
-package io.portcullis.gateway.proxy;
+package io.portcullis.core.relay;
 
-import io.portcullis.policy.model.InspectRequest;
+import io.portcullis.core.InspectRequest;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.util.HashSet;

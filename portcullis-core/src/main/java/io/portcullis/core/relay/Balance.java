@@ -1,4 +1,4 @@
-package io.portcullis.gateway.proxy;
+package io.portcullis.core.relay;
 
 /**
  * How a {@link BackendPool} picks the first backend for a connection; the others follow in ring order

@@ -1,4 +1,4 @@
-package io.portcullis.gateway.proxy;
+package io.portcullis.core.relay;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
@@ -7,7 +7,7 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelOption;
 import io.netty.util.concurrent.ScheduledFuture;
-import io.portcullis.gateway.listener.EarlyBytes;
+import io.portcullis.core.EarlyBytes;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;

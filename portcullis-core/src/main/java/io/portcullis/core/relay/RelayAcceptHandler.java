@@ -1,4 +1,4 @@
-package io.portcullis.gateway.proxy;
+package io.portcullis.core.relay;
 
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
@@ -13,11 +13,11 @@ import io.netty.channel.epoll.EpollSocketChannel;
 import io.netty.channel.socket.SocketProtocolFamily;
 import io.netty.resolver.dns.DnsAddressResolverGroup;
 import io.netty.resolver.dns.DnsNameResolverBuilder;
-import io.portcullis.gateway.listener.AcceptHandler;
-import io.portcullis.gateway.listener.AcceptedConnection;
-import io.portcullis.gateway.listener.EventLoops;
-import io.portcullis.gateway.listener.PipelineNames;
-import io.portcullis.gateway.listener.Transport;
+import io.portcullis.core.AcceptHandler;
+import io.portcullis.core.AcceptedConnection;
+import io.portcullis.core.EventLoops;
+import io.portcullis.core.PipelineNames;
+import io.portcullis.core.Transport;
 import java.net.Inet4Address;
 import java.net.InetSocketAddress;
 import java.util.Objects;

@@ -1,4 +1,4 @@
-package io.portcullis.gateway.proxy;
+package io.portcullis.core.relay;
 
 /**
  * What relays report, for meters. Keeps the relay free of any metrics library. Methods are called on

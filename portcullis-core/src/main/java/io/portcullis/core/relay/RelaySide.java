@@ -1,4 +1,4 @@
-package io.portcullis.gateway.proxy;
+package io.portcullis.core.relay;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;

@@ -1,12 +1,12 @@
-package io.portcullis.gateway.proxy;
+package io.portcullis.core.relay;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import io.portcullis.gateway.demo.EchoServer;
-import io.portcullis.gateway.listener.EventLoops;
-import io.portcullis.gateway.listener.Listener;
-import io.portcullis.gateway.testing.TestClient;
+import io.portcullis.core.demo.EchoServer;
+import io.portcullis.core.EventLoops;
+import io.portcullis.core.Listener;
+import io.portcullis.core.testing.TestClient;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;

@@ -1,10 +1,10 @@
-package io.portcullis.gateway.proxy;
+package io.portcullis.core.relay;
 
+import io.portcullis.core.InspectRequest;
+import io.portcullis.core.InspectId;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.portcullis.policy.model.InspectId;
-import io.portcullis.policy.model.InspectRequest;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.UnknownHostException;

@@ -1,4 +1,4 @@
-package io.portcullis.gateway.proxy;
+package io.portcullis.core.relay;
 
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;

@@ -1,4 +1,4 @@
-package io.portcullis.gateway.testing;
+package io.portcullis.core.testing;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.PooledByteBufAllocator;

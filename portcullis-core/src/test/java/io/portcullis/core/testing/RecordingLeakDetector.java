@@ -1,4 +1,4 @@
-package io.portcullis.gateway.testing;
+package io.portcullis.core.testing;
 
 import io.netty.util.ResourceLeakDetector;
 import java.util.Queue;

@@ -1,4 +1,4 @@
-package io.portcullis.gateway.testing;
+package io.portcullis.core.testing;
 
 import java.io.EOFException;
 import java.io.IOException;

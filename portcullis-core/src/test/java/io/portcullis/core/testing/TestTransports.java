@@ -1,7 +1,7 @@
-package io.portcullis.gateway.testing;
+package io.portcullis.core.testing;
 
-import io.portcullis.gateway.listener.EventLoops;
-import io.portcullis.gateway.listener.Transport;
+import io.portcullis.core.EventLoops;
+import io.portcullis.core.Transport;
 import java.util.Arrays;
 import java.util.EnumMap;
 import java.util.Map;

@@ -1,0 +1,30 @@
+package io.portcullis.gateway.admin;
+
+import io.portcullis.gateway.config.PortcullisProperties;
+import java.util.List;
+import java.util.Objects;
+import org.springframework.beans.factory.ObjectProvider;
+import org.springframework.boot.actuate.endpoint.EndpointId;
+import org.springframework.boot.actuate.endpoint.web.PathMappedEndpoints;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+
+/** The admin API's door: deny by default on the HTTP server that carries it. */
+@Configuration(proxyBeanMethods = false)
+public class AdminConfiguration {
+
+    /** Actuator endpoints that answer without the admin token: probes and scrapes need them. */
+    static final List<String> PUBLIC_ENDPOINTS = List.of("health", "info", "prometheus");
+
+    /**
+     * Only health (with its groups), info and prometheus answer without the token, at the paths the actuator
+     * serves them on.
+     */
+    @Bean
+    AdminTokenFilter adminTokenFilter(PortcullisProperties properties, ObjectProvider<PathMappedEndpoints> endpoints) {
+        List<String> publicPaths = endpoints.stream()
+                .flatMap(e -> PUBLIC_ENDPOINTS.stream().map(id -> e.getPath(EndpointId.of(id))))
+                .filter(Objects::nonNull).toList();
+        return new AdminTokenFilter(properties.admin().tokenValue(), publicPaths);
+    }
+}
