@@ -10,7 +10,14 @@ package io.portcullis.core;
 @FunctionalInterface
 public interface AbortHandler {
 
+    /** Hears nothing. */
     AbortHandler NONE = (id, reason) -> { };
 
+    /**
+     * The inspection {@code id} ended without a completion.
+     *
+     * @param id     the inspection
+     * @param reason the client left, the deadline passed, or the listener closed
+     */
     void aborted(InspectId id, AbortReason reason);
 }

@@ -10,5 +10,12 @@ package io.portcullis.core;
 @FunctionalInterface
 public interface AcceptHandler {
 
+    /**
+     * Takes a connection that passed inspection.
+     *
+     * @param connection the connection, its auto-read off and its early bytes held for {@link
+     *                   AcceptedConnection#takeEarlyData()}
+     * @return true when taken; false to refuse it (it is closed and counted)
+     */
     boolean accepted(AcceptedConnection connection);
 }

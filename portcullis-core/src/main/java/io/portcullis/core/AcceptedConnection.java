@@ -24,12 +24,20 @@ public final class AcceptedConnection {
         this.holder = holder;
     }
 
-    /** The client's channel. Any thread. */
+    /**
+     * The client's channel. Any thread.
+     *
+     * @return the channel, auto-read off
+     */
     public Channel channel() {
         return channel;
     }
 
-    /** What the inspection saw. Any thread. */
+    /**
+     * What the inspection saw. Any thread.
+     *
+     * @return the inspected request
+     */
     public InspectRequest request() {
         return request;
     }
@@ -41,6 +49,7 @@ public final class AcceptedConnection {
      * {@link io.netty.channel.socket.ChannelInputShutdownEvent} follows through the pipeline, in a task after
      * this one. Event loop of {@link #channel()} only: install your handlers first, in the same task.
      *
+     * @return the early bytes, possibly empty; the caller releases them
      * @throws IllegalStateException when called from another thread
      */
     public ByteBuf takeEarlyData() {

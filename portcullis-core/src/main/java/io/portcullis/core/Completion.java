@@ -16,20 +16,46 @@ public record Completion(String decidedBy, Optional<String> reason, boolean fall
      * io.portcullis.core.InspectAction)}. */
     public static final Completion CALLER = new Completion("caller", Optional.empty(), false);
 
+    /**
+     * Checks that nothing is null.
+     *
+     * @param decidedBy a short word for the audit line
+     * @param reason    free text, if any
+     * @param fallback  a configured answer after a failure
+     */
     public Completion {
         Objects.requireNonNull(decidedBy, "decidedBy");
         Objects.requireNonNull(reason, "reason");
     }
 
+    /**
+     * A completion by {@code decidedBy}, without a reason.
+     *
+     * @param decidedBy a short word for the audit line
+     * @return the completion
+     */
     public static Completion by(String decidedBy) {
         return new Completion(decidedBy, Optional.empty(), false);
     }
 
+    /**
+     * A completion by {@code decidedBy}, with a reason.
+     *
+     * @param decidedBy a short word for the audit line
+     * @param reason    free text; null or blank for none
+     * @return the completion
+     */
     public static Completion by(String decidedBy, String reason) {
         return new Completion(decidedBy, nonBlank(reason), false);
     }
 
-    /** A fallback answer after a failure, counted as outcome {@code failure}. */
+    /**
+     * A fallback answer after a failure, counted as outcome {@code failure}.
+     *
+     * @param decidedBy a short word for the audit line
+     * @param reason    what failed; null or blank for nothing
+     * @return the completion
+     */
     public static Completion fallback(String decidedBy, String reason) {
         return new Completion(decidedBy, nonBlank(reason), true);
     }

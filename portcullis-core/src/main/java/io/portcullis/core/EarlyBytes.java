@@ -25,14 +25,21 @@ public final class EarlyBytes {
      * @param bound   bytes held at most; the caller stops reading once {@link #hasRoom()} is false
      */
     public EarlyBytes(Channel channel, int bound) {
-        if (bound < 1) {
-            throw new IllegalArgumentException("bound must be positive: " + bound);
+        if (bound < 0) {
+            throw new IllegalArgumentException("bound must not be negative: " + bound);
         }
         this.channel = channel;
         this.bound = bound;
     }
 
-    /** A holder that starts with {@code data} (taken over, may be empty), such as bytes handed over by a listener. */
+    /**
+     * A holder that starts with {@code data}, such as the bytes a listener handed over.
+     *
+     * @param channel the client's channel
+     * @param bound   bytes held at most (raised to what {@code data} holds, if more)
+     * @param data    taken over; may be empty
+     * @return the holder
+     */
     public static EarlyBytes of(Channel channel, int bound, ByteBuf data) {
         EarlyBytes early = new EarlyBytes(channel, Math.max(bound, data.readableBytes()));
         if (data.isReadable()) {
@@ -43,15 +50,29 @@ public final class EarlyBytes {
         return early;
     }
 
+    /**
+     * Bytes held now.
+     *
+     * @return the count
+     */
     public int readableBytes() {
         return held == null ? 0 : held.readableBytes();
     }
 
+    /**
+     * Whether nothing is held.
+     *
+     * @return true when empty
+     */
     public boolean isEmpty() {
         return readableBytes() == 0;
     }
 
-    /** Whether another read may be requested; caps that read to the room left. */
+    /**
+     * Whether another read may be requested; caps that read to the room left.
+     *
+     * @return false once the bound is reached
+     */
     public boolean hasRoom() {
         int room = bound - readableBytes();
         if (room <= 0) {
@@ -63,7 +84,11 @@ public final class EarlyBytes {
         return true;
     }
 
-    /** Takes ownership of {@code buf}. */
+    /**
+     * Holds {@code buf}'s bytes after those held.
+     *
+     * @param buf taken over (released here or kept)
+     */
     public void add(ByteBuf buf) {
         if (!buf.isReadable()) {
             buf.release();
@@ -89,12 +114,20 @@ public final class EarlyBytes {
         }
     }
 
-    /** The memory the held bytes take (for tests and meters). */
+    /**
+     * The memory the held bytes take (for tests and meters).
+     *
+     * @return the capacity of the buffer held, 0 when none
+     */
     public int capacity() {
         return held == null ? 0 : held.capacity();
     }
 
-    /** Hands the bytes over (the caller releases them) and lifts the read cap; the holder is empty after. */
+    /**
+     * Hands the bytes over and lifts the read cap; the holder is empty after.
+     *
+     * @return the bytes, possibly empty; the caller releases them
+     */
     public ByteBuf take() {
         if (channel.config().getRecvByteBufAllocator() instanceof CappedReads capped) {
             capped.uncap();

@@ -34,15 +34,21 @@ public final class EventLoops implements AutoCloseable {
     }
 
     /**
-     * Creates the loops on the {@link Transport#auto() auto} transport. {@code workerThreads <= 0} means one per core.
+     * Creates the loops on the {@link Transport#auto() auto} transport.
+     *
+     * @param workerThreads I/O threads; 0 or less means one per core
+     * @return the loops, running
      */
     public static EventLoops create(int workerThreads) {
         return create(Transport.auto(), workerThreads);
     }
 
     /**
-     * Creates the loops on {@code transport}. {@code workerThreads <= 0} means one per core.
+     * Creates the loops on {@code transport}.
      *
+     * @param transport     the transport
+     * @param workerThreads I/O threads; 0 or less means one per core
+     * @return the loops, running
      * @throws IllegalStateException when the transport cannot run here, with the reason
      */
     public static EventLoops create(Transport transport, int workerThreads) {
@@ -54,41 +60,81 @@ public final class EventLoops implements AutoCloseable {
         return new EventLoops(transport, threads);
     }
 
-    /** Creates the loops on NIO even where a native transport is available. */
+    /**
+     * Creates the loops on NIO even where a native transport is available.
+     *
+     * @param workerThreads I/O threads; 0 or less means one per core
+     * @return the loops, running
+     */
     public static EventLoops nio(int workerThreads) {
         return create(Transport.NIO, workerThreads);
     }
 
+    /**
+     * The transport the loops run.
+     *
+     * @return the transport
+     */
     public Transport transport() {
         return transport;
     }
 
+    /**
+     * The transport's name for logs.
+     *
+     * @return {@code io_uring}, {@code epoll} or {@code nio}
+     */
     public String transportName() {
         return transport.label();
     }
 
+    /**
+     * The I/O threads.
+     *
+     * @return the event loop group
+     */
     public EventLoopGroup workers() {
         return workers;
     }
 
+    /**
+     * The listening socket's channel class on this transport.
+     *
+     * @return the class
+     */
     public Class<? extends ServerChannel> serverChannelType() {
         return transport.serverChannelType();
     }
 
+    /**
+     * A TCP connection's channel class on this transport.
+     *
+     * @return the class
+     */
     public Class<? extends SocketChannel> channelType() {
         return transport.channelType();
     }
 
+    /**
+     * A UDP socket's channel class on this transport (for DNS).
+     *
+     * @return the class
+     */
     public Class<? extends DatagramChannel> datagramChannelType() {
         return transport.datagramChannelType();
     }
 
-    /** Shuts the loops down, waiting at most {@code deadline}. Not from an event loop. */
+    /**
+     * Shuts the loops down. Not from an event loop.
+     *
+     * @param deadline how long to wait for them to stop
+     */
     public void close(Duration deadline) {
         workers.shutdownGracefully(0, deadline.toMillis(), TimeUnit.MILLISECONDS);
         workers.terminationFuture().awaitUninterruptibly(deadline.toMillis());
     }
 
+    /** Shuts the loops down, waiting at most 5 s. Not from an event loop. */
     @Override
     public void close() {
         close(Duration.ofSeconds(5));

@@ -27,7 +27,17 @@ public record InspectRequest(
         Optional<String> sni,
         List<String> alpn) {
 
-    /** Checks that nothing is null and copies {@code alpn}. */
+    /**
+     * Checks that nothing is null and copies {@code alpn}.
+     *
+     * @param id          identity of this inspection
+     * @param listener    name of the listener
+     * @param source      the client
+     * @param destination the address the client connected to
+     * @param receivedAt  when the connection arrived
+     * @param sni         the TLS server name, if peeked
+     * @param alpn        the ALPN protocols offered, if peeked
+     */
     public InspectRequest {
         Objects.requireNonNull(id, "id");
         Objects.requireNonNull(listener, "listener");

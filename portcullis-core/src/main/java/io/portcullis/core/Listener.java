@@ -63,6 +63,12 @@ public final class Listener implements AutoCloseable {
         }
     }
 
+    /**
+     * Starts building a listener; every setting has the contract's default.
+     *
+     * @param name the listener's name, as requests, meters and logs carry it
+     * @return the builder
+     */
     public static Builder builder(String name) {
         return new Builder(name);
     }
@@ -70,6 +76,7 @@ public final class Listener implements AutoCloseable {
     /**
      * Binds the listening socket, waiting at most 10 s. Any thread but an event loop.
      *
+     * @return this listener, bound
      * @throws IllegalStateException when the address cannot be bound, with the reason
      */
     public Listener start() {
@@ -108,13 +115,22 @@ public final class Listener implements AutoCloseable {
         return this;
     }
 
-    /** True while the listening socket is open. Any thread. */
+    /**
+     * Whether the listening socket is open. Any thread.
+     *
+     * @return true between {@link #start()} and {@link #stopAccepting()}
+     */
     public boolean isBound() {
         Channel ch = serverChannel;
         return ch != null && ch.isActive();
     }
 
-    /** The bound address (with the real port when 0 was asked for). Any thread, after {@link #start()}. */
+    /**
+     * The bound address. Any thread, after {@link #start()}.
+     *
+     * @return the address, with the real port when port 0 was asked for
+     * @throws IllegalStateException before {@link #start()}
+     */
     public InetSocketAddress localAddress() {
         Channel ch = serverChannel;
         if (ch == null) {
@@ -135,6 +151,8 @@ public final class Listener implements AutoCloseable {
      * @return true when this call decided the inspection; false when it is not pended: not yet, no longer
      *     (completed, timed out, aborted), never (accepted or rejected at once, refused for overflow), or the
      *     id is unknown here
+     * @param id     the inspection, as {@link InspectHandler#pended} was given it
+     * @param action {@link InspectAction#ACCEPT} or {@link InspectAction#REJECT}
      * @throws IllegalArgumentException for {@link InspectAction#PEND}
      */
     public boolean inspectComplete(InspectId id, InspectAction action) {
@@ -144,6 +162,12 @@ public final class Listener implements AutoCloseable {
     /**
      * As {@link #inspectComplete(InspectId, InspectAction)}, saying who decided and why (for the audit line).
      * Any thread.
+     *
+     * @param id         the inspection
+     * @param action     {@link InspectAction#ACCEPT} or {@link InspectAction#REJECT}
+     * @param completion who decided and why; {@link Completion#fallback} counts the pend as a failure
+     * @return true when this call decided the inspection
+     * @throws IllegalArgumentException for {@link InspectAction#PEND}
      */
     public boolean inspectComplete(InspectId id, InspectAction action, Completion completion) {
         Objects.requireNonNull(id, "id");
@@ -162,6 +186,8 @@ public final class Listener implements AutoCloseable {
      * runs on the attaching thread: give it the loop, {@code thenAcceptAsync(fn, loop)}, or hop with
      * {@code connection.channel().eventLoop().execute(...)}. It fails when the listener closes, or at once
      * when the listener has an {@link AcceptHandler} (push) or too many calls are already waiting.
+     *
+     * @return the next accepted connection, once there is one
      */
     public CompletableFuture<AcceptedConnection> accept() {
         if (pullQueue == null) {
@@ -171,12 +197,20 @@ public final class Listener implements AutoCloseable {
         return pullQueue.take();
     }
 
-    /** Pended inspections held now. Any thread. */
+    /**
+     * Pended inspections held now. Any thread.
+     *
+     * @return how many of the listener's {@code max-pending} slots are taken
+     */
     public int pendingCount() {
         return pendingSlots.get();
     }
 
-    /** A snapshot of the pended inspections, oldest first is not guaranteed. Any thread. */
+    /**
+     * A snapshot of the pended inspections, in no particular order. Any thread.
+     *
+     * @return what is pended now; an inspection may end right after
+     */
     public List<PendingInspection> pending() {
         long now = System.nanoTime();
         List<PendingInspection> out = new ArrayList<>(pending.size());
@@ -189,15 +223,29 @@ public final class Listener implements AutoCloseable {
         return out;
     }
 
+    /**
+     * What this listener was built with.
+     *
+     * @return its settings
+     */
     public ListenerSettings settings() {
         return settings;
     }
 
+    /**
+     * The listener's name, as requests, meters and logs carry it.
+     *
+     * @return the name
+     */
     public String name() {
         return settings.name();
     }
 
-    /** The loops this listener runs on; backend connections use them too. */
+    /**
+     * The loops this listener runs on; backend connections use them too.
+     *
+     * @return the event loops
+     */
     public EventLoops eventLoops() {
         return loops;
     }
@@ -307,6 +355,13 @@ public final class Listener implements AutoCloseable {
             this.name = Objects.requireNonNull(name, "name");
         }
 
+        /**
+         * Takes every listener setting from {@code s}.
+         *
+         * @param s settings of the listener of this builder's name
+         * @return this builder
+         * @throws IllegalArgumentException when {@code s} names another listener
+         */
         public Builder settings(ListenerSettings s) {
             if (!s.name().equals(name)) {
                 throw new IllegalArgumentException("settings are for listener '" + s.name() + "', not '" + name + "'");
@@ -322,59 +377,126 @@ public final class Listener implements AutoCloseable {
             return this;
         }
 
+        /**
+         * Where to listen; 127.0.0.1 and an ephemeral port by default.
+         *
+         * @param bind the address
+         * @return this builder
+         */
         public Builder bind(InetSocketAddress bind) {
             this.bind = Objects.requireNonNull(bind);
             return this;
         }
 
-        /** Fixed before the listener binds, like {@code SO_CONDITIONAL_ACCEPT}. */
+        /**
+         * Whether connections are inspected (the default) or accepted at once; fixed before the listener binds,
+         * like {@code SO_CONDITIONAL_ACCEPT}.
+         *
+         * @param on false: accept every connection without inspecting it
+         * @return this builder
+         */
         public Builder conditionalAccept(boolean on) {
             this.conditionalAccept = on;
             return this;
         }
 
+        /**
+         * The deadline of a pended inspection (5 s by default), unless its verdict gives one.
+         *
+         * @param timeout positive
+         * @return this builder
+         */
         public Builder inspectTimeout(Duration timeout) {
             this.inspectTimeout = timeout;
             return this;
         }
 
+        /**
+         * What a deadline does: REJECT (the default) or ACCEPT.
+         *
+         * @param action ACCEPT or REJECT
+         * @return this builder
+         */
         public Builder onTimeout(InspectAction action) {
             this.onTimeout = action;
             return this;
         }
 
+        /**
+         * Pended inspections held at once (10,000 by default); past it a PEND gets {@link #onOverflow}.
+         *
+         * @param max 0 or more
+         * @return this builder
+         */
         public Builder maxPending(int max) {
             this.maxPending = max;
             return this;
         }
 
+        /**
+         * What a PEND past {@link #maxPending} gets: REJECT (the default) or ACCEPT.
+         *
+         * @param action ACCEPT or REJECT
+         * @return this builder
+         */
         public Builder onOverflow(InspectAction action) {
             this.onOverflow = action;
             return this;
         }
 
+        /**
+         * Client bytes read and held while pended (16 KiB by default); past it the client is not read. With 0,
+         * a pended client is not read at all, so one that leaves is noticed only when its inspection ends.
+         *
+         * @param bytes 0 or more
+         * @return this builder
+         */
         public Builder holdBytes(int bytes) {
             this.holdBytes = bytes;
             return this;
         }
 
+        /**
+         * Who decides each connection; by default everything is accepted.
+         *
+         * @param handler the inspect handler
+         * @return this builder
+         */
         public Builder inspectHandler(InspectHandler handler) {
             this.inspectHandler = Objects.requireNonNull(handler);
             return this;
         }
 
+        /**
+         * Who hears of pended inspections that end without a completion.
+         *
+         * @param handler the abort handler
+         * @return this builder
+         */
         public Builder abortHandler(AbortHandler handler) {
             this.abortHandler = Objects.requireNonNull(handler);
             return this;
         }
 
-        /** Push accept. Without one the listener queues accepted connections for {@link Listener#accept()}. */
+        /**
+         * Push accept. Without one the listener queues accepted connections for {@link Listener#accept()}.
+         *
+         * @param handler takes every accepted connection
+         * @return this builder
+         */
         public Builder acceptHandler(AcceptHandler handler) {
             this.acceptHandler = Objects.requireNonNull(handler);
             return this;
         }
 
-        /** Bounds of pull accept: connections queued unclaimed, how long they wait, calls waiting. */
+        /**
+         * Bounds of pull accept (128, 10 s and 1,024 by default).
+         *
+         * @param maxUnclaimed     accepted connections queued for {@link Listener#accept()} at most
+         * @param unclaimedTimeout how long one may wait there before it is closed
+         * @param maxWaiters       {@code accept()} calls waiting at once at most
+         * @return this builder
+         */
         public Builder pullAccept(int maxUnclaimed, Duration unclaimedTimeout, int maxWaiters) {
             if (maxUnclaimed < 0 || maxWaiters < 0 || unclaimedTimeout.isNegative() || unclaimedTimeout.isZero()) {
                 throw new IllegalArgumentException("pull accept bounds must be positive");
@@ -385,24 +507,45 @@ public final class Listener implements AutoCloseable {
             return this;
         }
 
+        /**
+         * Who hears of the listener's events, for meters and logs.
+         *
+         * @param observer the observer
+         * @return this builder
+         */
         public Builder observer(ListenerObserver observer) {
             this.observer = Objects.requireNonNull(observer);
             return this;
         }
 
-        /** Shared event loops; without them the listener makes and owns its own. */
+        /**
+         * Shared event loops; without them the listener makes and owns its own.
+         *
+         * @param loops the loops
+         * @return this builder
+         */
         public Builder eventLoops(EventLoops loops) {
             this.loops = loops;
             return this;
         }
 
-        /** Where the client connections' buffers come from; Netty's default allocator unless given. */
+        /**
+         * Where the client connections' buffers come from; Netty's default allocator unless given.
+         *
+         * @param allocator the allocator
+         * @return this builder
+         */
         public Builder allocator(ByteBufAllocator allocator) {
             this.allocator = Objects.requireNonNull(allocator);
             return this;
         }
 
-        /** I/O threads of the listener's own loops (0: one per core); ignored with shared loops. */
+        /**
+         * I/O threads of the listener's own loops; ignored with shared loops.
+         *
+         * @param threads 0 for one per core
+         * @return this builder
+         */
         public Builder workerThreads(int threads) {
             this.workerThreads = threads;
             return this;
@@ -413,6 +556,12 @@ public final class Listener implements AutoCloseable {
                     onOverflow, holdBytes, acceptBacklog);
         }
 
+        /**
+         * The listener, not yet bound: {@link Listener#start()} binds it.
+         *
+         * @return the listener
+         * @throws IllegalArgumentException when a setting is out of range
+         */
         public Listener build() {
             settings();
             return new Listener(this);

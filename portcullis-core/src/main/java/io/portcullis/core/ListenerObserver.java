@@ -8,20 +8,45 @@ package io.portcullis.core;
  */
 public interface ListenerObserver {
 
+    /** Hears nothing. */
     ListenerObserver NONE = new ListenerObserver() { };
 
-    /** The kernel accepted a connection on this listener. */
+    /**
+     * The kernel accepted a connection on this listener.
+     *
+     * @param listener the listener's name
+     */
     default void connectionArrived(String listener) { }
 
-    /** The inspect handler answered {@code action} after {@code nanos}. */
+    /**
+     * The inspect handler answered.
+     *
+     * @param listener the listener's name
+     * @param action   its answer
+     * @param nanos    how long it took
+     */
     default void inspected(String listener, InspectAction action, long nanos) { }
 
-    /** A pended inspection ended with {@code outcome} after being held {@code nanos}. */
+    /**
+     * A pended inspection ended; once per pend, and once for a PEND refused past max-pending.
+     *
+     * @param listener the listener's name
+     * @param outcome  how it ended
+     * @param nanos    how long it was held (0 for overflow)
+     */
     default void pendEnded(String listener, PendOutcome outcome, long nanos) { }
 
-    /** An inspection ended (one call per inspected connection): for the audit log. */
+    /**
+     * An inspection ended (one call per inspected connection): for the audit log.
+     *
+     * @param end what happened
+     */
     default void inspectionEnded(InspectionEnd end) { }
 
-    /** An accepted connection was refused by its accept handler, or expired unclaimed in the pull queue. */
+    /**
+     * An accepted connection was refused by its accept handler, or expired unclaimed in the pull queue.
+     *
+     * @param listener the listener's name
+     */
     default void acceptRefused(String listener) { }
 }

@@ -28,11 +28,29 @@ public record ListenerSettings(
         int holdBytes,
         int acceptBacklog) {
 
+    /** The deadline of a pended inspection unless set. */
     public static final Duration DEFAULT_INSPECT_TIMEOUT = Duration.ofSeconds(5);
+    /** Pended inspections held at once unless set. */
     public static final int DEFAULT_MAX_PENDING = 10_000;
+    /** Bytes held per pended connection unless set. */
     public static final int DEFAULT_HOLD_BYTES = 16 * 1024;
+    /** The kernel's accept queue length unless set. */
     public static final int DEFAULT_ACCEPT_BACKLOG = 1024;
 
+    /**
+     * Checks every setting.
+     *
+     * @param name              the listener's name
+     * @param bind              where it listens
+     * @param conditionalAccept whether it inspects
+     * @param inspectTimeout    a pend's deadline, positive
+     * @param onTimeout         ACCEPT or REJECT
+     * @param maxPending        0 or more
+     * @param onOverflow        ACCEPT or REJECT
+     * @param holdBytes         0 or more
+     * @param acceptBacklog     positive
+     * @throws IllegalArgumentException naming the listener and the setting out of range
+     */
     public ListenerSettings {
         Objects.requireNonNull(name, "name");
         Objects.requireNonNull(bind, "bind");
@@ -56,7 +74,13 @@ public record ListenerSettings(
         }
     }
 
-    /** Settings with the defaults of the contract. */
+    /**
+     * Settings with the defaults of the contract.
+     *
+     * @param name the listener's name
+     * @param bind where it listens
+     * @return the settings
+     */
     public static ListenerSettings defaults(String name, InetSocketAddress bind) {
         return new ListenerSettings(name, bind, true, DEFAULT_INSPECT_TIMEOUT, InspectAction.REJECT,
                 DEFAULT_MAX_PENDING, InspectAction.REJECT, DEFAULT_HOLD_BYTES, DEFAULT_ACCEPT_BACKLOG);

@@ -33,8 +33,11 @@ import java.util.Optional;
  * profiles often forbid io_uring; asking for it there stops the start with the reason.
  */
 public enum Transport {
+    /** Linux io_uring: the fewest system calls; only where the kernel and the seccomp profile allow it. */
     IO_URING("io_uring", IoUringServerSocketChannel.class, IoUringSocketChannel.class, IoUringDatagramChannel.class),
+    /** Linux epoll, Netty's native transport. */
     EPOLL("epoll", EpollServerSocketChannel.class, EpollSocketChannel.class, EpollDatagramChannel.class),
+    /** Java's NIO selector: everywhere. */
     NIO("nio", NioServerSocketChannel.class, NioSocketChannel.class, NioDatagramChannel.class);
 
     private final String label;
@@ -50,11 +53,20 @@ public enum Transport {
         this.datagramChannelType = datagramChannelType;
     }
 
+    /**
+     * The name used in configuration and logs.
+     *
+     * @return {@code io_uring}, {@code epoll} or {@code nio}
+     */
     public String label() {
         return label;
     }
 
-    /** Why this transport cannot run here, or empty when it can. */
+    /**
+     * Why this transport cannot run here.
+     *
+     * @return the reason, or empty when it can run
+     */
     public Optional<String> unavailability() {
         Throwable cause = switch (this) {
             case IO_URING -> IoUring.isAvailable() ? null : IoUring.unavailabilityCause();
@@ -64,12 +76,22 @@ public enum Transport {
         return Optional.ofNullable(cause).map(Throwable::toString);
     }
 
-    /** What {@code auto} means here: epoll where available, else NIO. */
+    /**
+     * What {@code auto} means here: epoll where available, else NIO.
+     *
+     * @return the transport
+     */
     public static Transport auto() {
         return EPOLL.unavailability().isEmpty() ? EPOLL : NIO;
     }
 
-    /** {@code auto}, {@code io_uring}, {@code epoll} or {@code nio}; see {@link #auto()}. */
+    /**
+     * The transport of a name.
+     *
+     * @param name {@code auto}, {@code io_uring}, {@code epoll} or {@code nio} (any case); see {@link #auto()}
+     * @return the transport
+     * @throws IllegalArgumentException for another name
+     */
     public static Transport parse(String name) {
         if (name.equalsIgnoreCase("auto")) {
             return auto();

@@ -18,7 +18,15 @@ import java.util.Optional;
 public record Verdict(InspectAction action, String rule, Optional<String> decision, Optional<Duration> timeout,
                       Permit permit) {
 
-    /** Checks that nothing is null, and that only a PEND has a decision or a timeout. */
+    /**
+     * Checks that nothing is null, and that only a PEND has a decision or a timeout.
+     *
+     * @param action   accept, reject or pend
+     * @param rule     what decided
+     * @param decision what will complete a PEND, if named
+     * @param timeout  a PEND's own deadline, if any
+     * @param permit   released when the connection closes
+     */
     public Verdict {
         Objects.requireNonNull(action, "action");
         Objects.requireNonNull(rule, "rule");

@@ -103,4 +103,14 @@ class EarlyBytesTest {
         early.release();
         assertThat(early.isEmpty()).isTrue();
     }
+
+    /** hold-bytes 0 is a valid setting: nothing is read while pended, and handing over gives nothing. */
+    @Test
+    void aBoundOfZeroHoldsNothingAndReadsNothing() {
+        EarlyBytes early = new EarlyBytes(channel, 0);
+        assertThat(early.hasRoom()).isFalse();
+        ByteBuf data = early.take();
+        assertThat(data.isReadable()).isFalse();
+        data.release();
+    }
 }

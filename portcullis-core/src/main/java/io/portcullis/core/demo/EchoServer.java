@@ -52,7 +52,12 @@ public final class EchoServer implements AutoCloseable {
     private final EchoHandler handler = new EchoHandler();
     private volatile Channel serverChannel;
 
-    /** @param bind address to listen on; port 0 for an ephemeral port */
+    /**
+     * An echo server, not yet listening.
+     *
+     * @param loops the loops it runs on
+     * @param bind  address to listen on; port 0 for an ephemeral port
+     */
     public EchoServer(EventLoops loops, InetSocketAddress bind) {
         this.loops = Objects.requireNonNull(loops, "loops");
         this.bind = Objects.requireNonNull(bind, "bind");
@@ -61,6 +66,7 @@ public final class EchoServer implements AutoCloseable {
     /**
      * Binds, waiting at most 10 s.
      *
+     * @return this server, listening
      * @throws IllegalStateException when the address cannot be bound
      */
     public EchoServer start() {
@@ -83,7 +89,11 @@ public final class EchoServer implements AutoCloseable {
         return this;
     }
 
-    /** The bound address, with the real port when 0 was asked for. */
+    /**
+     * The bound address.
+     *
+     * @return the address, with the real port when 0 was asked for
+     */
     public InetSocketAddress localAddress() {
         Channel ch = serverChannel;
         if (ch == null) {
@@ -92,12 +102,20 @@ public final class EchoServer implements AutoCloseable {
         return (InetSocketAddress) ch.localAddress();
     }
 
-    /** Connections accepted since start. */
+    /**
+     * Connections accepted since start.
+     *
+     * @return the count
+     */
     public long acceptedCount() {
         return accepted.get();
     }
 
-    /** Connections open now. */
+    /**
+     * Connections open now.
+     *
+     * @return the count
+     */
     public int openCount() {
         return connections.size();
     }
