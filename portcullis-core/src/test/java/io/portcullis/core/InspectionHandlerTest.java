@@ -16,6 +16,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
 import java.util.function.Function;
 import java.util.function.Predicate;
 import java.util.stream.Stream;
@@ -117,7 +118,7 @@ class InspectionHandlerTest {
     /** An inspect handler whose verdict the test sets, recording every call it gets. */
     private static final class Inspector implements InspectHandler {
         Function<InspectRequest, Verdict> verdict = r -> new Verdict(InspectAction.PEND, "ask");
-        java.util.function.Consumer<InspectRequest> onPended = r -> { };
+        Consumer<InspectRequest> onPended = r -> { };
         final List<InspectRequest> inspected = new CopyOnWriteArrayList<>();
         final List<InspectRequest> pended = new CopyOnWriteArrayList<>();
         final List<InspectAction> pendRefused = new CopyOnWriteArrayList<>();
@@ -623,6 +624,65 @@ class InspectionHandlerTest {
         assertThat(rec.pendEnded).hasSize(1);
         assertThat(permit.released).hasValue(1);
         assertThat(inspector.closed).hasSize(1);
+    }
+
+    /** What decides a pended inspection first. */
+    enum Winner { COMPLETION, DEADLINE, CLIENT_LEFT, LISTENER_CLOSED }
+
+    /** What comes at the same time on another path, reaching the handler before the winner unregistered it. */
+    enum Loser { COMPLETION, DEADLINE, LISTENER_CLOSED }
+
+    static Stream<Arguments> races() {
+        List<Arguments> races = new ArrayList<>();
+        for (Winner w : Winner.values()) {
+            for (Loser l : Loser.values()) {
+                if (!w.name().equals(l.name())) {
+                    races.add(Arguments.of(w, l));
+                }
+            }
+        }
+        return races.stream();
+    }
+
+    /**
+     * The listener's registry stops most late comers (a completed inspection is no longer found by id), so the
+     * losers here reach the handler itself, as one does that found it just before: a completion on another
+     * thread, the deadline timer running before the winner's queued task cancels it, a listener close walking
+     * its pended inspections. Only the state's compare-and-set keeps the outcome single then.
+     */
+    @ParameterizedTest(name = "{0} wins over {1}")
+    @MethodSource("races")
+    void aWayOutThatLosesARaceChangesNothing(Winner winner, Loser loser) {
+        Listener listener = listener().onTimeout(InspectAction.ACCEPT).build();
+        Conn c = arrive(listener);
+
+        switch (winner) {
+            case COMPLETION -> assertThat(listener.inspectComplete(c.id(), InspectAction.REJECT)).isTrue();
+            case DEADLINE -> c.ch().advance(TIMEOUT);
+            case CLIENT_LEFT -> c.ch().pipeline().close();
+            case LISTENER_CLOSED -> listener.stopAccepting();
+        }
+        switch (loser) {
+            case COMPLETION -> assertThat(c.handler().complete(InspectAction.ACCEPT, Completion.CALLER)).isFalse();
+            case DEADLINE -> {
+                c.ch().tick(TIMEOUT);
+                c.ch().runScheduledPendingTasks();
+                c.handler().run();
+            }
+            case LISTENER_CLOSED -> c.handler().listenerClosed();
+        }
+        c.ch().runPendingTasks();
+
+        PendOutcome expected = switch (winner) {
+            case COMPLETION -> PendOutcome.REJECT;
+            case DEADLINE -> PendOutcome.TIMEOUT;
+            case CLIENT_LEFT, LISTENER_CLOSED -> PendOutcome.ABORT;
+        };
+        assertThat(rec.pendEnded).as("one pend outcome, the winner's").containsExactly(expected);
+        assertThat(rec.ended).hasSize(1);
+        assertThat(rec.aborts.size()).as("abort events").isEqualTo(winner == Winner.COMPLETION ? 0 : 1);
+        assertThat(rec.accepted.size()).isLessThanOrEqualTo(1);
+        assertThat(listener.pendingCount()).as("the slot is given back once").isZero();
     }
 
     @ParameterizedTest

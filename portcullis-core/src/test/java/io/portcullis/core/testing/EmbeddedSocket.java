@@ -26,13 +26,13 @@ import java.util.concurrent.TimeUnit;
  * threads: it has addresses, half-closes both ways (a FIN read, {@link #shutdownOutput()}), can be reset,
  * keeps {@code SO_LINGER}, delivers bytes only when the pipeline asked for a read (auto-read is off, as on
  * every Portcullis socket), and its output can stall like a peer that stops reading. Its clock moves only
- * through {@link #advance}.
+ * through {@link #advance} and {@link #tick}.
  *
  * <p>Create it, add handlers, then {@link #activate()} (registration, which fires channelActive). What the
  * pipeline writes is kept as bytes ({@link #written()}), the buffers released at once. A FIN is delivered
  * whether or not a read is pending, as epoll reports a peer's shutdown.
  */
-public class EmbeddedSocket extends EmbeddedChannel implements DuplexChannel {
+public final class EmbeddedSocket extends EmbeddedChannel implements DuplexChannel {
 
     private final InetSocketAddress remote;
     private final InetSocketAddress local;
@@ -175,11 +175,19 @@ public class EmbeddedSocket extends EmbeddedChannel implements DuplexChannel {
         checkException();
     }
 
-    /** Moves this channel's clock and runs what became due. */
+    /** Moves this channel's clock and runs what is queued, then what became due. */
     public void advance(Duration d) {
-        ticker.advance(d.toNanos(), TimeUnit.NANOSECONDS);
+        tick(d);
         runPendingTasks();
         checkException();
+    }
+
+    /**
+     * Moves this channel's clock only: {@link #runScheduledPendingTasks()} then runs what became due ahead of the
+     * tasks queued already, as a loop does with a timer that fired before a task from another thread arrived.
+     */
+    public void tick(Duration d) {
+        ticker.advance(d.toNanos(), TimeUnit.NANOSECONDS);
     }
 
     /** Bytes written and flushed to the peer so far, as ISO-8859-1. */
@@ -193,12 +201,30 @@ public class EmbeddedSocket extends EmbeddedChannel implements DuplexChannel {
         return out == null ? 0 : out.totalPendingWriteBytes();
     }
 
+    private long flushedUnwritten() {
+        ChannelOutboundBuffer out = unsafe().outboundBuffer();
+        long[] sum = {0};
+        if (out != null) {
+            try {
+                out.forEachFlushedMessage(msg -> {
+                    if (msg instanceof ByteBuf buf) {
+                        sum[0] += buf.readableBytes();
+                    }
+                    return true;
+                });
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        }
+        return sum[0];
+    }
+
     /** Written bytes before the FIN was sent, -1 while none was. */
     public int bytesBeforeFin() {
         return bytesBeforeFin;
     }
 
-    /** Bytes still queued when the output was shut: lost in a real socket. */
+    /** Bytes flushed but still queued when the output was shut: a real socket fails them. */
     public long unwrittenAtFin() {
         return unwrittenAtFin;
     }
@@ -291,7 +317,7 @@ public class EmbeddedSocket extends EmbeddedChannel implements DuplexChannel {
         if (!outputShutdown) {
             outputShutdown = true;
             bytesBeforeFin = wire.size();
-            unwrittenAtFin = queuedBytes();
+            unwrittenAtFin = flushedUnwritten();
         }
         return promise.setSuccess();
     }
