@@ -45,6 +45,7 @@ public final class RelayAcceptHandler implements AcceptHandler {
     private final RelayObserver observer;
     private final Bootstrap bootstrap;
     private final Bootstrap bootstrapV4;
+    private final BackendConnector connector;
 
     /**
      * @param listener name of the listener this handler serves, for meters and logs
@@ -73,6 +74,19 @@ public final class RelayAcceptHandler implements AcceptHandler {
         this.bootstrapV4 = loops.transport() == Transport.EPOLL
                 ? options(new Bootstrap().channelFactory(v4), connectMillis).disableResolver()
                 : b;
+        this.connector = this::bootstrapConnect;
+    }
+
+    /** For tests: relays reach their backends through {@code connector}. No bootstraps, so no health probes. */
+    RelayAcceptHandler(String listener, BackendPool pool, RelaySettings settings, RelayObserver observer,
+                       BackendConnector connector) {
+        this.listener = Objects.requireNonNull(listener, "listener");
+        this.pool = Objects.requireNonNull(pool, "pool");
+        this.settings = Objects.requireNonNull(settings, "settings");
+        this.observer = Objects.requireNonNull(observer, "observer");
+        this.connector = Objects.requireNonNull(connector, "connector");
+        this.bootstrap = null;
+        this.bootstrapV4 = null;
     }
 
     private static Bootstrap options(Bootstrap b, int connectMillis) {
@@ -114,6 +128,10 @@ public final class RelayAcceptHandler implements AcceptHandler {
     }
 
     ChannelFuture connect(EventLoop loop, ChannelHandler handler, InetSocketAddress backend) {
+        return connector.connect(loop, handler, backend);
+    }
+
+    private ChannelFuture bootstrapConnect(EventLoop loop, ChannelHandler handler, InetSocketAddress backend) {
         return bootstrapFor(backend).clone(loop).handler(handler).connect(backend);
     }
 
