@@ -26,7 +26,8 @@ import org.springframework.context.ConfigurableApplicationContext;
 /**
  * The whole application on loopback, started as an operator starts it (properties on the command line), with
  * what its tests need around it: an echo backend on an event loop of its own, the rules written to a file,
- * listeners on ephemeral ports of 127.0.0.1, and the beans, meters and ports of the running context.
+ * listeners on ephemeral ports of 127.0.0.1 (and {@code server.port=0}), and the beans, meters and ports of the
+ * running context.
  *
  * <pre>{@code
  * try (GatewayUnderTest gateway = new GatewayUnderTest()
@@ -182,7 +183,7 @@ public final class GatewayUnderTest implements AutoCloseable {
         return URI.create("http://127.0.0.1:" + managementPort() + path);
     }
 
-    /** {@code GET path} on the management port, without credentials; connect and answer within bounds. */
+    /** {@code GET path} on the management port, without credentials: connected within 5 s, answered within 10 s. */
     public HttpResponse<String> get(String path) throws IOException, InterruptedException {
         return HTTP.send(HttpRequest.newBuilder(url(path)).timeout(Duration.ofSeconds(10)).build(),
                 HttpResponse.BodyHandlers.ofString());
