@@ -7,17 +7,11 @@ import static org.awaitility.Awaitility.await;
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
-import io.portcullis.core.demo.EchoServer;
-import io.portcullis.core.EventLoops;
 import io.portcullis.core.Listener;
 import io.portcullis.gateway.metrics.AuditLog;
+import io.portcullis.gateway.testing.GatewayUnderTest;
 import io.portcullis.gateway.testing.StartFailure;
 import io.portcullis.core.testing.TestClient;
-import java.net.InetSocketAddress;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -31,10 +25,8 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.slf4j.LoggerFactory;
-import org.springframework.boot.builder.SpringApplicationBuilder;
 import org.springframework.boot.test.system.CapturedOutput;
 import org.springframework.boot.test.system.OutputCaptureExtension;
-import org.springframework.context.ConfigurableApplicationContext;
 
 /** The audit log in the application: its key, its drop meter, and the lines of a stop written before it ends. */
 @ExtendWith(OutputCaptureExtension.class)
@@ -59,32 +51,24 @@ class AuditApplicationTest {
 
     @Test
     void linesAndDropsAreReportedAndAStopWritesTheLinesOfWhatItEnded() throws Exception {
-        try (EventLoops backendLoops = EventLoops.create(1);
-             EchoServer backend = new EchoServer(backendLoops, new InetSocketAddress("127.0.0.1", 0)).start()) {
-            Path rules = Files.writeString(dir.resolve("rules.yaml"), """
-                    listeners:
-                      svc:
-                        rules:
-                          - name: try-block
-                            source: [127.0.0.2]
-                            action: reject
-                            mode: shadow
-                          - name: wait
-                            source: [127.0.0.3]
-                            action: pend
-                        default: accept
-                    """);
-            Set<Thread> others = auditWriters();
-            ConfigurableApplicationContext context = new SpringApplicationBuilder(PortcullisApplication.class).run(
-                    "--server.port=0",
-                    "--portcullis.rules=file:" + rules,
-                    "--portcullis.audit.queue-size=16",
-                    "--portcullis.shutdown-grace=1s",
-                    "--portcullis.listeners[0].name=svc",
-                    "--portcullis.listeners[0].bind=127.0.0.1:0",
-                    "--portcullis.listeners[0].inspect.timeout=1m",
-                    "--portcullis.listeners[0].inspect.on-timeout=reject",
-                    "--portcullis.listeners[0].backends[0]=127.0.0.1:" + backend.localAddress().getPort());
+        Set<Thread> others = auditWriters();
+        try (GatewayUnderTest gateway = new GatewayUnderTest()
+                .rules("""
+                        listeners:
+                          svc:
+                            rules:
+                              - name: try-block
+                                source: [127.0.0.2]
+                                action: reject
+                                mode: shadow
+                              - name: wait
+                                source: [127.0.0.3]
+                                action: pend
+                            default: accept
+                        """)
+                .properties("portcullis.audit.queue-size=16", "portcullis.shutdown-grace=1s")
+                .addListener("svc", "inspect.timeout=1m", "inspect.on-timeout=reject")
+                .start()) {
             Set<Thread> writers = auditWriters();
             writers.removeAll(others);
             assertThat(writers).as("this context's audit writer").hasSize(1);
@@ -96,12 +80,8 @@ class AuditApplicationTest {
             audit.addAppender(lines);
             shadow.addAppender(lines);
             try {
-                Listener listener = context.getBean(Gateway.class).listener("svc").orElseThrow();
-                int port = Integer.parseInt(context.getEnvironment().getProperty("local.server.port"));
-                String scrape = HttpClient.newHttpClient().send(
-                        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/actuator/prometheus"))
-                                .timeout(DEADLINE).build(),
-                        HttpResponse.BodyHandlers.ofString()).body();
+                Listener listener = gateway.listener("svc");
+                String scrape = gateway.get("/actuator/prometheus").body();
                 assertThat(scrape).contains("portcullis_audit_dropped_total{log=\"audit\"} 0.0")
                         .contains("portcullis_audit_dropped_total{log=\"shadow\"} 0.0");
 
@@ -114,13 +94,13 @@ class AuditApplicationTest {
 
                 try (TestClient pended = TestClient.connect(loopback(3), listener.localAddress())) {
                     await().atMost(DEADLINE).until(() -> listener.pendingCount() == 1);
-                    context.close();
+                    gateway.stop();
                     // No wait: the audit log drains before the close returns, and its writer has ended.
                     assertThat(writers.iterator().next().isAlive()).isFalse();
                     assertThat(messages(lines)).anyMatch(m -> m.contains("\"ip\":\"127.0.0.3\"") && m.contains("\"decidedBy\":\"shutdown\""));
                 }
             } finally {
-                context.close();
+                gateway.stop();
                 audit.detachAppender(lines);
                 shadow.detachAppender(lines);
             }

@@ -13,11 +13,9 @@ import io.portcullis.core.Listener;
 import io.portcullis.core.PendingInspection;
 import io.portcullis.core.testing.TestClient;
 import io.portcullis.core.InspectAction;
+import io.portcullis.gateway.testing.GatewayUnderTest;
 import java.net.SocketTimeoutException;
 import java.io.IOException;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -26,11 +24,9 @@ import java.util.List;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.springframework.boot.builder.SpringApplicationBuilder;
-import org.springframework.context.ConfigurableApplicationContext;
 
 /**
  * The whole application on its embedded demo default, on loopback: the demo policy accepts 127.0.0.1,
@@ -38,37 +34,25 @@ import org.springframework.context.ConfigurableApplicationContext;
  */
 class GatewayApplicationTest {
 
-    private static ConfigurableApplicationContext context;
-    private static Gateway gateway;
+    @AutoClose
+    private static GatewayUnderTest gateway;
     private static Listener demo;
-    private static int managementPort;
 
     @BeforeAll
-    static void start() {
-        context = new SpringApplicationBuilder(PortcullisApplication.class).run(
-                "--server.port=0",
+    static void start() throws Exception {
+        gateway = new GatewayUnderTest().demo().properties(
                 // The documented form: an unset variable with the ':' default is no token, the admin API off.
-                "--portcullis.admin.token=${PORTCULLIS_TEST_UNSET_VARIABLE:}",
-                "--portcullis.demo.bind=127.0.0.1:0",
-                "--portcullis.demo.echo-bind=127.0.0.1:0",
-                "--portcullis.worker-threads=2");
-        gateway = context.getBean(Gateway.class);
-        demo = gateway.listener("demo").orElseThrow();
-        managementPort = Integer.parseInt(context.getEnvironment().getProperty("local.server.port"));
-    }
-
-    @AfterAll
-    static void stop() {
-        if (context != null) {
-            context.close();
-        }
+                "portcullis.admin.token=${PORTCULLIS_TEST_UNSET_VARIABLE:}",
+                "portcullis.worker-threads=2").start();
+        demo = gateway.listener("demo");
     }
 
     @Test
     void runsTheDemoWhenNoListenerIsConfigured() {
-        assertThat(gateway.isDemo()).isTrue();
-        assertThat(gateway.listeners()).extracting(Listener::name).containsExactly("demo");
-        assertThat(gateway.echoServer()).isPresent();
+        Gateway running = gateway.bean(Gateway.class);
+        assertThat(running.isDemo()).isTrue();
+        assertThat(running.listeners()).extracting(Listener::name).containsExactly("demo");
+        assertThat(running.echoServer()).isPresent();
     }
 
     @Test
@@ -119,18 +103,18 @@ class GatewayApplicationTest {
 
     @Test
     void healthIsUp() throws Exception {
-        HttpResponse<String> health = http("/actuator/health");
+        HttpResponse<String> health = gateway.get("/actuator/health");
         assertThat(health.statusCode()).isEqualTo(200);
         assertThat(health.body()).contains("\"status\":\"UP\"");
     }
 
     @Test
     void livenessAndReadinessGroups() throws Exception {
-        HttpResponse<String> live = http("/actuator/health/liveness");
+        HttpResponse<String> live = gateway.get("/actuator/health/liveness");
         assertThat(live.statusCode()).isEqualTo(200);
         assertThat(live.body()).contains("\"eventLoops\"").contains("\"transport\"");
-        await().atMost(Duration.ofSeconds(10)).until(() -> http("/actuator/health/readiness").statusCode() == 200);
-        assertThat(http("/actuator/health/readiness").body()).contains("\"gateway\"").contains("\"demo\"")
+        await().atMost(Duration.ofSeconds(10)).until(() -> gateway.get("/actuator/health/readiness").statusCode() == 200);
+        assertThat(gateway.get("/actuator/health/readiness").body()).contains("\"gateway\"").contains("\"demo\"")
                 .contains("\"backendsUp\":1");
         assertThat(scrape()).containsPattern("portcullis_backend_up\\{backend=\"127.0.0.1:\\d+\",listener=\"demo\"\\} 1");
     }
@@ -152,29 +136,21 @@ class GatewayApplicationTest {
             for (String method : AdminPathSpellings.METHODS) {
                 for (String authorization : new String[] {null, "Bearer anything-at-all-here"}) {
                     String json = method.equals("POST") ? "{\"action\":\"accept\"}" : null;
-                    HttpResponse<String> r = AdminPathSpellings.send(managementPort, method, path, authorization, json);
+                    HttpResponse<String> r = AdminPathSpellings.send(gateway.serverPort(), method, path, authorization, json);
                     assertThat(r.statusCode()).as("%s %s with %s", method, path, authorization).isEqualTo(404);
                     assertThat(r.body()).as("%s %s", method, path).isEmpty();
                 }
             }
         }
-        assertThat(http("/actuator/health").statusCode()).isEqualTo(200);
-        assertThat(context.getBeanNamesForType(PendingController.class)).as("no admin route exists at all").isEmpty();
-        assertThat(context.getBeanNamesForType(RulesController.class)).isEmpty();
-        assertThat(context.getBeanNamesForType(ListenersController.class)).isEmpty();
+        assertThat(gateway.get("/actuator/health").statusCode()).isEqualTo(200);
+        assertThat(gateway.context().getBeanNamesForType(PendingController.class)).as("no admin route exists at all").isEmpty();
+        assertThat(gateway.context().getBeanNamesForType(RulesController.class)).isEmpty();
+        assertThat(gateway.context().getBeanNamesForType(ListenersController.class)).isEmpty();
     }
 
     private static String scrape() throws Exception {
-        HttpResponse<String> r = http("/actuator/prometheus");
+        HttpResponse<String> r = gateway.get("/actuator/prometheus");
         assertThat(r.statusCode()).isEqualTo(200);
         return r.body();
     }
-
-    private static HttpResponse<String> http(String path) throws Exception {
-        HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
-        HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + managementPort + path))
-                .timeout(Duration.ofSeconds(10)).build();
-        return client.send(request, HttpResponse.BodyHandlers.ofString());
-    }
-
 }

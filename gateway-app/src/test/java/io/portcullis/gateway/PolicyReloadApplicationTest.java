@@ -5,13 +5,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.micrometer.core.instrument.MeterRegistry;
-import io.portcullis.core.demo.EchoServer;
-import io.portcullis.core.EventLoops;
 import io.portcullis.core.Listener;
 import io.portcullis.core.testing.TestClient;
+import io.portcullis.gateway.testing.GatewayUnderTest;
 import java.io.IOException;
 import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.net.SocketException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -21,15 +19,13 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.time.Duration;
-import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.io.TempDir;
-import org.springframework.boot.builder.SpringApplicationBuilder;
-import org.springframework.context.ConfigurableApplicationContext;
 
 /**
  * Live policy changes on a running gateway: the rules file sits behind a Kubernetes-style
@@ -44,12 +40,10 @@ class PolicyReloadApplicationTest {
     @TempDir
     static Path dir;
 
-    private static EventLoops backendLoops;
-    private static EchoServer backend;
-    private static ConfigurableApplicationContext context;
+    @AutoClose
+    private static GatewayUnderTest gateway;
     private static Listener listener;
     private static MeterRegistry meters;
-    private static int managementPort;
     private static int version;
 
     private static final String FIRST = """
@@ -84,34 +78,17 @@ class PolicyReloadApplicationTest {
 
     @BeforeAll
     static void start() throws Exception {
-        backendLoops = EventLoops.create(1);
-        backend = new EchoServer(backendLoops, new InetSocketAddress("127.0.0.1", 0)).start();
         publish(FIRST);
-        context = new SpringApplicationBuilder(PortcullisApplication.class).run(
-                "--server.port=0",
-                "--portcullis.rules=file:" + dir.resolve("rules.yaml"),
-                "--portcullis.rules-check-interval=100ms",
-                "--portcullis.admin.token=" + TOKEN,
-                "--portcullis.worker-threads=2",
-                "--portcullis.listeners[0].name=svc",
-                "--portcullis.listeners[0].bind=127.0.0.1:0",
-                "--portcullis.listeners[0].backends[0]=127.0.0.1:" + backend.localAddress().getPort());
-        listener = context.getBean(Gateway.class).listener("svc").orElseThrow();
-        meters = context.getBean(MeterRegistry.class);
-        managementPort = Integer.parseInt(context.getEnvironment().getProperty("local.server.port"));
-    }
-
-    @AfterAll
-    static void stop() {
-        if (context != null) {
-            context.close();
-        }
-        if (backend != null) {
-            backend.close();
-        }
-        if (backendLoops != null) {
-            backendLoops.close();
-        }
+        gateway = new GatewayUnderTest()
+                .properties(
+                        "portcullis.rules=file:" + dir.resolve("rules.yaml"),
+                        "portcullis.rules-check-interval=100ms",
+                        "portcullis.admin.token=" + TOKEN,
+                        "portcullis.worker-threads=2")
+                .addListener("svc")
+                .start();
+        listener = gateway.listener("svc");
+        meters = gateway.meters();
     }
 
     /** Writes a new version directory and swaps the {@code ..data} link to it, as kubelet does. */
@@ -221,7 +198,7 @@ class PolicyReloadApplicationTest {
     }
 
     private static HttpResponse<String> admin(String method, String path, String token) throws Exception {
-        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + managementPort + path))
+        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + gateway.serverPort() + path))
                 .timeout(Duration.ofSeconds(10)).method(method, HttpRequest.BodyPublishers.noBody());
         if (token != null) {
             request.header("Authorization", "Bearer " + token);

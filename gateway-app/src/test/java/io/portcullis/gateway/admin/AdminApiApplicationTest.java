@@ -4,45 +4,32 @@ import static io.portcullis.core.testing.TestClient.loopback;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import io.portcullis.gateway.Gateway;
-import io.portcullis.gateway.PortcullisApplication;
 import io.portcullis.core.Listener;
+import io.portcullis.gateway.testing.GatewayUnderTest;
 import io.portcullis.core.testing.TestClient;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.springframework.boot.builder.SpringApplicationBuilder;
-import org.springframework.context.ConfigurableApplicationContext;
 
 /** The operators' side of pend: list the pended, complete one, on the demo gateway with a token set. */
 class AdminApiApplicationTest {
 
     private static final String TOKEN = "operator-token-for-tests";
-    private static ConfigurableApplicationContext context;
+    @AutoClose
+    private static GatewayUnderTest gateway;
     private static Listener demo;
     private static int port;
 
     @BeforeAll
-    static void start() {
-        context = new SpringApplicationBuilder(PortcullisApplication.class).run(
-                "--server.port=0",
-                "--portcullis.admin.token=" + TOKEN,
-                "--portcullis.demo.bind=127.0.0.1:0",
-                "--portcullis.demo.echo-bind=127.0.0.1:0",
-                "--portcullis.worker-threads=2");
-        demo = context.getBean(Gateway.class).listener("demo").orElseThrow();
-        port = Integer.parseInt(context.getEnvironment().getProperty("local.server.port"));
-    }
-
-    @AfterAll
-    static void stop() {
-        if (context != null) {
-            context.close();
-        }
+    static void start() throws Exception {
+        gateway = new GatewayUnderTest().demo()
+                .properties("portcullis.admin.token=" + TOKEN, "portcullis.worker-threads=2").start();
+        demo = gateway.listener("demo");
+        port = gateway.serverPort();
     }
 
     @Test

@@ -3,18 +3,16 @@ package io.portcullis.gateway.admin;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.portcullis.gateway.PortcullisApplication;
+import io.portcullis.gateway.testing.GatewayUnderTest;
 import java.net.ConnectException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
-import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.springframework.boot.builder.SpringApplicationBuilder;
-import org.springframework.context.ConfigurableApplicationContext;
 
 /**
  * The layout the chart and compose use: health and metrics on {@code management.server.port}, the admin API on
@@ -23,29 +21,20 @@ import org.springframework.context.ConfigurableApplicationContext;
 class AdminPortApartApplicationTest {
 
     private static final String TOKEN = "apart-admin-token-0123";
-    private static ConfigurableApplicationContext context;
+    @AutoClose
+    private static GatewayUnderTest gateway;
     private static int adminPort;
     private static int managementPort;
 
     @BeforeAll
-    static void start() {
-        context = new SpringApplicationBuilder(PortcullisApplication.class).run(
-                "--server.port=0",
-                "--server.address=127.0.0.1",
-                "--management.server.port=0",
-                "--portcullis.admin.token=" + TOKEN,
-                "--portcullis.demo.bind=127.0.0.1:0",
-                "--portcullis.demo.echo-bind=127.0.0.1:0",
-                "--portcullis.worker-threads=2");
-        adminPort = Integer.parseInt(context.getEnvironment().getProperty("local.server.port"));
-        managementPort = Integer.parseInt(context.getEnvironment().getProperty("local.management.port"));
-    }
-
-    @AfterAll
-    static void stop() {
-        if (context != null) {
-            context.close();
-        }
+    static void start() throws Exception {
+        gateway = new GatewayUnderTest().demo().properties(
+                "server.address=127.0.0.1",
+                "management.server.port=0",
+                "portcullis.admin.token=" + TOKEN,
+                "portcullis.worker-threads=2").start();
+        adminPort = gateway.serverPort();
+        managementPort = gateway.managementPort();
     }
 
     @Test

@@ -8,25 +8,16 @@ import static org.awaitility.Awaitility.await;
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import io.github.resilience4j.circuitbreaker.CircuitBreakerRegistry;
 import io.micrometer.core.instrument.MeterRegistry;
-import io.portcullis.gateway.Gateway;
-import io.portcullis.gateway.PortcullisApplication;
 import io.portcullis.gateway.decision.DecisionServer.Answer;
 import io.portcullis.gateway.decision.DecisionServer.Hold;
-import io.portcullis.core.demo.EchoServer;
-import io.portcullis.core.EventLoops;
 import io.portcullis.core.Listener;
 import io.portcullis.core.testing.TestClient;
+import io.portcullis.gateway.testing.GatewayUnderTest;
 import java.io.IOException;
 import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.net.SocketException;
-import java.net.URI;
 import java.net.UnknownHostException;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -34,9 +25,6 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-import org.springframework.boot.builder.SpringApplicationBuilder;
-import org.springframework.context.ConfigurableApplicationContext;
 import tools.jackson.databind.JsonNode;
 
 /**
@@ -96,15 +84,10 @@ class DecisionServicesApplicationTest {
                 default: reject
             """;
 
-    @TempDir
-    static Path dir;
-
-    private static EventLoops backendLoops;
-    private static EchoServer backend;
+    private static GatewayUnderTest gateway;
     private static DecisionServer service;
     private static DecisionServer revived;
     private static int deadPort;
-    private static ConfigurableApplicationContext context;
     private static Listener listener;
     private static Listener tight;
     private static MeterRegistry meters;
@@ -112,83 +95,64 @@ class DecisionServicesApplicationTest {
     private static AuditCapture audit;
     /** Connections made through the helpers, by source address: how many audit lines to wait for. */
     private static final Map<String, AtomicInteger> connectionsFrom = new ConcurrentHashMap<>();
-    private static int managementPort;
 
     @BeforeAll
     static void start() throws Exception {
-        backendLoops = EventLoops.create(1);
-        backend = new EchoServer(backendLoops, new InetSocketAddress("127.0.0.1", 0)).start();
         service = DecisionServer.start();
         deadPort = TestClient.deadPort().getPort();
-        Files.writeString(dir.resolve("rules.yaml"), RULES);
-        context = new SpringApplicationBuilder(PortcullisApplication.class).run(
-                "--server.port=0",
-                "--portcullis.rules=file:" + dir.resolve("rules.yaml"),
-                "--portcullis.worker-threads=2",
-                "--portcullis.listeners[0].name=gate",
-                "--portcullis.listeners[0].bind=127.0.0.1:0",
-                "--portcullis.listeners[0].backends[0]=127.0.0.1:" + backend.localAddress().getPort(),
-                "--portcullis.listeners[0].inspect.timeout=4s",
+        gateway = new GatewayUnderTest()
+                .rules(RULES)
+                .properties("portcullis.worker-threads=2")
                 // The deadline accepts, so a reset proves that on-failure (reject) decided, not the deadline.
-                "--portcullis.listeners[0].inspect.on-timeout=accept",
+                .addListener("gate", "inspect.timeout=4s", "inspect.on-timeout=accept")
                 // tight: room for one pended inspection; the next overflows and is reset.
-                "--portcullis.listeners[1].name=tight",
-                "--portcullis.listeners[1].bind=127.0.0.1:0",
-                "--portcullis.listeners[1].backends[0]=127.0.0.1:" + backend.localAddress().getPort(),
-                "--portcullis.listeners[1].inspect.timeout=4s",
-                "--portcullis.listeners[1].inspect.max-pending=1",
-                "--portcullis.listeners[1].inspect.on-overflow=reject",
-                // authz: http, on-failure reject; only answers that give a ttl are cached; one retry.
-                "--portcullis.decision-services.authz.url=" + service.url("/decide"),
-                // Generous timeouts where a slow first call on a busy machine must not turn into a failure.
-                "--portcullis.decision-services.authz.timeout=2s",
-                "--portcullis.decision-services.authz.on-failure=reject",
-                "--portcullis.decision-services.authz.cache.ttl=0s",
-                "--portcullis.decision-services.authz.cache.max-entries=1000",
-                "--resilience4j.retry.instances.authz.max-attempts=2",
-                "--resilience4j.retry.instances.authz.wait-duration=20ms",
-                // Every other service: no retry.
-                "--resilience4j.retry.configs.default.max-attempts=1",
-                "--portcullis.decision-services.opa.type=opa",
-                "--portcullis.decision-services.opa.url=" + service.url("/opa"),
-                "--portcullis.decision-services.opa.timeout=2s",
-                "--portcullis.decision-services.lenient.url=" + service.url("/decide"),
-                "--portcullis.decision-services.lenient.timeout=200ms",
-                "--portcullis.decision-services.lenient.on-failure=accept",
-                "--portcullis.decision-services.fallback.url=" + service.url("/decide"),
-                "--portcullis.decision-services.fallback.on-failure=stale",
-                "--portcullis.decision-services.fallback.timeout=2s",
-                "--portcullis.decision-services.narrow.url=" + service.url("/decide"),
-                "--portcullis.decision-services.narrow.timeout=3s",
-                "--resilience4j.bulkhead.instances.narrow.max-concurrent-calls=1",
-                "--resilience4j.bulkhead.instances.narrow.max-wait-duration=0",
-                "--portcullis.decision-services.dead.url=http://127.0.0.1:" + deadPort + "/decide",
-                "--portcullis.decision-services.dead.timeout=500ms",
-                "--resilience4j.circuitbreaker.instances.dead.sliding-window-type=COUNT_BASED",
-                "--resilience4j.circuitbreaker.instances.dead.sliding-window-size=4",
-                "--resilience4j.circuitbreaker.instances.dead.minimum-number-of-calls=2",
-                "--resilience4j.circuitbreaker.instances.dead.failure-rate-threshold=50",
-                "--resilience4j.circuitbreaker.instances.dead.wait-duration-in-open-state=1s",
-                "--resilience4j.circuitbreaker.instances.dead.permitted-number-of-calls-in-half-open-state=1",
-                "--resilience4j.circuitbreaker.instances.dead.automatic-transition-from-open-to-half-open-enabled=false");
-        listener = context.getBean(Gateway.class).listener("gate").orElseThrow();
-        tight = context.getBean(Gateway.class).listener("tight").orElseThrow();
-        meters = context.getBean(MeterRegistry.class);
-        decisions = context.getBean(DecisionServices.class);
-        managementPort = Integer.parseInt(context.getEnvironment().getProperty("local.server.port"));
+                .addListener("tight", "inspect.timeout=4s", "inspect.max-pending=1", "inspect.on-overflow=reject")
+                .properties(
+                        // authz: http, on-failure reject; only answers that give a ttl are cached; one retry.
+                        "portcullis.decision-services.authz.url=" + service.url("/decide"),
+                        // Generous timeouts where a slow first call on a busy machine must not turn into a failure.
+                        "portcullis.decision-services.authz.timeout=2s",
+                        "portcullis.decision-services.authz.on-failure=reject",
+                        "portcullis.decision-services.authz.cache.ttl=0s",
+                        "portcullis.decision-services.authz.cache.max-entries=1000",
+                        "resilience4j.retry.instances.authz.max-attempts=2",
+                        "resilience4j.retry.instances.authz.wait-duration=20ms",
+                        // Every other service: no retry.
+                        "resilience4j.retry.configs.default.max-attempts=1",
+                        "portcullis.decision-services.opa.type=opa",
+                        "portcullis.decision-services.opa.url=" + service.url("/opa"),
+                        "portcullis.decision-services.opa.timeout=2s",
+                        "portcullis.decision-services.lenient.url=" + service.url("/decide"),
+                        "portcullis.decision-services.lenient.timeout=200ms",
+                        "portcullis.decision-services.lenient.on-failure=accept",
+                        "portcullis.decision-services.fallback.url=" + service.url("/decide"),
+                        "portcullis.decision-services.fallback.on-failure=stale",
+                        "portcullis.decision-services.fallback.timeout=2s",
+                        "portcullis.decision-services.narrow.url=" + service.url("/decide"),
+                        "portcullis.decision-services.narrow.timeout=3s",
+                        "resilience4j.bulkhead.instances.narrow.max-concurrent-calls=1",
+                        "resilience4j.bulkhead.instances.narrow.max-wait-duration=0",
+                        "portcullis.decision-services.dead.url=http://127.0.0.1:" + deadPort + "/decide",
+                        "portcullis.decision-services.dead.timeout=500ms",
+                        "resilience4j.circuitbreaker.instances.dead.sliding-window-type=COUNT_BASED",
+                        "resilience4j.circuitbreaker.instances.dead.sliding-window-size=4",
+                        "resilience4j.circuitbreaker.instances.dead.minimum-number-of-calls=2",
+                        "resilience4j.circuitbreaker.instances.dead.failure-rate-threshold=50",
+                        "resilience4j.circuitbreaker.instances.dead.wait-duration-in-open-state=1s",
+                        "resilience4j.circuitbreaker.instances.dead.permitted-number-of-calls-in-half-open-state=1",
+                        "resilience4j.circuitbreaker.instances.dead.automatic-transition-from-open-to-half-open-enabled=false")
+                .start();
+        listener = gateway.listener("gate");
+        tight = gateway.listener("tight");
+        meters = gateway.meters();
+        decisions = gateway.bean(DecisionServices.class);
         // After the start: Spring Boot's logging set-up replaces the appenders of every logger.
         audit = new AuditCapture();
     }
 
     @AfterAll
     static void stop() {
-        if (context != null) {
-            context.close();
-        }
-        if (audit != null) {
-            audit.close();
-        }
-        for (AutoCloseable c : new AutoCloseable[] {service, revived, backend, backendLoops}) {
+        for (AutoCloseable c : new AutoCloseable[] {gateway, audit, service, revived}) {
             try {
                 if (c != null) {
                     c.close();
@@ -527,7 +491,7 @@ class DecisionServicesApplicationTest {
 
     @Test
     void aDeadServiceOpensTheCircuitWhichRecoversThroughHalfOpenWhenTheServiceReturns() throws Exception {
-        CircuitBreaker breaker = context.getBean(CircuitBreakerRegistry.class).circuitBreaker("dead");
+        CircuitBreaker breaker = gateway.bean(CircuitBreakerRegistry.class).circuitBreaker("dead");
         double failures = requests("dead", "failure");
         double open = requests("dead", "circuit_open");
 
@@ -611,9 +575,7 @@ class DecisionServicesApplicationTest {
         assertThat(meters.find("resilience4j.bulkhead.available.concurrent.calls").tag("name", "narrow").gauges())
                 .isNotEmpty();
 
-        HttpResponse<String> scrape = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build().send(
-                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + managementPort + "/actuator/prometheus"))
-                        .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> scrape = gateway.get("/actuator/prometheus");
         assertThat(scrape.statusCode()).isEqualTo(200);
         assertThat(scrape.body())
                 .contains("portcullis_decision_requests_total{outcome=\"accept\",service=\"authz\"}")

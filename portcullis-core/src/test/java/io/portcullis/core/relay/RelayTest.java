@@ -4,7 +4,6 @@ import io.portcullis.core.InspectRequest;
 import io.portcullis.core.InspectAction;
 import static io.portcullis.core.testing.TestClient.loopback;
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assumptions.assumeThat;
 import static org.awaitility.Awaitility.await;
 
 import io.netty.buffer.ByteBufAllocator;
@@ -14,12 +13,9 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.ChannelOutboundBuffer;
 import io.portcullis.core.demo.EchoServer;
-import io.portcullis.core.AcceptHandler;
 import io.portcullis.core.EventLoops;
 import io.portcullis.core.Listener;
-import io.portcullis.core.PipelineNames;
 import io.portcullis.core.Transport;
-import io.portcullis.core.testing.Blackhole;
 import io.portcullis.core.testing.BlockingServer;
 import io.portcullis.core.testing.TestClient;
 import io.portcullis.core.testing.TestTransports;
@@ -29,19 +25,14 @@ import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Deque;
 import java.util.List;
-import java.util.Optional;
 import java.util.Random;
-import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -71,13 +62,10 @@ class RelayTest {
         t.setDaemon(true);
         return t;
     });
-    private static final Duration DEADLINE = Duration.ofSeconds(20);
-    private static final RelaySettings SETTINGS = new RelaySettings(Duration.ofSeconds(2), Duration.ofMinutes(1));
+    private static final Duration DEADLINE = RelayUnderTest.DEADLINE;
 
-    private final Deque<AutoCloseable> resources = new ArrayDeque<>();
     private final RecordingRelayObserver observer = new RecordingRelayObserver();
-    /** The client-side relay handler of every accepted connection, in order. */
-    private final BlockingQueue<RelaySide> relays = new LinkedBlockingQueue<>();
+    private final RelayUnderTest relay = new RelayUnderTest(observer);
 
     static Stream<String> transports() {
         return TestTransports.labels();
@@ -89,9 +77,7 @@ class RelayTest {
 
     @AfterEach
     void tearDown() throws Exception {
-        while (!resources.isEmpty()) {
-            resources.pop().close();
-        }
+        relay.close();
     }
 
     @AfterAll
@@ -100,54 +86,7 @@ class RelayTest {
         TRANSPORTS.close();
     }
 
-    // ---- fixtures
-
-    private <T extends AutoCloseable> T track(T resource) {
-        resources.push(resource);
-        return resource;
-    }
-
-    private EchoServer echo(EventLoops loops) {
-        return track(new EchoServer(loops, new InetSocketAddress(loopback(1), 0)).start());
-    }
-
-    private static BackendPool pool(Balance balance, InetSocketAddress... backends) {
-        return new BackendPool(List.of(backends), balance);
-    }
-
-    private AcceptHandler relay(EventLoops loops, BackendPool pool, RelaySettings settings) {
-        RelayAcceptHandler handler = new RelayAcceptHandler("relay-test", pool, settings, loops, observer);
-        return connection -> {
-            boolean taken = handler.accepted(connection);
-            if (connection.channel().pipeline().get(PipelineNames.RELAY) instanceof RelaySide side) {
-                relays.add(side);
-            }
-            return taken;
-        };
-    }
-
-    private Listener gateway(EventLoops loops, BackendPool pool, RelaySettings settings) {
-        return track(Listener.builder("relay-test")
-                .eventLoops(loops)
-                .conditionalAccept(false)
-                .acceptHandler(relay(loops, pool, settings))
-                .build()
-                .start());
-    }
-
-    private TestClient client(Listener gateway) throws IOException {
-        return track(TestClient.connect(gateway.localAddress()));
-    }
-
-    /** Every relay ended, reported its end once, and gave its backend slot back. */
-    private void awaitAllRelaysClosed(BackendPool pool) {
-        await().atMost(DEADLINE).untilAsserted(() -> {
-            assertThat(observer.closed.get()).isEqualTo(observer.opened.get());
-            for (int i = 0; i < pool.size(); i++) {
-                assertThat(pool.active(i)).as("active connections of backend %d", i).isZero();
-            }
-        });
-    }
+    // ---- payload helpers
 
     private static byte[] random(int n, long seed) {
         byte[] b = new byte[n];
@@ -175,12 +114,10 @@ class RelayTest {
     @ParameterizedTest
     @MethodSource("transports")
     void fourMegabytesEchoByteIdentical(String transport) throws Exception {
-        EventLoops loops = loops(transport);
-        BackendPool pool = pool(Balance.ROUND_ROBIN, echo(loops).localAddress());
-        Listener gateway = gateway(loops, pool, SETTINGS);
+        relay.on(loops(transport)).echo().start();
         byte[] payload = random(4 << 20, 42);
 
-        TestClient client = client(gateway);
+        TestClient client = relay.client();
         CompletableFuture<Void> writer = writeAsync(client, payload, false);
         byte[] echoed = client.readExactly(payload.length, DEADLINE);
         writer.get(DEADLINE.toSeconds(), TimeUnit.SECONDS);
@@ -188,7 +125,7 @@ class RelayTest {
         client.expectEof(DEADLINE);
 
         assertThat(Arrays.equals(echoed, payload)).as("echo is byte-identical").isTrue();
-        awaitAllRelaysClosed(pool);
+        relay.awaitAllClosed();
         assertThat(observer.upstream.get()).isEqualTo(payload.length);
         assertThat(observer.downstream.get()).isEqualTo(payload.length);
         assertThat(observer.listeners).containsOnly("relay-test");
@@ -197,18 +134,16 @@ class RelayTest {
     @ParameterizedTest
     @MethodSource("transports")
     void manyConcurrentClientsEachGetTheirOwnBytesBack(String transport) throws Exception {
-        EventLoops loops = loops(transport);
-        EchoServer one = echo(loops);
-        EchoServer two = echo(loops);
-        BackendPool pool = pool(Balance.LEAST_CONNECTIONS, one.localAddress(), two.localAddress());
-        Listener gateway = gateway(loops, pool, SETTINGS);
+        relay.on(loops(transport)).echo().echo().balance(Balance.LEAST_CONNECTIONS).start();
+        EchoServer one = relay.echoServer(0);
+        EchoServer two = relay.echoServer(1);
         int clients = 40;
         int size = 200_000;
 
         List<CompletableFuture<Boolean>> results = new ArrayList<>();
         for (int i = 0; i < clients; i++) {
             byte[] payload = random(size, i);
-            TestClient client = client(gateway);
+            TestClient client = relay.client();
             CompletableFuture<Void> writer = writeAsync(client, payload, false);
             results.add(CompletableFuture.supplyAsync(() -> {
                 try {
@@ -225,7 +160,7 @@ class RelayTest {
         for (CompletableFuture<Boolean> r : results) {
             assertThat(r.get(DEADLINE.toSeconds(), TimeUnit.SECONDS)).isTrue();
         }
-        awaitAllRelaysClosed(pool);
+        relay.awaitAllClosed();
         assertThat(one.acceptedCount() + two.acceptedCount()).isEqualTo(clients);
         assertThat(one.acceptedCount()).isBetween(10L, 30L);
         assertThat(observer.upstream.get()).isEqualTo((long) clients * size);
@@ -240,11 +175,9 @@ class RelayTest {
     @ParameterizedTest
     @MethodSource("transports")
     void slowReaderKeepsRelayBuffersBoundedAndDoesNotStall(String transport) throws Exception {
-        EventLoops loops = loops(transport);
-        BackendPool pool = pool(Balance.ROUND_ROBIN, echo(loops).localAddress());
-        Listener gateway = gateway(loops, pool, SETTINGS);
+        relay.on(loops(transport)).echo().start();
         long total = 48L << 20;
-        TestClient client = track(TestClient.connect(loopback(1), gateway.localAddress(), 16 * 1024));
+        TestClient client = relay.client(16 * 1024);
         AtomicLong written = new AtomicLong();
         CompletableFuture<Void> writer = CompletableFuture.runAsync(() -> {
             byte[] chunk = new byte[65536];
@@ -259,8 +192,7 @@ class RelayTest {
             }
         }, THREADS);
 
-        RelaySide side = relays.poll(DEADLINE.toSeconds(), TimeUnit.SECONDS);
-        assertThat(side).isNotNull();
+        RelaySide side = relay.nextRelay();
         await().atMost(DEADLINE).until(() -> side.peerChannel() != null);
         Channel clientChannel = side.channel();
         Channel backendChannel = side.peerChannel();
@@ -268,7 +200,7 @@ class RelayTest {
         AtomicBoolean clientSideUnwritable = new AtomicBoolean();
         AtomicLong maxAllocated = new AtomicLong();
         long allocatedBefore = allocated();
-        ScheduledExecutorService sampler = track(new ClosableScheduler()).scheduler;
+        ScheduledExecutorService sampler = relay.track(new ClosableScheduler()).scheduler;
         sampler.scheduleAtFixedRate(() -> {
             maxPending.accumulateAndGet(Math.max(pending(clientChannel), pending(backendChannel)), Math::max);
             if (clientChannel.isActive() && !clientChannel.isWritable()) {
@@ -302,7 +234,7 @@ class RelayTest {
         writer.get(DEADLINE.toSeconds(), TimeUnit.SECONDS);
         client.shutdownOutput();
         client.expectEof(DEADLINE);
-        awaitAllRelaysClosed(pool);
+        relay.awaitAllClosed();
 
         long bound = RelayAcceptHandler.WATER_MARK.high() + 65536;
         assertThat(maxPending.get()).as("most bytes queued in a relay channel").isPositive().isLessThanOrEqualTo(bound);
@@ -316,29 +248,24 @@ class RelayTest {
     @ParameterizedTest
     @MethodSource("transports")
     void clientHalfCloseStillReceivesTheEchoThenEof(String transport) throws Exception {
-        EventLoops loops = loops(transport);
-        BackendPool pool = pool(Balance.ROUND_ROBIN, echo(loops).localAddress());
-        Listener gateway = gateway(loops, pool, SETTINGS);
+        relay.on(loops(transport)).echo().start();
         byte[] payload = random(60_000, 7);
 
-        TestClient client = client(gateway);
+        TestClient client = relay.client();
         client.write(payload);
         client.shutdownOutput();
         assertThat(client.readExactly(payload.length, DEADLINE)).isEqualTo(payload);
         client.expectEof(DEADLINE);
-        awaitAllRelaysClosed(pool);
+        relay.awaitAllClosed();
     }
 
     @ParameterizedTest
     @MethodSource("transports")
     void backendHalfCloseReachesTheClientWhileTheClientKeepsSending(String transport) throws Exception {
-        EventLoops loops = loops(transport);
-        BlockingServer server = track(BlockingServer.start());
-        BackendPool pool = pool(Balance.ROUND_ROBIN, server.address());
-        Listener gateway = gateway(loops, pool, SETTINGS);
+        relay.on(loops(transport)).blockingServer().start();
 
-        TestClient client = client(gateway);
-        TestClient backend = server.accept(DEADLINE);
+        TestClient client = relay.client();
+        TestClient backend = relay.acceptBackend();
         backend.write("hello\n".getBytes(StandardCharsets.US_ASCII));
         backend.shutdownOutput();
         assertThat(new String(client.readExactly(6), StandardCharsets.US_ASCII)).isEqualTo("hello\n");
@@ -349,7 +276,7 @@ class RelayTest {
         assertThat(backend.readExactly(upstream.length, DEADLINE)).isEqualTo(upstream);
         client.shutdownOutput();
         backend.expectEof(DEADLINE);
-        awaitAllRelaysClosed(pool);
+        relay.awaitAllClosed();
         assertThat(observer.upstream.get()).isEqualTo(upstream.length);
         assertThat(observer.downstream.get()).isEqualTo(6);
     }
@@ -358,11 +285,9 @@ class RelayTest {
     @ParameterizedTest
     @MethodSource("transports")
     void halfCloseUnderBackpressureDeliversEverything(String transport) throws Exception {
-        EventLoops loops = loops(transport);
-        BackendPool pool = pool(Balance.ROUND_ROBIN, echo(loops).localAddress());
-        Listener gateway = gateway(loops, pool, SETTINGS);
+        relay.on(loops(transport)).echo().start();
         byte[] payload = random(8 << 20, 5);
-        TestClient client = track(TestClient.connect(loopback(1), gateway.localAddress(), 16 * 1024));
+        TestClient client = relay.client(16 * 1024);
         CompletableFuture<Void> writer = writeAsync(client, payload, true);
 
         Thread.sleep(500);
@@ -370,7 +295,7 @@ class RelayTest {
         client.expectEof(DEADLINE);
         writer.get(DEADLINE.toSeconds(), TimeUnit.SECONDS);
         assertThat(Arrays.equals(echoed, payload)).as("echo is byte-identical").isTrue();
-        awaitAllRelaysClosed(pool);
+        relay.awaitAllClosed();
     }
 
     // ---- resets
@@ -378,35 +303,28 @@ class RelayTest {
     @ParameterizedTest
     @MethodSource("transports")
     void clientResetResetsTheBackend(String transport) throws Exception {
-        EventLoops loops = loops(transport);
-        BlockingServer server = track(BlockingServer.start());
-        BackendPool pool = pool(Balance.ROUND_ROBIN, server.address());
-        Listener gateway = gateway(loops, pool, SETTINGS);
+        relay.on(loops(transport)).blockingServer().start();
 
-        TestClient client = client(gateway);
-        TestClient backend = server.accept(DEADLINE);
-        client.write(new byte[] {1});
-        assertThat(backend.readExactly(1)).containsExactly(1);
-        client.reset();
-        backend.expectReset(DEADLINE);
-        awaitAllRelaysClosed(pool);
+        TestClient client = relay.client();
+        aResetReachesThePeer(client, relay.acceptBackend(), 1);
     }
 
     @ParameterizedTest
     @MethodSource("transports")
     void backendResetResetsTheClient(String transport) throws Exception {
-        EventLoops loops = loops(transport);
-        BlockingServer server = track(BlockingServer.start());
-        BackendPool pool = pool(Balance.ROUND_ROBIN, server.address());
-        Listener gateway = gateway(loops, pool, SETTINGS);
+        relay.on(loops(transport)).blockingServer().start();
 
-        TestClient client = client(gateway);
-        TestClient backend = server.accept(DEADLINE);
-        backend.write(new byte[] {2});
-        assertThat(client.readExactly(1)).containsExactly(2);
-        backend.reset();
-        client.expectReset(DEADLINE);
-        awaitAllRelaysClosed(pool);
+        TestClient client = relay.client();
+        aResetReachesThePeer(relay.acceptBackend(), client, 2);
+    }
+
+    /** {@code b} from {@code resetting} reaches {@code peer}; then {@code resetting} resets, and so is {@code peer}. */
+    private void aResetReachesThePeer(TestClient resetting, TestClient peer, int b) throws Exception {
+        resetting.write(new byte[] {(byte) b});
+        assertThat(peer.readExactly(1)).containsExactly(b);
+        resetting.reset();
+        peer.expectReset(DEADLINE);
+        relay.awaitAllClosed();
     }
 
     // ---- failover
@@ -414,11 +332,8 @@ class RelayTest {
     @ParameterizedTest
     @MethodSource("transports")
     void refusedBackendFailsOverToTheNext(String transport) throws Exception {
-        EventLoops loops = loops(transport);
-        InetSocketAddress dead = TestClient.deadPort();
-        EchoServer echo = echo(loops);
-        BackendPool pool = pool(Balance.ROUND_ROBIN, dead, echo.localAddress());
-        Listener gateway = gateway(loops, pool, SETTINGS);
+        Listener gateway = relay.on(loops(transport)).refusing().echo().start();
+        EchoServer echo = relay.echoServer(0);
 
         for (int i = 0; i < 4; i++) {
             try (TestClient client = TestClient.connect(gateway.localAddress())) {
@@ -426,65 +341,53 @@ class RelayTest {
                 assertThat(new String(client.readExactly(5), StandardCharsets.US_ASCII)).isEqualTo("ping" + i);
             }
         }
-        awaitAllRelaysClosed(pool);
+        relay.awaitAllClosed();
         assertThat(echo.acceptedCount()).isEqualTo(4);
         // Round-robin starts at the dead backend every other connection.
-        assertThat(observer.failedBackends).containsExactly(pool.label(0), pool.label(0));
+        assertThat(observer.failedBackends).containsExactly(relay.pool().label(0), relay.pool().label(0));
         assertThat(observer.allFailed.get()).isZero();
     }
 
     @Test
     void backendThatDoesNotAnswerTimesOutAndTheNextIsTried() throws Exception {
-        Optional<Blackhole> hole = Blackhole.open();
-        assumeThat(hole).as("this platform drops SYNs to a full accept queue").isPresent();
-        Blackhole blackhole = track(hole.get());
-        EchoServer echo = echo(AUTO);
-        BackendPool pool = pool(Balance.ROUND_ROBIN, blackhole.address(), echo.localAddress());
-        Listener gateway = gateway(AUTO, pool, new RelaySettings(Duration.ofMillis(300), Duration.ofMinutes(1)));
+        relay.on(AUTO).blackhole().echo().connectTimeout(Duration.ofMillis(300)).start();
 
         long start = System.nanoTime();
-        TestClient client = client(gateway);
+        TestClient client = relay.client();
         client.write("late".getBytes(StandardCharsets.US_ASCII));
         assertThat(new String(client.readExactly(4), StandardCharsets.US_ASCII)).isEqualTo("late");
         assertThat(Duration.ofNanos(System.nanoTime() - start)).isGreaterThanOrEqualTo(Duration.ofMillis(290));
-        assertThat(observer.failedBackends).containsExactly(pool.label(0));
+        assertThat(observer.failedBackends).containsExactly(relay.pool().label(0));
         client.close();
-        awaitAllRelaysClosed(pool);
+        relay.awaitAllClosed();
     }
 
     @ParameterizedTest
     @MethodSource("transports")
     void allBackendsDownClosesTheClientAndCountsIt(String transport) throws Exception {
-        EventLoops loops = loops(transport);
-        BackendPool pool = pool(Balance.ROUND_ROBIN, TestClient.deadPort(), TestClient.deadPort());
-        Listener gateway = gateway(loops, pool, SETTINGS);
+        relay.on(loops(transport)).refusing().refusing().start();
 
-        TestClient client = client(gateway);
+        TestClient client = relay.client();
         client.write("anyone?".getBytes(StandardCharsets.US_ASCII));
         client.expectClosed(DEADLINE);
-        awaitAllRelaysClosed(pool);
+        relay.awaitAllClosed();
         assertThat(observer.allFailed.get()).isEqualTo(1);
-        assertThat(observer.failedBackends).containsExactly(pool.label(0), pool.label(1));
+        assertThat(observer.failedBackends).containsExactly(relay.pool().label(0), relay.pool().label(1));
     }
 
     @Test
     void clientLeavingWhileTheBackendConnectIsInFlightClosesTheBackendChannel() throws Exception {
-        Optional<Blackhole> hole = Blackhole.open();
-        assumeThat(hole).as("this platform drops SYNs to a full accept queue").isPresent();
-        Blackhole blackhole = track(hole.get());
-        BackendPool pool = pool(Balance.ROUND_ROBIN, blackhole.address());
-        Listener gateway = gateway(NIO, pool, new RelaySettings(Duration.ofSeconds(30), Duration.ofMinutes(1)));
+        relay.on(NIO).blackhole().connectTimeout(Duration.ofSeconds(30)).start();
 
-        TestClient client = client(gateway);
-        RelaySide side = relays.poll(DEADLINE.toSeconds(), TimeUnit.SECONDS);
-        assertThat(side).isNotNull();
+        TestClient client = relay.client();
+        RelaySide side = relay.nextRelay();
         Channel backendChannel = side.relay().backendChannel();
         assertThat(backendChannel).isNotNull();
-        assertThat(pool.active(0)).isEqualTo(1);
+        assertThat(relay.pool().active(0)).isEqualTo(1);
         client.close();
 
         await().atMost(Duration.ofSeconds(5)).until(() -> !backendChannel.isOpen());
-        awaitAllRelaysClosed(pool);
+        relay.awaitAllClosed();
         assertThat(observer.failedBackends).isEmpty();
         assertThat(observer.allFailed.get()).isZero();
     }
@@ -496,17 +399,12 @@ class RelayTest {
     @ParameterizedTest
     @MethodSource("transports")
     void clientResetWhileConnectingClosesTheBackendChannel(String transport) throws Exception {
-        Optional<Blackhole> hole = Blackhole.open();
-        assumeThat(hole).as("this platform drops SYNs to a full accept queue").isPresent();
-        Blackhole blackhole = track(hole.get());
-        BackendPool pool = pool(Balance.ROUND_ROBIN, blackhole.address());
         Duration connectTimeout = transport.equals(Transport.IO_URING.label()) ? Duration.ofSeconds(2) : Duration.ofSeconds(30);
-        Listener gateway = gateway(loops(transport), pool, new RelaySettings(connectTimeout, Duration.ofMinutes(1)));
+        relay.on(loops(transport)).blackhole().connectTimeout(connectTimeout).start();
 
-        TestClient client = client(gateway);
+        TestClient client = relay.client();
         client.write("half a request".getBytes(StandardCharsets.US_ASCII));
-        RelaySide side = relays.poll(DEADLINE.toSeconds(), TimeUnit.SECONDS);
-        assertThat(side).isNotNull();
+        RelaySide side = relay.nextRelay();
         Channel backendChannel = side.relay().backendChannel();
         client.reset();
 
@@ -515,36 +413,30 @@ class RelayTest {
             assertThat(side.channel().isOpen()).as("client channel open").isFalse();
             assertThat(backendChannel.isOpen()).as("backend channel open").isFalse();
         });
-        awaitAllRelaysClosed(pool);
+        relay.awaitAllClosed();
     }
 
     /** A request and its FIN sent while the connect is in flight: a half-close, not a client leaving. */
     @Test
     void requestAndFinSentWhileConnectingAreDeliveredAndAnswered() throws Exception {
-        Optional<Blackhole> hole = Blackhole.open();
-        assumeThat(hole).as("this platform drops SYNs to a full accept queue").isPresent();
-        Blackhole blackhole = track(hole.get());
-        EchoServer echo = echo(NIO);
-        BackendPool pool = pool(Balance.ROUND_ROBIN, blackhole.address(), echo.localAddress());
-        Listener gateway = gateway(NIO, pool, new RelaySettings(Duration.ofMillis(300), Duration.ofMinutes(1)));
+        relay.on(NIO).blackhole().echo().connectTimeout(Duration.ofMillis(300)).start();
 
-        TestClient client = client(gateway);
+        TestClient client = relay.client();
         client.write("GET / HTTP/1.0\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
         client.shutdownOutput();
         assertThat(new String(client.readExactly(18, DEADLINE), StandardCharsets.US_ASCII)).isEqualTo("GET / HTTP/1.0\r\n\r\n");
         client.expectEof(DEADLINE);
-        assertThat(observer.failedBackends).containsExactly(pool.label(0));
-        awaitAllRelaysClosed(pool);
+        assertThat(observer.failedBackends).containsExactly(relay.pool().label(0));
+        relay.awaitAllClosed();
     }
 
     // ---- balancing through the gateway
 
     @Test
     void sourceHashSendsAClientToTheSameBackendEveryTime() throws Exception {
-        EchoServer one = echo(AUTO);
-        EchoServer two = echo(AUTO);
-        BackendPool pool = pool(Balance.SOURCE_HASH, one.localAddress(), two.localAddress());
-        Listener gateway = gateway(AUTO, pool, SETTINGS);
+        Listener gateway = relay.on(AUTO).echo().echo().balance(Balance.SOURCE_HASH).start();
+        EchoServer one = relay.echoServer(0);
+        EchoServer two = relay.echoServer(1);
 
         for (int i = 0; i < 6; i++) {
             try (TestClient client = TestClient.connect(loopback(2), gateway.localAddress())) {
@@ -552,18 +444,17 @@ class RelayTest {
                 assertThat(client.readExactly(1)).containsExactly((byte) i);
             }
         }
-        awaitAllRelaysClosed(pool);
+        relay.awaitAllClosed();
         assertThat(List.of(one.acceptedCount(), two.acceptedCount())).containsExactlyInAnyOrder(0L, 6L);
     }
 
     @Test
     void leastConnectionsAvoidsTheBusyBackend() throws Exception {
-        EchoServer one = echo(AUTO);
-        EchoServer two = echo(AUTO);
-        BackendPool pool = pool(Balance.LEAST_CONNECTIONS, one.localAddress(), two.localAddress());
-        Listener gateway = gateway(AUTO, pool, SETTINGS);
+        Listener gateway = relay.on(AUTO).echo().echo().balance(Balance.LEAST_CONNECTIONS).start();
+        EchoServer one = relay.echoServer(0);
+        EchoServer two = relay.echoServer(1);
 
-        TestClient held = client(gateway);
+        TestClient held = relay.client();
         held.write(new byte[] {1});
         held.readExactly(1);
         int busy = one.acceptedCount() == 1 ? 0 : 1;
@@ -577,21 +468,18 @@ class RelayTest {
         assertThat(busy == 0 ? one.acceptedCount() : two.acceptedCount()).isEqualTo(1);
         assertThat(busy == 0 ? two.acceptedCount() : one.acceptedCount()).isEqualTo(3);
         held.close();
-        awaitAllRelaysClosed(pool);
+        relay.awaitAllClosed();
     }
 
     @Test
     void hostNameBackendIsResolvedWithoutBlocking() throws Exception {
-        EchoServer echo = echo(NIO);
-        BackendPool pool = pool(Balance.ROUND_ROBIN,
-                InetSocketAddress.createUnresolved("localhost", echo.localAddress().getPort()));
-        Listener gateway = gateway(NIO, pool, SETTINGS);
+        relay.on(NIO).echoNamed("localhost").start();
 
-        TestClient client = client(gateway);
+        TestClient client = relay.client();
         client.write("named".getBytes(StandardCharsets.US_ASCII));
         assertThat(new String(client.readExactly(5), StandardCharsets.US_ASCII)).isEqualTo("named");
         client.close();
-        awaitAllRelaysClosed(pool);
+        relay.awaitAllClosed();
     }
 
     // ---- idle timeout
@@ -599,22 +487,18 @@ class RelayTest {
     @ParameterizedTest
     @MethodSource("transports")
     void idleRelayIsClosedButTrafficKeepsItOpen(String transport) throws Exception {
-        EventLoops loops = loops(transport);
-        EchoServer echo = echo(loops);
-        BackendPool pool = pool(Balance.ROUND_ROBIN, echo.localAddress());
-        Listener gateway = gateway(loops, pool, new RelaySettings(Duration.ofSeconds(2), Duration.ofMillis(400)));
+        relay.on(loops(transport)).echo().idleTimeout(Duration.ofMillis(400)).start();
 
-        TestClient client = client(gateway);
-        trafficKeepsTheRelayThenQuietClosesIt(client, client, pool);
-        await().atMost(DEADLINE).until(() -> echo.openCount() == 0);
+        TestClient client = relay.client();
+        trafficKeepsTheRelayThenQuietClosesIt(client, client);
+        await().atMost(DEADLINE).until(() -> relay.echoServer(0).openCount() == 0);
     }
 
     /**
      * With a 400 ms idle timeout: six bytes from {@code sender}, 150 ms apart (900 ms in all), each reaching
      * {@code client}, keep the relay open; then it closes after the timeout of quiet.
      */
-    private void trafficKeepsTheRelayThenQuietClosesIt(TestClient sender, TestClient client, BackendPool pool)
-            throws Exception {
+    private void trafficKeepsTheRelayThenQuietClosesIt(TestClient sender, TestClient client) throws Exception {
         for (int i = 0; i < 6; i++) {
             Thread.sleep(150);
             sender.write(new byte[] {(byte) i});
@@ -623,21 +507,18 @@ class RelayTest {
         long quietSince = System.nanoTime();
         client.expectEof(Duration.ofSeconds(5));
         assertThat(Duration.ofNanos(System.nanoTime() - quietSince)).isGreaterThanOrEqualTo(Duration.ofMillis(350));
-        awaitAllRelaysClosed(pool);
+        relay.awaitAllClosed();
     }
 
     /** Traffic one way only, from the backend, is traffic too: a server that pushes keeps its relay. */
     @ParameterizedTest
     @MethodSource("transports")
     void backendPushAloneKeepsTheRelayOpen(String transport) throws Exception {
-        EventLoops loops = loops(transport);
-        BlockingServer server = track(BlockingServer.start());
-        BackendPool pool = pool(Balance.ROUND_ROBIN, server.address());
-        Listener gateway = gateway(loops, pool, new RelaySettings(Duration.ofSeconds(2), Duration.ofMillis(400)));
+        relay.on(loops(transport)).blockingServer().idleTimeout(Duration.ofMillis(400)).start();
 
-        TestClient client = client(gateway);
-        TestClient backend = track(server.accept(DEADLINE));
-        trafficKeepsTheRelayThenQuietClosesIt(backend, client, pool); // the client never writes
+        TestClient client = relay.client();
+        TestClient backend = relay.track(relay.acceptBackend());
+        trafficKeepsTheRelayThenQuietClosesIt(backend, client); // the client never writes
     }
 
     /**
@@ -648,7 +529,6 @@ class RelayTest {
     @ParameterizedTest
     @MethodSource("transports")
     void clientResetsRightAfterBytesEndTheirRelays(String transport) throws Exception {
-        EventLoops loops = loops(transport);
         ServerSocket silent = new ServerSocket(0, 200, loopback(1));
         List<Socket> held = new CopyOnWriteArrayList<>();
         THREADS.execute(() -> {
@@ -660,16 +540,16 @@ class RelayTest {
                 // the test is over
             }
         });
-        track(() -> {
+        relay.track(() -> {
             silent.close();
             for (Socket s : held) {
                 s.close();
             }
         });
-        BackendPool pool = pool(Balance.ROUND_ROBIN, new InetSocketAddress(loopback(1), silent.getLocalPort()));
         boolean uring = transport.equals(Transport.IO_URING.label());
         Duration idle = uring ? Duration.ofSeconds(1) : Duration.ofMinutes(1);
-        Listener gateway = gateway(loops, pool, new RelaySettings(Duration.ofSeconds(2), idle));
+        Listener gateway = relay.on(loops(transport)).backend(new InetSocketAddress(loopback(1), silent.getLocalPort()))
+                .idleTimeout(idle).start();
 
         int clients = 60;
         for (int i = 0; i < clients; i++) {
@@ -683,21 +563,19 @@ class RelayTest {
             assertThat(observer.opened.get()).isEqualTo(clients);
             assertThat(observer.closed.get()).as("relays ended").isEqualTo(clients);
         });
-        awaitAllRelaysClosed(pool);
+        relay.awaitAllClosed();
     }
 
     /** Small writes must not wait on Nagle: both sockets of a relay have TCP_NODELAY (the transports' default). */
     @ParameterizedTest
     @MethodSource("transports")
     void bothSocketsOfARelayHaveNoDelay(String transport) throws Exception {
-        EventLoops loops = loops(transport);
-        Listener gateway = gateway(loops, pool(Balance.ROUND_ROBIN, echo(loops).localAddress()), SETTINGS);
+        relay.on(loops(transport)).echo().start();
 
-        TestClient client = client(gateway);
+        TestClient client = relay.client();
         client.write(new byte[] {7});
         assertThat(client.readExactly(1)).containsExactly((byte) 7);
-        RelaySide side = relays.poll(DEADLINE.toSeconds(), TimeUnit.SECONDS);
-        assertThat(side).isNotNull();
+        RelaySide side = relay.nextRelay();
         assertThat(side.channel().config().getOption(ChannelOption.TCP_NODELAY)).as("client socket").isTrue();
         assertThat(side.peerChannel().config().getOption(ChannelOption.TCP_NODELAY)).as("backend socket").isTrue();
     }
@@ -712,29 +590,15 @@ class RelayTest {
     @ParameterizedTest
     @MethodSource("transports")
     void earlyDataArrivesFirstAndIntact(String transport) throws Exception {
-        EventLoops loops = loops(transport);
-        EchoServer echo = echo(loops);
-        BackendPool pool = pool(Balance.ROUND_ROBIN, echo.localAddress());
-        BlockingQueue<InspectRequest> pended = new LinkedBlockingQueue<>();
-        Listener gateway = track(Listener.builder("relay-test")
-                .eventLoops(loops)
-                .conditionalAccept(true)
-                .inspectHandler(request -> {
-                    pended.add(request);
-                    return InspectAction.PEND;
-                })
-                .acceptHandler(relay(loops, pool, SETTINGS))
-                .build()
-                .start());
+        Listener gateway = relay.on(loops(transport)).echo().pendEveryone().start();
         byte[] early = random(40_000, 1);
         byte[] late = random(24_000, 2);
 
-        TestClient client = client(gateway);
+        TestClient client = relay.client();
         client.write(early);
-        InspectRequest request = pended.poll(DEADLINE.toSeconds(), TimeUnit.SECONDS);
-        assertThat(request).isNotNull();
+        InspectRequest request = relay.nextPended();
         Thread.sleep(200);
-        assertThat(echo.acceptedCount()).as("no backend before the accept").isZero();
+        assertThat(relay.echoServer(0).acceptedCount()).as("no backend before the accept").isZero();
         assertThat(gateway.inspectComplete(request.id(), InspectAction.ACCEPT)).isTrue();
         client.write(late);
 
@@ -743,35 +607,20 @@ class RelayTest {
         assertThat(Arrays.copyOfRange(echoed, early.length, echoed.length)).isEqualTo(late);
         client.shutdownOutput();
         client.expectEof(DEADLINE);
-        awaitAllRelaysClosed(pool);
+        relay.awaitAllClosed();
         assertThat(observer.upstream.get()).isEqualTo(early.length + late.length);
     }
 
     /** Small early data leaves the listener's read in flight; bytes it brings while connecting follow it. */
     @Test
     void bytesReadWhileConnectingFollowTheEarlyData() throws Exception {
-        Optional<Blackhole> hole = Blackhole.open();
-        assumeThat(hole).as("this platform drops SYNs to a full accept queue").isPresent();
-        Blackhole blackhole = track(hole.get());
-        EchoServer echo = echo(AUTO);
-        BackendPool pool = pool(Balance.ROUND_ROBIN, blackhole.address(), echo.localAddress());
-        BlockingQueue<InspectRequest> pended = new LinkedBlockingQueue<>();
-        Listener gateway = track(Listener.builder("relay-test")
-                .eventLoops(AUTO)
-                .inspectHandler(request -> {
-                    pended.add(request);
-                    return InspectAction.PEND;
-                })
-                .acceptHandler(relay(AUTO, pool, new RelaySettings(Duration.ofMillis(500), Duration.ofMinutes(1))))
-                .build()
-                .start());
+        Listener gateway = relay.on(AUTO).blackhole().echo().connectTimeout(Duration.ofMillis(500)).pendEveryone().start();
         byte[] early = random(1_000, 3);
         byte[] duringConnect = random(3_000, 4);
 
-        TestClient client = client(gateway);
+        TestClient client = relay.client();
         client.write(early);
-        InspectRequest request = pended.poll(DEADLINE.toSeconds(), TimeUnit.SECONDS);
-        assertThat(request).isNotNull();
+        InspectRequest request = relay.nextPended();
         Thread.sleep(100);
         gateway.inspectComplete(request.id(), InspectAction.ACCEPT);
         Thread.sleep(100);
@@ -780,9 +629,9 @@ class RelayTest {
         byte[] echoed = client.readExactly(early.length + duringConnect.length, DEADLINE);
         assertThat(Arrays.copyOfRange(echoed, 0, early.length)).isEqualTo(early);
         assertThat(Arrays.copyOfRange(echoed, early.length, echoed.length)).isEqualTo(duringConnect);
-        assertThat(observer.failedBackends).containsExactly(pool.label(0));
+        assertThat(observer.failedBackends).containsExactly(relay.pool().label(0));
         client.close();
-        awaitAllRelaysClosed(pool);
+        relay.awaitAllClosed();
     }
 
     // ---- helpers
