@@ -99,7 +99,7 @@ final class Relay implements ChannelFutureListener, Runnable {
         this.early = EarlyBytes.of(clientChannel, HOLD_WHILE_CONNECTING, earlyData);
         this.first = first;
         owner.observer().connectionOpened(owner.listener());
-        lastActivity = System.nanoTime();
+        lastActivity = clientChannel.eventLoop().ticker().nanoTime();
         armIdleTimer(owner.settings().idleTimeout().toNanos());
         connectNext();
         if (state == State.CONNECTING) {
@@ -191,7 +191,7 @@ final class Relay implements ChannelFutureListener, Runnable {
 
     /** Bytes moved, or a side drained: the relay is not idle. */
     void touch() {
-        lastActivity = System.nanoTime();
+        lastActivity = clientChannel.eventLoop().ticker().nanoTime();
     }
 
     private void armIdleTimer(long delayNanos) {
@@ -205,7 +205,7 @@ final class Relay implements ChannelFutureListener, Runnable {
             return;
         }
         long timeout = owner.settings().idleTimeout().toNanos();
-        long left = timeout - (System.nanoTime() - lastActivity);
+        long left = timeout - (clientChannel.eventLoop().ticker().nanoTime() - lastActivity);
         if (left > 0) {
             armIdleTimer(left);
             return;

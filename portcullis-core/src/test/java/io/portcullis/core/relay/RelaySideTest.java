@@ -1,7 +1,6 @@
 package io.portcullis.core.relay;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
@@ -396,14 +395,13 @@ class RelaySideTest {
 
     @Test
     void anIdleRelayIsClosed() {
-        start(new RelaySettings(Duration.ofSeconds(2), Duration.ofMillis(1)), "", B1);
+        start(SETTINGS, "", B1);
         backends.last().succeed();
 
-        // The timer runs on the loop's clock, the idle time is measured on System.nanoTime: both have to pass 1 ms.
-        await().pollInSameThread().pollInterval(Duration.ofMillis(1)).atMost(Duration.ofSeconds(5)).until(() -> {
-            client.advance(Duration.ofMillis(1));
-            return relay.state() == Relay.State.CLOSED;
-        });
+        client.advance(SETTINGS.idleTimeout().minusMillis(1));
+        assertThat(relay.state()).as("not idle long enough").isEqualTo(Relay.State.RELAYING);
+        client.advance(Duration.ofMillis(1));
+        assertThat(relay.state()).isEqualTo(Relay.State.CLOSED);
         assertClosedOnce();
         assertThat(client.soLinger()).as("a plain close, not a reset").isEqualTo(-1);
     }
@@ -411,10 +409,15 @@ class RelaySideTest {
     @Test
     void anIdleTimerThatFiresEarlyReArmsInsteadOfClosing() {
         relaying();
-        // The loop's clock jumps an hour; the relay's own clock says it has been idle for far less.
-        client.advance(SETTINGS.idleTimeout());
+        // Half the idle timeout passes, then the client sends a byte: when the timer fires at the full timeout,
+        // the relay has been idle for half of it only.
+        client.advance(SETTINGS.idleTimeout().dividedBy(2));
+        client.receive("x");
+        client.advance(SETTINGS.idleTimeout().dividedBy(2));
         assertThat(relay.state()).isEqualTo(Relay.State.RELAYING);
         assertThat(client.runScheduledPendingTasks()).as("the timer is armed again").isPositive();
+        client.advance(SETTINGS.idleTimeout());
+        assertThat(relay.state()).as("idle for the whole timeout since").isEqualTo(Relay.State.CLOSED);
     }
 
     @ParameterizedTest
