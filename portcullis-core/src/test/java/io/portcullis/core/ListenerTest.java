@@ -489,6 +489,23 @@ class ListenerTest {
         }
     }
 
+    /** hold-bytes 0: a pended client is not read at all; after the completion its bytes still all arrive. */
+    @ParameterizedTest
+    @MethodSource("transports")
+    void holdBytesZeroReadsNothingWhilePended(String transport) throws Exception {
+        Listener listener = start(builder(loops(transport)).holdBytes(0).inspectTimeout(Duration.ofSeconds(30)));
+        TestClient client = connect(listener, PENDED);
+        client.write("unread".getBytes(StandardCharsets.US_ASCII));
+        InspectRequest request = pendedRequests.poll(5, TimeUnit.SECONDS);
+        assertThat(request).as("inspected and pended").isNotNull();
+        Thread.sleep(100);
+        assertThat(listener.pending()).singleElement().satisfies(p -> assertThat(p.heldBytes()).isZero());
+        CompletableFuture<AcceptedConnection> accepted = listener.accept();
+        assertThat(listener.inspectComplete(request.id(), InspectAction.ACCEPT)).isTrue();
+        echo(accepted.get(5, TimeUnit.SECONDS));
+        assertThat(new String(client.readExactly(6), StandardCharsets.US_ASCII)).isEqualTo("unread");
+    }
+
     @Test
     void overflowCanAccept() throws Exception {
         Listener listener = start(builder(AUTO).maxPending(0).onOverflow(InspectAction.ACCEPT));

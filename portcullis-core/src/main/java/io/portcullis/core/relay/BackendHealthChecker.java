@@ -29,6 +29,13 @@ public final class BackendHealthChecker implements Runnable, AutoCloseable {
     private final boolean[] inFlight;
     private ScheduledFuture<?> ticks;
 
+    /**
+     * A checker of the relay's pool, not started.
+     *
+     * @param relay    whose pool to check, and whose way of connecting to use
+     * @param settings interval, timeout, rise and fall
+     * @param loop     where the probes run
+     */
     public BackendHealthChecker(RelayAcceptHandler relay, HealthCheckSettings settings, EventLoop loop) {
         this.relay = relay;
         this.pool = relay.pool();
@@ -39,7 +46,11 @@ public final class BackendHealthChecker implements Runnable, AutoCloseable {
         this.inFlight = new boolean[pool.size()];
     }
 
-    /** Reports every backend as up (the start state) and begins probing. Any thread. */
+    /**
+     * Reports every backend as up (the start state) and begins probing. Any thread.
+     *
+     * @return this checker
+     */
     public BackendHealthChecker start() {
         for (int i = 0; i < pool.size(); i++) {
             relay.observer().backendHealth(relay.listener(), pool.label(i), pool.isUp(i));

@@ -33,6 +33,7 @@ public final class BackendPool {
 
     /**
      * @param backends at least one; IP literals or unresolved host names (resolved when connecting)
+     * @param balance  how the first backend of a connection is chosen
      * @throws IllegalArgumentException for an empty list, a null or a repeated backend
      */
     public BackendPool(List<InetSocketAddress> backends, Balance balance) {
@@ -62,18 +63,27 @@ public final class BackendPool {
         this.upCount = new AtomicInteger(this.backends.length);
     }
 
-    /** Whether the health check last found backend {@code index} up. */
+    /**
+     * Whether the health check last found a backend up.
+     *
+     * @param index the backend's position in the pool
+     * @return true when up (every backend starts up)
+     */
     public boolean isUp(int index) {
         return up.get(index) == 1;
     }
 
-    /** Backends up now. */
+    /**
+     * Backends up now.
+     *
+     * @return the count
+     */
     public int upCount() {
         return upCount.get();
     }
 
     /** Records the health check's finding; returns true when it changed. */
-    public boolean markUp(int index, boolean isUp) {
+    boolean markUp(int index, boolean isUp) {
         int was = up.getAndSet(index, isUp ? 1 : 0);
         if (was == (isUp ? 1 : 0)) {
             return false;
@@ -86,29 +96,58 @@ public final class BackendPool {
         return panic || up.get(index) == 1;
     }
 
+    /**
+     * How the first backend of a connection is chosen.
+     *
+     * @return the balance
+     */
     public Balance balance() {
         return balance;
     }
 
+    /**
+     * The number of backends.
+     *
+     * @return the count
+     */
     public int size() {
         return backends.length;
     }
 
-    /** The configured backends, in order. */
+    /**
+     * The configured backends.
+     *
+     * @return them, in order
+     */
     public List<InetSocketAddress> backends() {
         return List.of(backends);
     }
 
+    /**
+     * One backend.
+     *
+     * @param index its position in the pool
+     * @return its address
+     */
     public InetSocketAddress backend(int index) {
         return backends[index];
     }
 
-    /** {@code host:port} ({@code [v6]:port}) as configured; for the {@code backend} tag and logs. */
+    /**
+     * A backend as configured, for the {@code backend} tag and logs.
+     *
+     * @param index its position in the pool
+     * @return {@code host:port}, or {@code [v6]:port}
+     */
     public String label(int index) {
         return labels[index];
     }
 
-    /** True when some backend is a host name, so connecting needs a resolver. */
+    /**
+     * Whether some backend is a host name, so connecting needs a resolver.
+     *
+     * @return true when one is
+     */
     public boolean hasUnresolved() {
         for (InetSocketAddress b : backends) {
             if (b.isUnresolved()) {
@@ -118,17 +157,22 @@ public final class BackendPool {
         return false;
     }
 
-    /** Connections open (or connecting) to backend {@code index} now. */
+    /**
+     * Connections open (or connecting) to a backend now.
+     *
+     * @param index its position in the pool
+     * @return the count
+     */
     public int active(int index) {
         return active.get(index);
     }
 
     /** Counts a connection to backend {@code index}; pair it with exactly one {@link #closed}. */
-    public void opened(int index) {
+    void opened(int index) {
         active.incrementAndGet(index);
     }
 
-    public void closed(int index) {
+    void closed(int index) {
         active.decrementAndGet(index);
     }
 
@@ -136,7 +180,7 @@ public final class BackendPool {
      * Index of the backend to try first for this connection. Round-robin and least-connections
      * advance a shared rotation; source-hash reads only the request's source address.
      */
-    public int first(InspectRequest request) {
+    int first(InspectRequest request) {
         int n = backends.length;
         return switch (balance) {
             case ROUND_ROBIN -> Math.floorMod(rotation.getAndIncrement(), n);
@@ -149,7 +193,7 @@ public final class BackendPool {
      * The backend index for attempt {@code attempt} (0 = the first choice): the attempt-th usable backend
      * in ring order from {@code first}, or -1 when all were tried.
      */
-    public int attempt(int first, int attempt) {
+    int attempt(int first, int attempt) {
         int n = backends.length;
         boolean panic = upCount.get() == 0;
         int seen = 0;

@@ -9,6 +9,16 @@ import java.util.Objects;
  */
 public record HealthCheckSettings(boolean enabled, Duration interval, Duration timeout, int rise, int fall) {
 
+    /**
+     * Checks the bounds.
+     *
+     * @param enabled  false: never probe, every backend stays up
+     * @param interval between probes, at least 100 ms
+     * @param timeout  of one probe, 1 ms to the interval
+     * @param rise     successes in a row that mark a backend up again, at least 1
+     * @param fall     failures in a row that mark it down, at least 1
+     * @throws IllegalArgumentException for a value out of range
+     */
     public HealthCheckSettings {
         Objects.requireNonNull(interval, "interval");
         Objects.requireNonNull(timeout, "timeout");
@@ -23,6 +33,11 @@ public record HealthCheckSettings(boolean enabled, Duration interval, Duration t
         }
     }
 
+    /**
+     * The contract's defaults: on, every 5 s, 1 s timeout, rise 2, fall 3.
+     *
+     * @return the settings
+     */
     public static HealthCheckSettings defaults() {
         return new HealthCheckSettings(true, Duration.ofSeconds(5), Duration.ofSeconds(1), 2, 3);
     }

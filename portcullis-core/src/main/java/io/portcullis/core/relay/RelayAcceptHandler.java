@@ -49,7 +49,10 @@ public final class RelayAcceptHandler implements AcceptHandler {
 
     /**
      * @param listener name of the listener this handler serves, for meters and logs
+     * @param pool     the backends
+     * @param settings connect and idle timeouts
      * @param loops    the loops the listener runs on; backend channels are of their transport
+     * @param observer told of bytes, relays and backend failures, for meters
      */
     public RelayAcceptHandler(String listener, BackendPool pool, RelaySettings settings, EventLoops loops,
                               RelayObserver observer) {
@@ -111,14 +114,29 @@ public final class RelayAcceptHandler implements AcceptHandler {
         return true;
     }
 
+    /**
+     * The listener this handler serves.
+     *
+     * @return its name
+     */
     public String listener() {
         return listener;
     }
 
+    /**
+     * The backends.
+     *
+     * @return the pool
+     */
     public BackendPool pool() {
         return pool;
     }
 
+    /**
+     * The relays' timeouts.
+     *
+     * @return the settings
+     */
     public RelaySettings settings() {
         return settings;
     }

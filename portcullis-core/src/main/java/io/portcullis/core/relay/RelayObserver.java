@@ -7,6 +7,7 @@ package io.portcullis.core.relay;
  */
 public interface RelayObserver {
 
+    /** Hears nothing. */
     RelayObserver NONE = new RelayObserver() { };
 
     /** {@code direction} of {@link #bytes}: client to backend. */
@@ -14,21 +15,50 @@ public interface RelayObserver {
     /** {@code direction} of {@link #bytes}: backend to client. */
     String DOWNSTREAM = "downstream";
 
-    /** {@code n} bytes were read from one side and handed to the other; reported once per read, not per byte. */
+    /**
+     * Bytes were read from one side and handed to the other; reported once per read batch, not per byte.
+     *
+     * @param listener  the listener's name
+     * @param direction {@link #UPSTREAM} or {@link #DOWNSTREAM}
+     * @param n         how many
+     */
     default void bytes(String listener, String direction, long n) { }
 
-    /** A relay started (its backend connect begins); paired with exactly one {@link #connectionClosed}. */
+    /**
+     * A relay started (its backend connect begins); paired with exactly one {@link #connectionClosed}.
+     *
+     * @param listener the listener's name
+     */
     default void connectionOpened(String listener) { }
 
-    /** A relay ended, whatever the reason. */
+    /**
+     * A relay ended, whatever the reason.
+     *
+     * @param listener the listener's name
+     */
     default void connectionClosed(String listener) { }
 
-    /** Connecting to {@code backend} (its configured {@code host:port}) failed or timed out; the next is tried. */
+    /**
+     * Connecting to a backend failed or timed out; the next is tried.
+     *
+     * @param listener the listener's name
+     * @param backend  its configured {@code host:port}
+     */
     default void backendConnectFailed(String listener, String backend) { }
 
-    /** The health check found {@code backend} up or down; called at start for every backend and on each change. */
+    /**
+     * The health check found a backend up or down; called at start for every backend and on each change.
+     *
+     * @param listener the listener's name
+     * @param backend  its configured {@code host:port}
+     * @param up       what the check found
+     */
     default void backendHealth(String listener, String backend, boolean up) { }
 
-    /** No backend of the pool could be reached; the client was closed. */
+    /**
+     * No backend of the pool could be reached; the client was closed.
+     *
+     * @param listener the listener's name
+     */
     default void allBackendsFailed(String listener) { }
 }

@@ -12,10 +12,19 @@ import java.util.Objects;
  */
 public record RelaySettings(Duration connectTimeout, Duration idleTimeout) {
 
+    /** Per backend attempt unless set. */
     public static final Duration DEFAULT_CONNECT_TIMEOUT = Duration.ofSeconds(2);
+    /** Idle time that closes a relay unless set. */
     public static final Duration DEFAULT_IDLE_TIMEOUT = Duration.ofHours(1);
     private static final Duration MAX_CONNECT_TIMEOUT = Duration.ofMinutes(5);
 
+    /**
+     * Checks the bounds.
+     *
+     * @param connectTimeout 1 ms to 5 min
+     * @param idleTimeout    at least 1 ms
+     * @throws IllegalArgumentException for a value out of range
+     */
     public RelaySettings {
         Objects.requireNonNull(connectTimeout, "connectTimeout");
         Objects.requireNonNull(idleTimeout, "idleTimeout");
@@ -27,7 +36,11 @@ public record RelaySettings(Duration connectTimeout, Duration idleTimeout) {
         }
     }
 
-    /** The contract's defaults: connect-timeout 2s, idle-timeout 1h. */
+    /**
+     * The contract's defaults: connect-timeout 2s, idle-timeout 1h.
+     *
+     * @return the settings
+     */
     public static RelaySettings defaults() {
         return new RelaySettings(DEFAULT_CONNECT_TIMEOUT, DEFAULT_IDLE_TIMEOUT);
     }
