@@ -7,7 +7,6 @@ import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.SocketException;
 import java.net.SocketTimeoutException;
@@ -98,14 +97,24 @@ public final class TestClient implements AutoCloseable {
         }
     }
 
-    /** A loopback port with nothing listening: bound, then closed again. Connecting to it is refused. */
+    /**
+     * A loopback port that refuses every connect: a socket bound to it that does not listen, kept open for the rest
+     * of the test run, so that no server bound to an ephemeral port afterwards can be given the same port (a port
+     * merely closed again can be, and then the "dead" backend answers).
+     */
     public static InetSocketAddress deadPort() {
-        try (ServerSocket s = new ServerSocket(0, 1, loopback(1))) {
-            return new InetSocketAddress(loopback(1), s.getLocalPort());
+        Socket reserved = new Socket();
+        try {
+            reserved.bind(new InetSocketAddress(loopback(1), 0));
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+        RESERVED_PORTS.add(reserved);
+        return new InetSocketAddress(loopback(1), reserved.getLocalPort());
     }
+
+    /** Sockets that hold dead ports; a few per test run. */
+    private static final java.util.List<Socket> RESERVED_PORTS = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     public Socket socket() {
         return socket;
