@@ -505,6 +505,7 @@ class DecisionServicesApplicationTest {
         assertThat(requests("dead", "circuit_open")).isEqualTo(open + 1);
         assertThat(auditOf(ip(2, 3)).get("reason").asString()).contains("circuit breaker open");
 
+        TestClient.freeDeadPort(deadPort);
         revived = DecisionServer.start(deadPort);
         assertReset(ip(2, 4));
         assertThat(revived.totalCalls()).as("open: no call reaches the service").isZero();

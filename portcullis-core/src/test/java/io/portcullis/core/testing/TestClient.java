@@ -113,6 +113,20 @@ public final class TestClient implements AutoCloseable {
         return new InetSocketAddress(loopback(1), reserved.getLocalPort());
     }
 
+    /** Gives a {@link #deadPort()} back, for a test that brings a server up on it. */
+    public static void freeDeadPort(int port) {
+        for (Socket s : RESERVED_PORTS) {
+            if (s.getLocalPort() == port) {
+                RESERVED_PORTS.remove(s);
+                try {
+                    s.close();
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+            }
+        }
+    }
+
     /** Sockets that hold dead ports; a few per test run. */
     private static final java.util.List<Socket> RESERVED_PORTS = new java.util.concurrent.CopyOnWriteArrayList<>();
 
