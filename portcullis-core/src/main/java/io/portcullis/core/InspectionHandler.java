@@ -8,6 +8,9 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
+import io.netty.handler.codec.DecoderException;
+import io.netty.handler.codec.TooLongFrameException;
+import io.netty.handler.codec.haproxy.HAProxyMessage;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.lang.invoke.MethodHandles;
@@ -25,14 +28,23 @@ import org.slf4j.LoggerFactory;
  * One connection's inspection, from arrival to acceptance, rejection or abort: its state machine.
  *
  * <pre>
- * ARRIVED ─▶ INSPECTING ─┬─ ACCEPT ─────────────────────────────────▶ ACCEPTED ─▶ HANDED_OVER
- *    │                   ├─ REJECT ─────────────────────────────────▶ REJECTED
- *    │                   └─ PEND ─▶ PENDING ─▶ DECIDED ─┬─ accept ───▶ ACCEPTED
- *    │                       (no slot: on-overflow)     ├─ reject ───▶ REJECTED
- *    │                                                  ├─ client left ▶ ABORTED
- *    │                                                  └─ left after a completion won ▶ CLOSED
- *    └─ conditional accept off ─────────────────────────────────────▶ ACCEPTED
+ * ARRIVED ─┬─▶ PEEKING ─┬─▶ INSPECTING ─┬─ ACCEPT ────────────────────────▶ ACCEPTED ─▶ HANDED_OVER
+ *          │            │                ├─ REJECT ────────────────────────▶ REJECTED
+ *          │            │                └─ PEND ─▶ PENDING ─▶ DECIDED ─┬─ accept ─▶ ACCEPTED
+ *          │            │            (no slot: on-overflow)             ├─ reject ─▶ REJECTED
+ *          │            │                                               ├─ client left ▶ ABORTED
+ *          │            │                                               └─ left after a completion won ▶ CLOSED
+ *          │            ├─ bad header, not TLS, too large, too slow ───▶ REJECTED
+ *          │            ├─ client left, balancer's LOCAL check closed ─▶ CLOSED
+ *          │            └─ conditional accept off ─────────────────────▶ ACCEPTED
+ *          ├─▶ INSPECTING (nothing to peek)
+ *          └─ conditional accept off, nothing to peek ─────────────────▶ ACCEPTED
  * </pre>
+ *
+ * <p>Peeking ({@link PeekSettings}): the handlers in front of this one read a PROXY-protocol header
+ * ({@link PeekGuard}, Netty's decoder) and the TLS ClientHello ({@link TlsPeek}) and tell this one by events;
+ * the bytes after the header, the ClientHello included, reach this handler as early bytes, to be replayed.
+ * The whole peek has one deadline and one byte bound; any failure is a counted reset.
  *
  * <p>The state is one field and changes only through {@link #move}. Everything runs on the connection's
  * event loop except the way out of PENDING: a completion ({@link Listener#inspectComplete}) may come from
@@ -52,12 +64,13 @@ final class InspectionHandler extends ChannelInboundHandlerAdapter implements Ru
     private static final Logger log = LoggerFactory.getLogger(InspectionHandler.class);
 
     enum State {
-        ARRIVED, INSPECTING, PENDING, DECIDED, ACCEPTED, HANDED_OVER, REJECTED, ABORTED, CLOSED;
+        ARRIVED, PEEKING, INSPECTING, PENDING, DECIDED, ACCEPTED, HANDED_OVER, REJECTED, ABORTED, CLOSED;
 
         /** The transitions of the diagram above; nothing else is possible. */
         boolean mayMoveTo(State next) {
             return switch (this) {
-                case ARRIVED -> next == INSPECTING || next == ACCEPTED;
+                case ARRIVED -> next == PEEKING || next == INSPECTING || next == ACCEPTED;
+                case PEEKING -> next == INSPECTING || next == ACCEPTED || next == REJECTED || next == CLOSED;
                 case INSPECTING -> next == PENDING || next == ACCEPTED || next == REJECTED;
                 case PENDING -> next == DECIDED;
                 case DECIDED -> next == ACCEPTED || next == REJECTED || next == ABORTED || next == CLOSED;
@@ -95,6 +108,11 @@ final class InspectionHandler extends ChannelInboundHandlerAdapter implements Ru
     /** When the pend began, 0 when not pended; read by other threads for {@link Listener#pending()}. */
     private volatile long pendingSince;
     private ScheduledFuture<?> deadline;
+    /** While peeking: which parts are still to come, and the peek's deadline. */
+    private boolean awaitProxy;
+    private boolean awaitTls;
+    private boolean peekOver;
+    private ScheduledFuture<?> peekDeadline;
 
     InspectionHandler(Listener listener) {
         this.listener = listener;
@@ -155,11 +173,45 @@ final class InspectionHandler extends ChannelInboundHandlerAdapter implements Ru
         request = InspectRequest.of(InspectId.next(), settings.name(),
                 (InetSocketAddress) ctx.channel().remoteAddress(),
                 (InetSocketAddress) ctx.channel().localAddress(), Instant.now());
+        PeekSettings peek = settings.peek();
+        if (peek.peeks()) {
+            move(State.ARRIVED, State.PEEKING);
+            awaitProxy = peek.proxyProtocol() != PeekSettings.ProxyProtocol.OFF;
+            awaitTls = peek.tls();
+            peekDeadline = ctx.executor().schedule(
+                    () -> peekRejected(PeekReject.TIMEOUT, "not over within " + peek.timeout()),
+                    peek.timeout().toNanos(), TimeUnit.NANOSECONDS);
+            ctx.read();
+            return;
+        }
         if (!settings.conditionalAccept()) {
             accept(State.ARRIVED);
             return;
         }
-        move(State.ARRIVED, State.INSPECTING);
+        inspect(State.ARRIVED);
+    }
+
+    /** The peek is over and found nothing wrong: inspect, or accept where conditional accept is off. */
+    private void peeked() {
+        if (state != State.PEEKING) {
+            return;
+        }
+        cancelPeekDeadline();
+        PeekGuard guard = (PeekGuard) ctx.pipeline().get(PipelineNames.PEEK_GUARD);
+        if (guard != null) {
+            guard.finish(ctx.pipeline().context(guard));
+            ctx.pipeline().remove(guard);
+        }
+        if (!listener.settings().conditionalAccept()) {
+            accept(State.PEEKING);
+            return;
+        }
+        inspect(State.PEEKING);
+    }
+
+    private void inspect(State from) {
+        ListenerSettings settings = listener.settings();
+        move(from, State.INSPECTING);
         // Findable while inspected too, so that a completion that comes too early is told apart from an unknown id.
         listener.registerPending(request.id(), this);
         ctx.channel().closeFuture().addListener(this);
@@ -213,6 +265,119 @@ final class InspectionHandler extends ChannelInboundHandlerAdapter implements Ru
         } catch (RuntimeException e) {
             log.warn("Inspect handler of listener '{}' failed on the pend of {}; its deadline decides", settings.name(),
                     request.id(), e);
+        }
+    }
+
+    /** A part of the peek is over; once all are, inspection starts in a task of its own. */
+    private void peekPartDone() {
+        if (awaitProxy || awaitTls || peekOver) {
+            return;
+        }
+        peekOver = true;
+        // Not inline: the handler that told us may still hand on bytes it holds (Netty's decoders do, on
+        // leaving the pipeline), and those must be held here before anyone may accept.
+        ctx.executor().execute(this::peeked);
+    }
+
+    /** Resets a connection whose peek failed, once, and counts it by reason. */
+    private void peekRejected(PeekReject reason, String detail) {
+        if (state != State.PEEKING) {
+            return;
+        }
+        cancelPeekDeadline();
+        peekDeadline = null;
+        log.debug("Connection {} of listener '{}' reset while peeking: {} ({})", request.id(),
+                listener.settings().name(), reason.label(), detail);
+        listener.observer().peekRejected(listener.settings().name(), reason);
+        rule = "peek";
+        ended(Optional.of(InspectAction.REJECT), InspectAction.REJECT.label(), "peek", Optional.of(reason.label()), 0);
+        reject(State.PEEKING);
+    }
+
+    /** The client left while peeking, or the balancer's LOCAL check is closed: no inspection, no count. */
+    private void closedWhilePeeking(boolean reset) {
+        if (state != State.PEEKING) {
+            return;
+        }
+        cancelPeekDeadline();
+        move(State.PEEKING, State.CLOSED);
+        early.release();
+        if (!reset) {
+            PeekGuard guard = (PeekGuard) ctx.pipeline().get(PipelineNames.PEEK_GUARD);
+            if (guard != null) {
+                guard.closeGracefully();
+            }
+        }
+        ctx.close();
+    }
+
+    private void proxyHeader(HAProxyMessage msg) {
+        if (state != State.PEEKING || !awaitProxy) {
+            return;
+        }
+        awaitProxy = false;
+        ProxyHeader header;
+        try {
+            header = ProxyHeaders.header(msg);
+            if (header.local()) {
+                if (listener.settings().peek().onLocal() == PeekSettings.OnLocal.CLOSE) {
+                    closedWhilePeeking(false);
+                    return;
+                }
+                request = new InspectRequest(request.id(), request.listener(), request.source(), request.destination(),
+                        request.peer(), request.receivedAt(), Optional.of(header), request.tls());
+            } else {
+                request = request.withProxy(ProxyHeaders.source(msg), ProxyHeaders.destination(msg), header);
+            }
+        } catch (ProxyHeaders.Unusable e) {
+            peekRejected(PeekReject.MALFORMED_HEADER, e.getMessage());
+            return;
+        }
+        peekPartDone();
+    }
+
+    private void peekEvent(PeekEvent event) {
+        if (state != State.PEEKING) {
+            return;
+        }
+        if (event instanceof PeekEvent.Rejected rejected) {
+            peekRejected(rejected.reason(), rejected.detail());
+            return;
+        }
+        if (event instanceof PeekEvent.TlsPeeked peeked) {
+            awaitTls = false;
+            if (peeked.hello().isPresent()) {
+                request = request.withTls(peeked.hello().get());
+            } else if (listener.settings().peek().onNotTls() == PeekSettings.OnNotTls.REJECT) {
+                peekRejected(PeekReject.NOT_TLS, "no TLS ClientHello first");
+                return;
+            }
+        } else {
+            awaitProxy = false;
+        }
+        peekPartDone();
+    }
+
+    /** The client sent its FIN before the peek was over: it left, or what it sent can never be completed. */
+    private void inputShutWhilePeeking() {
+        if (peekOver) {
+            inputShut = true;
+            return;
+        }
+        PeekGuard guard = (PeekGuard) ctx.pipeline().get(PipelineNames.PEEK_GUARD);
+        if (guard == null || guard.seen() == 0) {
+            closedWhilePeeking(true);
+        } else if (awaitProxy) {
+            peekRejected(PeekReject.MALFORMED_HEADER, "input ended inside the PROXY-protocol header");
+        } else {
+            peekRejected(PeekReject.MALFORMED_HELLO, "input ended inside the TLS ClientHello");
+        }
+    }
+
+    private void cancelPeekDeadline() {
+        if (peekDeadline != null) {
+            peekDeadline.cancel(false);
+            peekDeadline = null;
         }
     }
 
@@ -339,7 +504,7 @@ final class InspectionHandler extends ChannelInboundHandlerAdapter implements Ru
         move(from, State.REJECTED);
         early.release();
         ctx.channel().config().setOption(ChannelOption.SO_LINGER, 0);
-        ctx.channel().close();
+        ctx.close();
     }
 
     /**
@@ -362,6 +527,14 @@ final class InspectionHandler extends ChannelInboundHandlerAdapter implements Ru
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (msg instanceof HAProxyMessage header) {
+            try {
+                proxyHeader(header);
+            } finally {
+                header.release();
+            }
+            return;
+        }
         State s = state;
         if (!(msg instanceof ByteBuf buf) || s == State.REJECTED || s == State.ABORTED || s == State.CLOSED) {
             ReferenceCountUtil.release(msg);
@@ -376,6 +549,8 @@ final class InspectionHandler extends ChannelInboundHandlerAdapter implements Ru
         readRequested = false;
         if (state == State.PENDING) {
             requestRead();
+        } else if (state == State.PEEKING && !peekOver) {
+            ctx.read();
         }
     }
 
@@ -388,6 +563,14 @@ final class InspectionHandler extends ChannelInboundHandlerAdapter implements Ru
 
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        if (evt instanceof PeekEvent event) {
+            peekEvent(event);
+            return;
+        }
+        if (evt instanceof ChannelInputShutdownEvent && state == State.PEEKING) {
+            inputShutWhilePeeking();
+            return;
+        }
         if (!(evt instanceof ChannelInputShutdownEvent)) {
             ctx.fireUserEventTriggered(evt);
             return;
@@ -409,6 +592,7 @@ final class InspectionHandler extends ChannelInboundHandlerAdapter implements Ru
     public void channelInactive(ChannelHandlerContext ctx) {
         switch (state) {
             case PENDING -> clientLeft();
+            case PEEKING -> closedWhilePeeking(true);
             case ACCEPTED -> {
                 if (move(State.ACCEPTED, State.CLOSED)) {
                     ctx.fireChannelInactive();
@@ -422,6 +606,12 @@ final class InspectionHandler extends ChannelInboundHandlerAdapter implements Ru
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        if (state == State.PEEKING && cause instanceof DecoderException) {
+            // Netty's decoders in front: a header or ClientHello they could not read (they close the channel).
+            peekRejected(cause instanceof TooLongFrameException ? PeekReject.TOO_LARGE
+                    : awaitProxy ? PeekReject.MALFORMED_HEADER : PeekReject.MALFORMED_HELLO, String.valueOf(cause.getMessage()));
+            return;
+        }
         // A reset by the client shows up here before channelInactive; closing leads there.
         log.debug("Connection {} of listener '{}' failed", request == null ? "?" : request.id(),
                 listener.settings().name(), cause);

@@ -7,6 +7,7 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.WriteBufferWaterMark;
+import io.netty.handler.ipfilter.IpSubnetFilterRule;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -80,6 +81,7 @@ public final class Listener implements AutoCloseable {
      * @throws IllegalStateException when the address cannot be bound, with the reason
      */
     public Listener start() {
+        List<IpSubnetFilterRule> trustRules = settings.peek().trustRules();
         ServerBootstrap bootstrap = new ServerBootstrap()
                 .group(loops.workers())
                 .channel(loops.serverChannelType())
@@ -92,9 +94,7 @@ public final class Listener implements AutoCloseable {
                 .childHandler(new ChannelInitializer<>() {
                     @Override
                     protected void initChannel(Channel ch) {
-                        // Per channel, before the first read: caps reads while early bytes are held (EarlyBytes).
-                        ch.config().setRecvByteBufAllocator(new CappedReads());
-                        ch.pipeline().addLast(PipelineNames.INSPECTION, new InspectionHandler(Listener.this));
+                        initConnection(ch, trustRules);
                     }
                 });
         if (allocator != ByteBufAllocator.DEFAULT) {
@@ -113,6 +113,20 @@ public final class Listener implements AutoCloseable {
         log.info("Listener '{}' on {} ({}, conditional accept {})", settings.name(), localAddress(),
                 loops.transportName(), settings.conditionalAccept() ? "on" : "off");
         return this;
+    }
+
+    /** A new connection's handlers, before its first read. */
+    void initConnection(Channel ch, List<IpSubnetFilterRule> trustRules) {
+        // Per channel, before the first read: caps reads while early bytes are held (EarlyBytes).
+        ch.config().setRecvByteBufAllocator(new CappedReads());
+        PeekSettings peek = settings.peek();
+        if (peek.peeks()) {
+            ch.pipeline().addLast(PipelineNames.PEEK_GUARD, new PeekGuard(peek, trustRules));
+            if (peek.tls()) {
+                ch.pipeline().addLast(PipelineNames.TLS_PEEK, new TlsPeek(peek.maxBytes()));
+            }
+        }
+        ch.pipeline().addLast(PipelineNames.INSPECTION, new InspectionHandler(this));
     }
 
     /**
@@ -340,6 +354,7 @@ public final class Listener implements AutoCloseable {
         private InspectAction onOverflow = InspectAction.REJECT;
         private int holdBytes = ListenerSettings.DEFAULT_HOLD_BYTES;
         private int acceptBacklog = ListenerSettings.DEFAULT_ACCEPT_BACKLOG;
+        private PeekSettings peek = PeekSettings.NONE;
         private InspectHandler inspectHandler = request -> InspectAction.ACCEPT;
         private AbortHandler abortHandler = AbortHandler.NONE;
         private AcceptHandler acceptHandler;
@@ -374,6 +389,7 @@ public final class Listener implements AutoCloseable {
             onOverflow = s.onOverflow();
             holdBytes = s.holdBytes();
             acceptBacklog = s.acceptBacklog();
+            peek = s.peek();
             return this;
         }
 
@@ -385,6 +401,18 @@ public final class Listener implements AutoCloseable {
          */
         public Builder bind(InetSocketAddress bind) {
             this.bind = Objects.requireNonNull(bind);
+            return this;
+        }
+
+        /**
+         * What is read before a connection is inspected: a trusted balancer's PROXY-protocol header, the TLS
+         * ClientHello; nothing by default.
+         *
+         * @param peek the peek settings
+         * @return this builder
+         */
+        public Builder peek(PeekSettings peek) {
+            this.peek = Objects.requireNonNull(peek);
             return this;
         }
 
@@ -553,7 +581,7 @@ public final class Listener implements AutoCloseable {
 
         ListenerSettings settings() {
             return new ListenerSettings(name, bind, conditionalAccept, inspectTimeout, onTimeout, maxPending,
-                    onOverflow, holdBytes, acceptBacklog);
+                    onOverflow, holdBytes, acceptBacklog, peek);
         }
 
         /**

@@ -44,6 +44,14 @@ public interface ListenerObserver {
     default void inspectionEnded(InspectionEnd end) { }
 
     /**
+     * A connection was reset while peeking, before inspection.
+     *
+     * @param listener the listener's name
+     * @param reason   why
+     */
+    default void peekRejected(String listener, PeekReject reason) { }
+
+    /**
      * An accepted connection was refused by its accept handler, or expired unclaimed in the pull queue.
      *
      * @param listener the listener's name

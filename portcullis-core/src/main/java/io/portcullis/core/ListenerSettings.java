@@ -16,6 +16,7 @@ import java.util.Objects;
  * @param onOverflow        applied to a PEND past {@code maxPending}: ACCEPT or REJECT
  * @param holdBytes         client bytes kept while pended; reading pauses past it (the client's TCP window fills)
  * @param acceptBacklog     the kernel's accept queue length
+ * @param peek              what is read before inspection: a PROXY-protocol header, the TLS ClientHello
  */
 public record ListenerSettings(
         String name,
@@ -26,7 +27,8 @@ public record ListenerSettings(
         int maxPending,
         InspectAction onOverflow,
         int holdBytes,
-        int acceptBacklog) {
+        int acceptBacklog,
+        PeekSettings peek) {
 
     /** The deadline of a pended inspection unless set. */
     public static final Duration DEFAULT_INSPECT_TIMEOUT = Duration.ofSeconds(5);
@@ -49,12 +51,14 @@ public record ListenerSettings(
      * @param onOverflow        ACCEPT or REJECT
      * @param holdBytes         0 or more
      * @param acceptBacklog     positive
+     * @param peek              what is peeked; {@link PeekSettings#NONE} for nothing
      * @throws IllegalArgumentException naming the listener and the setting out of range
      */
     public ListenerSettings {
         Objects.requireNonNull(name, "name");
         Objects.requireNonNull(bind, "bind");
         Objects.requireNonNull(inspectTimeout, "inspectTimeout");
+        Objects.requireNonNull(peek, "peek");
         if (name.isBlank()) {
             throw new IllegalArgumentException("listener name must not be blank");
         }
@@ -83,7 +87,7 @@ public record ListenerSettings(
      */
     public static ListenerSettings defaults(String name, InetSocketAddress bind) {
         return new ListenerSettings(name, bind, true, DEFAULT_INSPECT_TIMEOUT, InspectAction.REJECT,
-                DEFAULT_MAX_PENDING, InspectAction.REJECT, DEFAULT_HOLD_BYTES, DEFAULT_ACCEPT_BACKLOG);
+                DEFAULT_MAX_PENDING, InspectAction.REJECT, DEFAULT_HOLD_BYTES, DEFAULT_ACCEPT_BACKLOG, PeekSettings.NONE);
     }
 
     private static void requireFinal(InspectAction action, String key, String name) {
