@@ -1,5 +1,6 @@
 package io.portcullis.core.relay;
 
+import io.netty.handler.codec.haproxy.HAProxyMessage;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelException;
@@ -53,6 +54,8 @@ final class Relay implements ChannelFutureListener, Runnable {
     private int backendIndex = -1;
     /** Client bytes not yet written to the backend; null once handed over. */
     private EarlyBytes early;
+    /** The PROXY-protocol header for the backend, until written; released with the relay otherwise. */
+    private HAProxyMessage header;
     /** Nanotime of the last read batch on either side, or of a side draining. */
     private long lastActivity;
     private ScheduledFuture<?> idleTimer;
@@ -94,8 +97,12 @@ final class Relay implements ChannelFutureListener, Runnable {
         return allowed;
     }
 
-    /** Takes ownership of {@code earlyData} and starts connecting at pool index {@code first}. */
-    void start(ByteBuf earlyData, int first) {
+    /**
+     * Takes ownership of {@code earlyData} and starts connecting at pool index {@code first}; {@code header},
+     * when present, is written to the backend before anything else.
+     */
+    void start(ByteBuf earlyData, int first, HAProxyMessage header) {
+        this.header = header;
         this.early = EarlyBytes.of(clientChannel, HOLD_WHILE_CONNECTING, earlyData);
         this.first = first;
         owner.observer().connectionOpened(owner.listener());
@@ -153,12 +160,19 @@ final class Relay implements ChannelFutureListener, Runnable {
 
     private void connected() {
         moveTo(State.RELAYING);
+        if (header != null) {
+            ProxyHeaderOut.write(backendChannel, header);
+            header = null;
+        }
         ByteBuf data = early.take();
         early = null;
         if (data.isReadable()) {
             client.forward(data);
         } else {
             data.release();
+            if (owner.settings().sendProxy() != RelaySettings.SendProxy.OFF) {
+                backendChannel.flush();
+            }
         }
         client.afterRead();
         backend.readMore();
@@ -238,6 +252,10 @@ final class Relay implements ChannelFutureListener, Runnable {
         if (early != null) {
             early.release();
             early = null;
+        }
+        if (header != null) {
+            header.release();
+            header = null;
         }
         if (backendIndex >= 0) {
             owner.pool().closed(backendIndex);

@@ -110,7 +110,8 @@ public final class RelayAcceptHandler implements AcceptHandler {
         }
         Relay relay = new Relay(this, client);
         client.pipeline().addLast(PipelineNames.RELAY, relay.clientSide());
-        relay.start(connection.takeEarlyData(), pool.first(connection.request()));
+        relay.start(connection.takeEarlyData(), pool.first(connection.request()),
+                ProxyHeaderOut.of(settings.sendProxy(), connection.request()));
         return true;
     }
 

@@ -112,7 +112,7 @@ class RelaySideTest {
         relay = new Relay(owner, client);
         client.pipeline().addLast(PipelineNames.RELAY, relay.clientSide());
         handedOver = early.isEmpty() ? Unpooled.EMPTY_BUFFER : client.bytes(early);
-        relay.start(handedOver, 0);
+        relay.start(handedOver, 0, null);
         client.runPendingTasks();
         return relay;
     }

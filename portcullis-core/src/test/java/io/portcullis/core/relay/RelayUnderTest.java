@@ -9,6 +9,7 @@ import io.portcullis.core.EventLoops;
 import io.portcullis.core.InspectAction;
 import io.portcullis.core.InspectRequest;
 import io.portcullis.core.Listener;
+import io.portcullis.core.PeekSettings;
 import io.portcullis.core.PipelineNames;
 import io.portcullis.core.demo.EchoServer;
 import io.portcullis.core.testing.Blackhole;
@@ -26,6 +27,7 @@ import java.util.Optional;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
 
 /**
  * One relay on loopback: a {@link Listener} named {@code relay-test} whose accept handler is a
@@ -59,6 +61,10 @@ final class RelayUnderTest implements AutoCloseable {
     private Duration connectTimeout = Duration.ofSeconds(2);
     private Duration idleTimeout = Duration.ofMinutes(1);
     private boolean pendEveryone;
+    private PeekSettings peek = PeekSettings.NONE;
+    private RelaySettings.SendProxy sendProxy = RelaySettings.SendProxy.OFF;
+    private Function<InspectRequest, InspectAction> rules;
+    private final BlockingQueue<InspectRequest> inspected = new LinkedBlockingQueue<>();
     private BlockingServer server;
     private BackendPool pool;
     private Listener listener;
@@ -135,13 +141,32 @@ final class RelayUnderTest implements AutoCloseable {
         return this;
     }
 
+    /** What the listener peeks before it inspects; nothing unless set. */
+    RelayUnderTest peek(PeekSettings peek) {
+        this.peek = peek;
+        return this;
+    }
+
+    /** The PROXY-protocol header the relay writes to the backend; none unless set. */
+    RelayUnderTest sendProxy(RelaySettings.SendProxy sendProxy) {
+        this.sendProxy = sendProxy;
+        return this;
+    }
+
+    /** Conditional accept on, every connection answered by {@code rules} and kept: {@link #nextInspected}. */
+    RelayUnderTest rules(Function<InspectRequest, InspectAction> rules) {
+        this.rules = rules;
+        return this;
+    }
+
     /** The listener, bound to an ephemeral port, relaying to the backends in the order they were added. */
     Listener start() {
         pool = new BackendPool(List.copyOf(backends), balance);
         RelayAcceptHandler handler = new RelayAcceptHandler("relay-test", pool,
-                new RelaySettings(connectTimeout, idleTimeout), loops(), observer);
+                new RelaySettings(connectTimeout, idleTimeout, sendProxy), loops(), observer);
         Listener.Builder builder = Listener.builder("relay-test")
                 .eventLoops(loops())
+                .peek(peek)
                 .acceptHandler(connection -> {
                     boolean taken = handler.accepted(connection);
                     if (connection.channel().pipeline().get(PipelineNames.RELAY) instanceof RelaySide side) {
@@ -149,7 +174,12 @@ final class RelayUnderTest implements AutoCloseable {
                     }
                     return taken;
                 });
-        if (pendEveryone) {
+        if (rules != null) {
+            builder.inspectHandler(request -> {
+                inspected.add(request);
+                return rules.apply(request);
+            });
+        } else if (pendEveryone) {
             builder.inspectHandler(request -> {
                 pended.add(request);
                 return InspectAction.PEND;
@@ -162,6 +192,10 @@ final class RelayUnderTest implements AutoCloseable {
     }
 
     // ---- driving it
+
+    InetSocketAddress listenerAddress() {
+        return listener.localAddress();
+    }
 
     BackendPool pool() {
         return pool;
@@ -192,6 +226,13 @@ final class RelayUnderTest implements AutoCloseable {
         RelaySide side = relays.poll(DEADLINE.toSeconds(), TimeUnit.SECONDS);
         assertThat(side).as("a relay within %s", DEADLINE).isNotNull();
         return side;
+    }
+
+    /** The next inspected request (with {@link #rules}). */
+    InspectRequest nextInspected() throws InterruptedException {
+        InspectRequest request = inspected.poll(DEADLINE.toSeconds(), TimeUnit.SECONDS);
+        assertThat(request).as("an inspection within %s", DEADLINE).isNotNull();
+        return request;
     }
 
     /** The next pended inspection (with {@link #pendEveryone}). */
