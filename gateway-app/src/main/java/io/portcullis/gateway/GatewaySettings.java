@@ -60,7 +60,8 @@ public record GatewaySettings(List<ListenerPlan> listeners, Demo demo) {
         ListenerPlan plan(InetSocketAddress echo) {
             ListenerSettings settings = new ListenerSettings("demo", bind, true, Duration.ofSeconds(10),
                     io.portcullis.core.InspectAction.ACCEPT, 1000, io.portcullis.core.InspectAction.REJECT,
-                    ListenerSettings.DEFAULT_HOLD_BYTES, ListenerSettings.DEFAULT_ACCEPT_BACKLOG);
+                    ListenerSettings.DEFAULT_HOLD_BYTES, ListenerSettings.DEFAULT_ACCEPT_BACKLOG,
+                    io.portcullis.core.PeekSettings.NONE);
             return new ListenerPlan(settings, List.of(echo), Balance.ROUND_ROBIN,
                     new RelaySettings(Duration.ofSeconds(2), Duration.ofMinutes(10)),
                     new HealthCheckSettings(true, Duration.ofSeconds(5), Duration.ofSeconds(1), 2, 3));

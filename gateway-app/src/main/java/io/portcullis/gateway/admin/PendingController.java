@@ -46,6 +46,7 @@ public class PendingController {
                 item.put("id", p.request().id().toString());
                 item.put("listener", p.request().listener());
                 item.put("source", p.request().source().getAddress().getHostAddress() + ":" + p.request().source().getPort());
+                item.put("peer", p.request().peer().getAddress().getHostAddress() + ":" + p.request().peer().getPort());
                 item.put("rule", p.rule());
                 item.put("ageMillis", p.age().toMillis());
                 item.put("heldBytes", p.heldBytes());

@@ -1,6 +1,7 @@
 package io.portcullis.gateway.config;
 
 import io.portcullis.core.ListenerSettings;
+import io.portcullis.core.PeekSettings;
 import io.portcullis.core.relay.Balance;
 import io.portcullis.core.relay.HealthCheckSettings;
 import io.portcullis.core.relay.RelaySettings;
@@ -98,6 +99,8 @@ public record PortcullisProperties(
      * @param idleTimeout       a relay with no traffic either way for this long is closed
      * @param inspect           pended inspections
      * @param healthCheck       active TCP health check of the backends
+     * @param proxyProtocol     PROXY-protocol headers: read from trusted balancers, sent to the backends
+     * @param peek              the TLS ClientHello read before inspection
      */
     public record ListenerProperties(
             @NotNull @Pattern(regexp = "[a-z0-9]([a-z0-9_-]{0,61}[a-z0-9])?",
@@ -110,7 +113,9 @@ public record PortcullisProperties(
             @DefaultValue("2s") Duration connectTimeout,
             @DefaultValue("1h") Duration idleTimeout,
             @Valid @DefaultValue Inspect inspect,
-            @Valid @DefaultValue HealthCheck healthCheck) {
+            @Valid @DefaultValue HealthCheck healthCheck,
+            @Valid @DefaultValue ProxyProtocol proxyProtocol,
+            @Valid @DefaultValue Peek peek) {
 
         @AssertTrue(message = "connect-timeout must be between 1ms and 5m")
         public boolean isConnectTimeoutValid() {
@@ -122,21 +127,83 @@ public record PortcullisProperties(
             return idleTimeout.toMillis() >= 1;
         }
 
-        /**
-         * Whether the listener reads the TLS ClientHello before it inspects, so that rules may match on sni and
-         * alpn. No listener does until peeking is built ({@code peek.tls}); rules that need it are refused.
-         */
+        /** Whether the listener reads the TLS ClientHello before it inspects, so that rules may match on it. */
         public boolean peeksTls() {
-            return false;
+            return peek.tls();
+        }
+
+        /** Whether the listener reads PROXY-protocol headers, so that rules may match on their TLVs. */
+        public boolean readsProxyHeader() {
+            return proxyProtocol.accept() != PeekSettings.ProxyProtocol.OFF;
+        }
+
+        /** What is read before inspection, as the core takes it. */
+        public PeekSettings peekSettings() {
+            return new PeekSettings(proxyProtocol.accept(), proxyProtocol.trusted(), proxyProtocol.onLocal(),
+                    peek.tls(), peek.onNotTls(), peek.timeout(), peek.maxBytes());
         }
 
         /** The plain settings the gateway runs this listener with. */
         public GatewaySettings.ListenerPlan toPlan() {
             ListenerSettings settings = new ListenerSettings(name, bind.toSocketAddress(), conditionalAccept,
                     inspect.timeout(), inspect.onTimeout().toInspectAction(), inspect.maxPending(),
-                    inspect.onOverflow().toInspectAction(), inspect.holdBytes(), ListenerSettings.DEFAULT_ACCEPT_BACKLOG);
+                    inspect.onOverflow().toInspectAction(), inspect.holdBytes(), ListenerSettings.DEFAULT_ACCEPT_BACKLOG,
+                    peekSettings());
             return new GatewaySettings.ListenerPlan(settings, backends.stream().map(HostAndPort::toSocketAddress).toList(),
-                    balance, new RelaySettings(connectTimeout, idleTimeout), healthCheck.toSettings());
+                    balance, new RelaySettings(connectTimeout, idleTimeout, proxyProtocol.send()), healthCheck.toSettings());
+        }
+    }
+
+    /**
+     * PROXY-protocol headers of one listener.
+     *
+     * @param accept  off | optional | required: whether a header is read first
+     * @param trusted addresses or CIDRs of the balancers allowed to send one; required unless accept is off
+     * @param send    off | v1 | v2: the header written to the backend, naming the client
+     * @param onLocal relay | close: a balancer's own v2 LOCAL connection (its health check)
+     */
+    public record ProxyProtocol(
+            @NotNull @DefaultValue("off") PeekSettings.ProxyProtocol accept,
+            @NotNull @DefaultValue List<String> trusted,
+            @NotNull @DefaultValue("off") RelaySettings.SendProxy send,
+            @NotNull @DefaultValue("relay") PeekSettings.OnLocal onLocal) {
+
+        @AssertTrue(message = "trusted must name the load balancers allowed to send a header (IP addresses or CIDRs)"
+                + " when accept is optional or required")
+        public boolean isTrustedSetWhenNeeded() {
+            return accept == null || accept == PeekSettings.ProxyProtocol.OFF || !trusted.isEmpty();
+        }
+
+        @AssertTrue(message = "trusted entries must be IP addresses or CIDRs (a.b.c.d/n, x::y/n; no host names)")
+        public boolean isTrustedValid() {
+            try {
+                new PeekSettings(PeekSettings.ProxyProtocol.OPTIONAL, trusted.isEmpty() ? List.of("127.0.0.1") : trusted,
+                        PeekSettings.OnLocal.RELAY, false, PeekSettings.OnNotTls.REJECT, PeekSettings.DEFAULT_TIMEOUT,
+                        PeekSettings.DEFAULT_MAX_BYTES);
+                return true;
+            } catch (IllegalArgumentException | NullPointerException e) {
+                return false;
+            }
+        }
+    }
+
+    /**
+     * What a listener reads of the client's first bytes before it inspects.
+     *
+     * @param tls      read the TLS ClientHello (SNI, ALPN, versions, JA4) and replay it unchanged to the backend
+     * @param timeout  the PROXY header and ClientHello must be read by then, or the connection is reset
+     * @param maxBytes bytes read at most while peeking; past it, reset
+     * @param onNotTls reject | continue: a client that does not start with a ClientHello (continue: no SNI)
+     */
+    public record Peek(
+            @DefaultValue("false") boolean tls,
+            @NotNull @DefaultValue("2s") Duration timeout,
+            @Min(PeekSettings.MIN_MAX_BYTES) @Max(PeekSettings.MAX_MAX_BYTES) @DefaultValue("16384") int maxBytes,
+            @NotNull @DefaultValue("reject") PeekSettings.OnNotTls onNotTls) {
+
+        @AssertTrue(message = "timeout must be between 1ms and 1m")
+        public boolean isTimeoutValid() {
+            return timeout == null || (timeout.toMillis() >= 1 && timeout.compareTo(Duration.ofMinutes(1)) <= 0);
         }
     }
 

@@ -3,6 +3,8 @@ package io.portcullis.gateway.decision;
 import io.portcullis.core.InspectAction;
 import io.portcullis.core.InspectId;
 import io.portcullis.core.InspectRequest;
+import io.portcullis.core.ProxyHeader;
+import io.portcullis.core.TlsHello;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -21,7 +23,8 @@ import tools.jackson.databind.node.ObjectNode;
  * The wire format of decision services (DESIGN.md, Contract), with Jackson 3.
  *
  * <p>Request, both types: {@code {"id", "listener", "source": {"ip", "port"}, "destination": {"ip", "port"},
- * "sni", "alpn", "rule", "receivedAt"}}; {@code opa} wraps it as {@code {"input": ...}}. Answer of {@code http}:
+ * "sni", "alpn", "peer": {"ip", "port"}, "proxy": null or {"version", "local", "authority", "tlvs": [{"type",
+ * "value"}]}, "tls": null or {"versions", "ja4"}, "rule", "receivedAt"}}; {@code opa} wraps it as {@code {"input": ...}}. Answer of {@code http}:
  * {@code {"action": "accept"|"reject", "reason": "...", "ttl": "30s"}} (reason and ttl optional); of {@code opa}:
  * {@code {"result": true|false}} or {@code {"result": {"allow": bool, "reason": "..."}}}. Anything else is a
  * {@link MalformedAnswerException}. Thread-safe; any thread.
@@ -64,6 +67,33 @@ public final class DecisionJson {
         }
         ArrayNode alpn = body.putArray("alpn");
         request.alpn().forEach(alpn::add);
+        address(body.putObject("peer"), request.peer());
+        if (request.proxy().isPresent()) {
+            ProxyHeader header = request.proxy().get();
+            ObjectNode proxy = body.putObject("proxy");
+            proxy.put("version", header.version());
+            proxy.put("local", header.local());
+            if (header.authority().isPresent()) {
+                proxy.put("authority", header.authority().get());
+            } else {
+                proxy.putNull("authority");
+            }
+            ArrayNode tlvs = proxy.putArray("tlvs");
+            for (ProxyHeader.ProxyTlv tlv : header.tlvs()) {
+                tlvs.addObject().put("type", tlv.type()).put("value", tlv.value());
+            }
+        } else {
+            body.putNull("proxy");
+        }
+        if (request.tls().isPresent()) {
+            TlsHello hello = request.tls().get();
+            ObjectNode tls = body.putObject("tls");
+            ArrayNode versions = tls.putArray("versions");
+            hello.versions().forEach(versions::add);
+            tls.put("ja4", hello.ja4());
+        } else {
+            body.putNull("tls");
+        }
         body.put("rule", rule);
         body.put("receivedAt", request.receivedAt().toString());
         if (type == DecisionType.OPA) {

@@ -5,15 +5,16 @@ import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
-import io.portcullis.gateway.decision.DecisionObserver;
-import io.portcullis.gateway.decision.DecisionOutcome;
 import io.portcullis.core.InspectAction;
 import io.portcullis.core.InspectionEnd;
 import io.portcullis.core.ListenerObserver;
+import io.portcullis.core.PeekReject;
 import io.portcullis.core.PendOutcome;
+import io.portcullis.core.relay.RelayObserver;
+import io.portcullis.gateway.decision.DecisionObserver;
+import io.portcullis.gateway.decision.DecisionOutcome;
 import io.portcullis.gateway.policy.PolicyInspectHandler;
 import io.portcullis.gateway.policy.PolicyReloader;
-import io.portcullis.core.relay.RelayObserver;
 import io.portcullis.policy.ShadowObserver;
 import io.portcullis.policy.limit.LimiterRegistry;
 import io.portcullis.policy.model.InspectRequest;
@@ -152,6 +153,11 @@ public final class GatewayMeters implements ListenerObserver, RelayObserver, Sha
     }
 
     @Override
+    public void peekRejected(String listener, PeekReject reason) {
+        of(listener).peekRejects[reason.ordinal()].increment();
+    }
+
+    @Override
     public void bytes(String listener, String direction, long n) {
         ListenerMeters m = of(listener);
         (RelayObserver.UPSTREAM.equals(direction) ? m.bytesUpstream : m.bytesDownstream).increment(n);
@@ -246,6 +252,7 @@ public final class GatewayMeters implements ListenerObserver, RelayObserver, Sha
         final Timer inspectDuration;
         final Timer pendDuration;
         final Counter[] pendOutcomes = new Counter[PendOutcome.values().length];
+        final Counter[] peekRejects = new Counter[PeekReject.values().length];
         final Counter acceptRefused;
         final Counter noBackend;
         final Counter bytesUpstream;
@@ -270,6 +277,11 @@ public final class GatewayMeters implements ListenerObserver, RelayObserver, Sha
                 pendOutcomes[outcome.ordinal()] = Counter.builder("portcullis.pended.outcomes")
                         .description("How pended inspections ended")
                         .tags("listener", listener, "outcome", outcome.label()).register(registry);
+            }
+            for (PeekReject reason : PeekReject.values()) {
+                peekRejects[reason.ordinal()] = Counter.builder("portcullis.peek.rejects")
+                        .description("Connections reset while peeking (PROXY header, TLS ClientHello), by reason")
+                        .tags("listener", listener, "reason", reason.label()).register(registry);
             }
             acceptRefused = Counter.builder("portcullis.accept.refused")
                     .description("Accepted connections refused by the accept handler or expired unclaimed")

@@ -4,10 +4,15 @@ import io.portcullis.core.InspectAction;
 import io.portcullis.core.InspectHandler;
 import io.portcullis.core.InspectRequest;
 import io.portcullis.core.Permit;
+import io.portcullis.core.TlsHello;
 import io.portcullis.core.Verdict;
 import io.portcullis.gateway.decision.DecisionTrigger;
 import io.portcullis.policy.PolicyEngine;
 import io.portcullis.policy.model.InspectId;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 
 /**
  * The policy-rules adapter: answers the listeners' inspections from {@code rules.yaml}. It evaluates the current
@@ -68,8 +73,10 @@ public final class PolicyInspectHandler implements InspectHandler {
 
     /** What the policy language sees of a connection: the same facts, in its own types. */
     static io.portcullis.policy.model.InspectRequest toPolicy(InspectRequest r) {
+        Map<Integer, List<String>> tlvs = new LinkedHashMap<>();
+        r.proxy().ifPresent(h -> h.tlvs().forEach(t -> tlvs.computeIfAbsent(t.type(), k -> new ArrayList<>()).add(t.value())));
         return new io.portcullis.policy.model.InspectRequest(new InspectId(r.id().value()), r.listener(), r.source(),
-                r.destination(), r.receivedAt(), r.sni(), r.alpn());
+                r.destination(), r.receivedAt(), r.sni(), r.alpn(), r.peer(), tlvs, r.tls().map(TlsHello::ja4));
     }
 
     static InspectAction toCore(io.portcullis.policy.model.InspectAction action) {

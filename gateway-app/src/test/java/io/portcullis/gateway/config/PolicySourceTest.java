@@ -2,12 +2,12 @@ package io.portcullis.gateway.config;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.portcullis.core.relay.Balance;
 import io.portcullis.gateway.config.PortcullisProperties.Admin;
 import io.portcullis.gateway.config.PortcullisProperties.Demo;
 import io.portcullis.gateway.config.PortcullisProperties.HealthCheck;
 import io.portcullis.gateway.config.PortcullisProperties.Inspect;
 import io.portcullis.gateway.config.PortcullisProperties.ListenerProperties;
-import io.portcullis.core.relay.Balance;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -68,6 +68,9 @@ class PolicySourceTest {
         return new ListenerProperties(name, HostAndPort.parse("127.0.0.1:1"), inspects, List.of(HostAndPort.parse("127.0.0.1:2")),
                 Balance.ROUND_ROBIN, Duration.ofSeconds(2), Duration.ofHours(1),
                 new Inspect(Duration.ofSeconds(5), FinalAction.REJECT, 10, FinalAction.REJECT, 16384),
-                new HealthCheck(true, Duration.ofSeconds(5), Duration.ofSeconds(1), 2, 3));
+                new HealthCheck(true, Duration.ofSeconds(5), Duration.ofSeconds(1), 2, 3),
+                new PortcullisProperties.ProxyProtocol(io.portcullis.core.PeekSettings.ProxyProtocol.OFF, List.of(),
+                        io.portcullis.core.relay.RelaySettings.SendProxy.OFF, io.portcullis.core.PeekSettings.OnLocal.RELAY),
+                new PortcullisProperties.Peek(false, Duration.ofSeconds(2), 16384, io.portcullis.core.PeekSettings.OnNotTls.REJECT));
     }
 }

@@ -1,11 +1,10 @@
 package io.portcullis.gateway.decision;
 
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
-
 import io.portcullis.core.InspectAction;
 import io.portcullis.core.InspectId;
 import io.portcullis.core.InspectRequest;
+import io.portcullis.core.ProxyHeader;
+import io.portcullis.core.TlsHello;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -13,6 +12,8 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 
@@ -101,7 +102,11 @@ class DecisionJsonTest {
     void theRequestCarriesTheContractFieldsAndOpaWrapsItAsInput() {
         InspectRequest request = new InspectRequest(new InspectId(42), "db",
                 new InetSocketAddress("192.0.2.7", 50123), new InetSocketAddress("10.0.0.1", 5432),
-                Instant.parse("2025-01-02T03:04:05Z"), Optional.of("db.example.com"), List.of("h2", "postgresql"));
+                new InetSocketAddress("127.0.0.9", 40001), Instant.parse("2025-01-02T03:04:05Z"),
+                Optional.of(new ProxyHeader(2, false, List.of(new ProxyHeader.ProxyTlv(0x02, "lb.example.com"),
+                        new ProxyHeader.ProxyTlv(0xEA, "vpce-0123")))),
+                Optional.of(new TlsHello(Optional.of("db.example.com"), List.of("h2", "postgresql"),
+                        List.of("TLSv1.3", "TLSv1.2"), "t13d1516h2_8daaf6152771_e5627efa2ab1")));
         JsonMapper json = JsonMapper.builder().build();
 
         JsonNode http = json.readTree(DecisionJson.request(DecisionType.HTTP, request, "ask-authz"));
@@ -115,9 +120,30 @@ class DecisionJsonTest {
         assertThat(http.get("alpn").get(1).asString()).isEqualTo("postgresql");
         assertThat(http.get("rule").asString()).isEqualTo("ask-authz");
         assertThat(http.get("receivedAt").asString()).isEqualTo("2025-01-02T03:04:05Z");
+        assertThat(http.get("peer").get("ip").asString()).isEqualTo("127.0.0.9");
+        assertThat(http.get("peer").get("port").asInt()).isEqualTo(40001);
+        JsonNode proxy = http.get("proxy");
+        assertThat(proxy.get("version").asInt()).isEqualTo(2);
+        assertThat(proxy.get("local").asBoolean()).isFalse();
+        assertThat(proxy.get("authority").asString()).isEqualTo("lb.example.com");
+        assertThat(proxy.get("tlvs").get(1).get("type").asInt()).isEqualTo(0xEA);
+        assertThat(proxy.get("tlvs").get(1).get("value").asString()).isEqualTo("vpce-0123");
+        assertThat(http.get("tls").get("versions").get(0).asString()).isEqualTo("TLSv1.3");
+        assertThat(http.get("tls").get("ja4").asString()).isEqualTo("t13d1516h2_8daaf6152771_e5627efa2ab1");
 
         JsonNode opa = json.readTree(DecisionJson.request(DecisionType.OPA, request, "ask-authz"));
         assertThat(opa.propertyNames()).containsExactly("input");
         assertThat(opa.get("input")).isEqualTo(http);
+    }
+
+    @Test
+    void withNothingPeekedTheRequestSaysSoAndThePeerIsTheSource() {
+        InspectRequest request = InspectRequest.of(new InspectId(7), "db", new InetSocketAddress("192.0.2.7", 50123),
+                new InetSocketAddress("10.0.0.1", 5432), Instant.parse("2025-01-02T03:04:05Z"));
+        JsonNode http = JsonMapper.builder().build().readTree(DecisionJson.request(DecisionType.HTTP, request, "r"));
+        assertThat(http.get("peer")).isEqualTo(http.get("source"));
+        assertThat(http.get("proxy").isNull()).isTrue();
+        assertThat(http.get("tls").isNull()).isTrue();
+        assertThat(http.get("sni").isNull()).isTrue();
     }
 }

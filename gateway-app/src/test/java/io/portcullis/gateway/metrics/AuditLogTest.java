@@ -1,8 +1,5 @@
 package io.portcullis.gateway.metrics;
 
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
-
 import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
@@ -10,10 +7,11 @@ import ch.qos.logback.core.AppenderBase;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.netty.channel.DefaultEventLoop;
 import io.netty.util.concurrent.Future;
-import io.portcullis.core.InspectionEnd;
 import io.portcullis.core.InspectAction;
 import io.portcullis.core.InspectId;
 import io.portcullis.core.InspectRequest;
+import io.portcullis.core.InspectionEnd;
+import io.portcullis.core.TlsHello;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.time.Instant;
@@ -27,6 +25,8 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.slf4j.LoggerFactory;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 
@@ -70,7 +70,8 @@ class AuditLogTest {
     private InspectionEnd end(long id) {
         InspectRequest request = InspectRequest.of(new InspectId(id), listener,
                 new InetSocketAddress("127.0.0.3", 40000), new InetSocketAddress("127.0.0.1", 5432),
-                Instant.parse("2026-11-25T12:00:00Z")).withTls(Optional.of("db.example.com"), List.of("postgresql"));
+                Instant.parse("2026-11-25T12:00:00Z")).withTls(new TlsHello(Optional.of("db.example.com"), List.of("postgresql"), List.of("TLSv1.3"),
+                        "t13d1516h2_8daaf6152771_e5627efa2ab1"));
         return new InspectionEnd(request, "ask-authz", Optional.of(InspectAction.REJECT), "reject",
                 "service", Optional.of("not on the list \"x\""), 12_000, 250_000_000);
     }
