@@ -64,6 +64,43 @@ class ConfigurationErrorsTest {
     }
 
     @Test
+    void peekingKeysAreCheckedAndNamed() throws Exception {
+        assertThat(errors("--portcullis.listeners[0].proxy-protocol.accept=maybe")).singleElement().asString()
+                .startsWith("portcullis.listeners[0].proxy-protocol.accept: found 'maybe', expected off, optional or required");
+        assertThat(errors("--portcullis.listeners[0].proxy-protocol.send=v3")).singleElement().asString()
+                .startsWith("portcullis.listeners[0].proxy-protocol.send: found 'v3', expected off, v1 or v2");
+        assertThat(errors("--portcullis.listeners[0].peek.on-not-tls=drop")).singleElement().asString()
+                .startsWith("portcullis.listeners[0].peek.on-not-tls: found 'drop', expected reject or continue");
+        assertThat(errors("--portcullis.listeners[0].proxy-protocol.accept=required")).singleElement().asString()
+                .startsWith("portcullis.listeners[0].proxy-protocol.trusted: must name the load balancers");
+        assertThat(errors("--portcullis.listeners[0].proxy-protocol.accept=optional",
+                "--portcullis.listeners[0].proxy-protocol.trusted[0]=lb.example.com")).singleElement().asString()
+                .startsWith("portcullis.listeners[0].proxy-protocol.trusted: entries must be IP addresses or CIDRs");
+        assertThat(errors("--portcullis.listeners[0].proxy-protocol.accept=optional",
+                "--portcullis.listeners[0].proxy-protocol.trusted[0]=10.0.0.0/33")).singleElement().asString()
+                .contains("trusted: entries must be IP addresses or CIDRs");
+        assertThat(errors("--portcullis.listeners[0].peek.max-bytes=100")).singleElement().asString()
+                .startsWith("portcullis.listeners[0].peek.max-bytes:");
+        assertThat(errors("--portcullis.listeners[0].peek.timeout=0s")).singleElement().asString()
+                .contains("timeout must be between 1ms and 1m");
+    }
+
+    @Test
+    void snIRulesOnAListenerThatPeeksStart() throws Exception {
+        // The refusal of sni rules where nothing peeks is lifted by peek.tls: the start gets past the policy.
+        Path file = rules("listeners:\n  db:\n    rules:\n      - name: n\n        sni: [a.example]\n"
+                + "        action: accept\n    default: reject\n");
+        assertThat(errors("--portcullis.rules=file:" + file)).singleElement().asString()
+                .contains("does not peek at TLS");
+        try (var g = new io.portcullis.gateway.testing.GatewayUnderTest()) {
+            g.rules("listeners:\n  db:\n    rules:\n      - name: n\n        sni: [a.example]\n"
+                    + "        action: accept\n    default: reject\n")
+                    .addListener("db", "peek.tls=true").start();
+            assertThat(g.listener("db").settings().peek().tls()).isTrue();
+        }
+    }
+
+    @Test
     void pendIsNotAnOnTimeoutAction() throws Exception {
         assertThat(errors("--portcullis.listeners[0].inspect.on-timeout=pend")).containsExactly(
                 "portcullis.listeners[0].inspect.on-timeout: found 'pend', expected accept or reject (from the command line)");
@@ -84,9 +121,9 @@ class ConfigurationErrorsTest {
     @Test
     void anUnknownSectionIsOneErrorWithTheKnownKeysWhenNoneIsNear() throws Exception {
         assertThat(errors("--portcullis.listners[0].name=x", "--portcullis.listners[0].bind=127.0.0.1:1",
-                "--portcullis.listeners[0].proxy-protocol.accept=required")).containsExactly(
-                "portcullis.listeners[0].proxy-protocol: unknown key (known here: name, bind, conditional-accept, backends, "
-                        + "balance, connect-timeout, idle-timeout, inspect, health-check) (from the command line)",
+                "--portcullis.listeners[0].terminate-tls.cert=x")).containsExactly(
+                "portcullis.listeners[0].terminate-tls: unknown key (known here: name, bind, conditional-accept, backends, "
+                        + "balance, connect-timeout, idle-timeout, inspect, health-check, proxy-protocol, peek) (from the command line)",
                 "portcullis.listners: unknown key; did you mean 'listeners'? (from the command line)");
     }
 
