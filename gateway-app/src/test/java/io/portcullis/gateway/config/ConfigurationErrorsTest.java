@@ -82,7 +82,7 @@ class ConfigurationErrorsTest {
         assertThat(errors("--portcullis.listeners[0].peek.max-bytes=100")).singleElement().asString()
                 .startsWith("portcullis.listeners[0].peek.max-bytes:");
         assertThat(errors("--portcullis.listeners[0].peek.timeout=0s")).singleElement().asString()
-                .contains("timeout must be between 1ms and 1m");
+                .isEqualTo("portcullis.listeners[0].peek.timeout: found '0s', which must be between 1ms and 1m (from the command line)");
     }
 
     @Test
