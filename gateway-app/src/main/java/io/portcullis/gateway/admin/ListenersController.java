@@ -3,8 +3,10 @@ package io.portcullis.gateway.admin;
 import io.portcullis.gateway.Gateway;
 import io.portcullis.core.Listener;
 import io.portcullis.core.ListenerSettings;
+import io.portcullis.core.PeekSettings;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import org.springframework.context.annotation.Conditional;
 import org.springframework.web.bind.annotation.GetMapping;
@@ -39,6 +41,9 @@ public class ListenersController {
         m.put("inspectTimeoutMillis", s.inspectTimeout().toMillis());
         m.put("onTimeout", s.onTimeout().label());
         m.put("onOverflow", s.onOverflow().label());
+        PeekSettings peek = s.peek();
+        m.put("proxyProtocol", peek.proxyProtocol().name().toLowerCase(Locale.ROOT));
+        m.put("peekTls", peek.tls());
         return m;
     }
 }
