@@ -102,7 +102,7 @@ class ListFilesTest {
         assertThat(errors(rules)).isEqualTo(String.join("\n",
                 file + ":3:5: 'garbage' is not an IPv4/IPv6 address or CIDR",
                 file + ":4:1: host bits set in '10.0.0.1/8' (did you mean 10.0.0.0/8?)",
-                file + ":5:1: a list holds addresses and CIDRs only; it cannot refer to another list ('list:office')",
+                file + ":5:1: a list holds addresses, CIDRs or JA4 fingerprints; it cannot refer to another list ('list:office')",
                 file + ":6:1: '2001:db8::/33x' is not an IPv4/IPv6 address or CIDR"));
     }
 
@@ -141,8 +141,8 @@ class ListFilesTest {
         String file = conf.resolve("blocked.txt").toString();
 
         assertThat(errors(rules)).isEqualTo(String.join("\n",
-                file + ":2:1: line longer than 4096 bytes (one address or CIDR a line)",
-                file + ":3:1: line longer than 4096 bytes (one address or CIDR a line)",
+                file + ":2:1: line longer than 4096 bytes (one address, CIDR or fingerprint a line)",
+                file + ":3:1: line longer than 4096 bytes (one address, CIDR or fingerprint a line)",
                 file + ":4:1: 'bad' is not an IPv4/IPv6 address or CIDR"));
     }
 

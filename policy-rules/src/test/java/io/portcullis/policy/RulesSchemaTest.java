@@ -202,6 +202,11 @@ class RulesSchemaTest {
                 wrong("bad day", "/listeners/demo/rules/0/time/days/0", rule("time: {days: [mon-fry]}\n        action: accept")),
                 wrong("unknown time key", "/listeners/demo/rules/0/time", rule("time: {days: [mon], until: \"19:00\"}\n        action: accept")),
                 wrong("empty time window", "/listeners/demo/rules/0/time", rule("time: {}\n        action: accept")),
+                wrong("pp-tlv without values", "/listeners/demo/rules/0/pp-tlv", rule("pp-tlv: {type: 0xEA}\n        action: accept")),
+                wrong("pp-tlv as a string", "/listeners/demo/rules/0/pp-tlv", rule("pp-tlv: 0xEA\n        action: accept")),
+                wrong("empty tls-fingerprint", "/listeners/demo/rules/0/tls-fingerprint", rule("tls-fingerprint: []\n        action: accept")),
+                wrong("a list of addresses and fingerprints", "/lists/mixed",
+                        "lists:\n  mixed: [10.0.0.0/8, t13d1516h2_8daaf6152771_e5627efa2ab1]\nlisteners: {}\n"),
                 wrong("bad mode", "/listeners/demo/rules/0/mode", rule("action: reject\n        mode: audit")));
     }
 
@@ -238,6 +243,8 @@ class RulesSchemaTest {
                         "/$defs/listFile/properties"),
                 Arguments.of(Named.of("time window", rule("time: {days: [mon], " + unknown + ": 1}\n        action: accept")),
                         "/$defs/time/properties"),
+                Arguments.of(Named.of("pp-tlv", rule("pp-tlv: {type: 2, values: [x], " + unknown + ": 1}\n        action: accept")),
+                        "/$defs/proxyTlv/properties"),
                 Arguments.of(Named.of("rate-limit", rule("rate-limit: {rate: 10/s, " + unknown + ": 1}")),
                         "/$defs/rateLimit/properties"),
                 Arguments.of(Named.of("concurrency-limit", rule("concurrency-limit: {max: 5, " + unknown + ": 1}")),
@@ -324,7 +331,8 @@ class RulesSchemaTest {
         add(values, "address", false, "192.0.2.256", "192.0.2.0/33", "10.0.0.01", "10.0.0", "10.0.0.0/", "2001:db8::/129",
                 "1:2:3:4:5:6:7:8:9", "1::2::3", "1:2:3:4:5:6:7::8", "12345::1", "fe80::1%eth0", "example.com",
                 "!10.0.0.0/8", "list:", "!list:", "list:-x", " ");
-        add(values, "listEntry", true, "203.0.113.0/24", "2001:db8:bad::/48", "198.51.100.7");
+        add(values, "listEntry", true, "203.0.113.0/24", "2001:db8:bad::/48", "198.51.100.7",
+                "t13d1516h2_8daaf6152771_e5627efa2ab1");
         add(values, "listEntry", false, "list:office", "203.0.113.0/24/1", "203.0.113.x");
         add(values, "port", true, 5432, 1, 65535, "5432", "8000-8100", "8000 - 8100", "1-65535");
         add(values, "port", false, 0, 65536, -1, "0", "70000", "http", "80-", "-80", "80-90-100", "1-65536");
@@ -334,6 +342,21 @@ class RulesSchemaTest {
                 "a-.example.com", "a..b", "*.*.example.com", "db.example.com:443");
         add(values, "alpn", true, "h2", "http/1.1", "none", "x".repeat(255));
         add(values, "alpn", false, "", " ", "x".repeat(256));
+        add(values, "ppAuthority", true, "db.example.com", "*.example.com", "none", "DB.Example.COM");
+        add(values, "ppAuthority", false, "*", "a..b", "db.example.com:443", "");
+        add(values, "fingerprint", true, "t13d1516h2_8daaf6152771_e5627efa2ab1", "T13D1516H2_8DAAF6152771_E5627EFA2AB1",
+                "q13d0310h3_55b375c5d22e_cd85d2d88918", "d12i050700_000000000000_000000000000", "ts3i1010zz_0123456789ab_cdef01234567",
+                "t00d9999Az_8daaf6152771_e5627efa2ab1", "none");
+        add(values, "fingerprint", false, "x13d1516h2_8daaf6152771_e5627efa2ab1", "t1d1516h2_8daaf6152771_e5627efa2ab1",
+                "t13x1516h2_8daaf6152771_e5627efa2ab1", "t13d15a6h2_8daaf6152771_e5627efa2ab1",
+                "t13d1516h-_8daaf6152771_e5627efa2ab1", "t13d1516h2_8daaf615277g_e5627efa2ab1",
+                "t13d1516h2_8daaf6152771_e5627efa2ab", "t13d1516h2_8daaf6152771_e5627efa2ab12",
+                "t13d1516h2-8daaf6152771-e5627efa2ab1", "t13d1516h2_8daaf6152771", "t13d1516h2_8daaf6152771_e5627efa2ab1_",
+                "t13d1516h\u00e9_8daaf6152771_e5627efa2ab1", "list:", "!list:office", "", "nothing");
+        add(values, "tlvType", true, 0, 2, 234, 255, "0xEA", "0xea", "0XEA", "0x0", "0xFF", "234");
+        add(values, "tlvType", false, 256, -1, "0x100", "0x", "EA", "0xEG", "012", "2.0", "", "0b11", "1_0");
+        add(values, "tlvValue", true, "vpce-0123abcd", "12345", 12345, "hex:00ff", "a b", "hex");
+        add(values, "tlvValue", false, "", "hex:ABCD", "hex:abc", "hex:", "hex:zz", "caf\u00e9", "tab\there");
         add(values, "day", true, "mon", "tue", "wed", "thu", "fri", "sat", "sun", "monday", "sunday", "mon-fri",
                 "fri-mon", "mon - fri", "saturday-sunday");
         add(values, "day", false, "mo", "mon-fry", "weekday", "mon-", "-fri", "1", "mon-fri-sat");
@@ -389,6 +412,11 @@ class RulesSchemaTest {
         return Stream.of(
                 Arguments.of(Named.of("host bits set", policyWith("address", "\"10.0.0.1/8\""))),
                 Arguments.of(Named.of("unknown list", policyWith("address", "\"list:ofice\""))),
+                Arguments.of(Named.of("fingerprints where source needs addresses", "lists:\n  bots: [t13d1516h2_8daaf6152771_e5627efa2ab1]\n"
+                        + "listeners:\n  demo:\n    rules:\n      - {name: r, source: [list:bots], action: accept}\n    default: reject\n")),
+                Arguments.of(Named.of("addresses where tls-fingerprint needs fingerprints",
+                        policyWith("fingerprint", "\"list:office\""))),
+                Arguments.of(Named.of("one TLV type twice", rule("pp-tlv: [{type: 0xEA, values: [a]}, {type: 234, values: [b]}]\n        action: accept"))),
                 Arguments.of(Named.of("port range backwards", policyWith("port", "\"9000-8000\""))),
                 Arguments.of(Named.of("unknown time zone", rule("time: {zone: Europe/Berln}\n        action: accept"))),
                 Arguments.of(Named.of("from equals to", rule("time: {from: \"07:00\", to: \"07:00\"}\n        action: accept"))),
@@ -423,6 +451,10 @@ class RulesSchemaTest {
             case "port" -> rule("port: [" + value + "]\n        action: accept");
             case "sni" -> rule("sni: [" + value + "]\n        action: accept");
             case "alpn" -> rule("alpn: [" + value + "]\n        action: accept");
+            case "ppAuthority" -> rule("pp-authority: [" + value + "]\n        action: accept");
+            case "fingerprint" -> rule("tls-fingerprint: [" + value + "]\n        action: accept");
+            case "tlvType" -> rule("pp-tlv: {type: " + value + ", values: [x]}\n        action: accept");
+            case "tlvValue" -> rule("pp-tlv: {type: 0xEA, values: [" + value + "]}\n        action: accept");
             case "day" -> rule("time: {days: [" + value + "]}\n        action: accept");
             case "from" -> rule("time: {from: " + value + "}\n        action: accept");
             case "to" -> rule("time: {to: " + value + "}\n        action: accept");

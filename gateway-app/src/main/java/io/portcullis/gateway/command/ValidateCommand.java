@@ -35,10 +35,11 @@ final class ValidateCommand {
                  directory holding an application.yml) on top, then SPRING_* and PORTCULLIS_* environment
                  variables; every portcullis.* key is bound and validated;
               2. each RULES_YAML (default: portcullis.rules of the configuration) with its list files, against
-                 the configured listeners (a section for each that inspects, no sni/alpn rule on a listener that
-                 does not peek at TLS) and decision services (each decision: a rule names is configured).
+                 the configured listeners (a section for each that inspects, no sni/alpn/tls-fingerprint rule on a
+                 listener without peek.tls, no pp-authority/pp-tlv rule on one that reads no PROXY header) and
+                 decision services (each decision: a rule names is configured).
             With no listener configured (as without --config), each RULES_YAML is checked on its own: parse,
-            lists, rules, and no sni/alpn rule (no listener peeks at TLS yet); the output says so.
+            lists and rules (what its listeners peek is in the configuration, so not checked); the output says so.
             Not checked: whether the ports are free, whether the transport runs on this machine, Spring's and
             Resilience4j's own keys (server.*, resilience4j.*).
 

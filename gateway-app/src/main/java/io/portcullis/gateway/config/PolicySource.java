@@ -37,7 +37,7 @@ public record PolicySource(Optional<Resource> resource, boolean configured, Poli
     /** The policy a gateway with {@code properties} loads at start and reloads. */
     public static PolicySource of(PortcullisProperties properties) {
         boolean demo = properties.listeners().isEmpty();
-        List<ListenerFacts> listeners = demo ? List.of(new ListenerFacts("demo", true, false))
+        List<ListenerFacts> listeners = demo ? List.of(new ListenerFacts("demo", true, false, false))
                 : properties.listeners().stream().map(PolicySource::facts).toList();
         PolicyChecks checks = PolicyChecks.of(listeners, DecisionNameCheck.of(properties.decisionServices().keySet()));
         Optional<Resource> resource = properties.rulesLocation()
@@ -47,7 +47,8 @@ public record PolicySource(Optional<Resource> resource, boolean configured, Poli
     }
 
     private static ListenerFacts facts(ListenerProperties listener) {
-        return new ListenerFacts(listener.name(), listener.conditionalAccept(), listener.peeksTls());
+        return new ListenerFacts(listener.name(), listener.conditionalAccept(), listener.peeksTls(),
+                listener.readsProxyHeader());
     }
 
     /** A rules file read without a configuration, with {@link PolicyChecks#standalone()}: {@code validate} without listeners. */

@@ -11,26 +11,34 @@ import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.TreeSet;
+import java.util.function.Predicate;
 
 /**
  * What the gateway checks of a policy that parsed, at start, on every reload and in {@code validate} alike:
- * a section for every inspecting listener, no condition on what a TLS peek finds ({@code sni}, {@code alpn})
- * in the rules of a listener that does not peek, and a configured service for every decision a pend rule
- * names. Immutable; any thread.
+ * a section for every inspecting listener, no condition on what a TLS peek finds ({@code sni}, {@code alpn},
+ * {@code tls-fingerprint}) in the rules of a listener that does not peek, no condition on what a PROXY-protocol
+ * header carries ({@code pp-authority}, {@code pp-tlv}) in the rules of a listener that reads none, and a
+ * configured service for every decision a pend rule names. Immutable; any thread.
  */
 public final class PolicyChecks {
 
-    /** What to do about a TLS condition on a listener that does not peek; one place, for when peeking comes. */
-    static final String TLS_HINT = "no listener can peek at TLS yet: remove the rule or its condition";
+    /** What to do about a TLS condition on a listener that does not peek. */
+    static final String TLS_HINT = "set peek.tls: true on the listener, or remove the rule or its condition";
+
+    /** What to do about a PROXY-header condition on a listener that reads no header. */
+    static final String PROXY_HINT = "set proxy-protocol.accept (and trusted) on the listener, or remove the rule or "
+            + "its condition";
 
     /**
      * What a policy must fit about one configured listener.
      *
      * @param name     the listener's name, its section in rules.yaml
      * @param inspects conditional accept on: its section is required and its rules run
-     * @param peeksTls it reads the TLS ClientHello before inspecting, so sni and alpn are known
+     * @param peeksTls it reads the TLS ClientHello before inspecting, so sni, alpn and tls-fingerprint are known
+     * @param readsProxyHeader it reads a PROXY-protocol header before inspecting, so pp-authority and pp-tlv
+     *                         are known
      */
-    public record ListenerFacts(String name, boolean inspects, boolean peeksTls) {
+    public record ListenerFacts(String name, boolean inspects, boolean peeksTls, boolean readsProxyHeader) {
 
         public ListenerFacts {
             Objects.requireNonNull(name, "name");
@@ -53,8 +61,9 @@ public final class PolicyChecks {
     }
 
     /**
-     * The checks of a file read without a configuration: each of its sections stands for an inspecting
-     * listener with the default settings (no TLS peek); listener coverage and decision names are not checked.
+     * The checks of a file read without a configuration: each of its sections stands for an inspecting listener
+     * that may peek at TLS and read PROXY headers (the configuration says whether it does); listener coverage and
+     * decision names are not checked.
      */
     public static PolicyChecks standalone() {
         return new PolicyChecks(List.of(), true, DecisionNameCheck.none());
@@ -79,14 +88,19 @@ public final class PolicyChecks {
                     + " which have conditional-accept: true (the file has: " + new TreeSet<>(policy.listenerNames()) + ")");
         }
         for (String name : policy.listenerNames()) {
-            Optional<ListenerFacts> listener = standalone ? Optional.of(new ListenerFacts(name, true, false))
+            Optional<ListenerFacts> listener = standalone ? Optional.of(new ListenerFacts(name, true, true, true))
                     : listeners.stream().filter(l -> l.name().equals(name)).findFirst();
             // A section of a listener that is not configured, or does not inspect, is never evaluated.
-            if (listener.isPresent() && listener.get().inspects() && !listener.get().peeksTls()) {
+            if (listener.isPresent() && listener.get().inspects()) {
                 ListenerPolicy section = policy.listener(name).orElseThrow();
                 for (Rule rule : section.rules()) {
-                    if (rule.needsTlsPeek()) {
-                        problems.add(tlsProblem(policy, name, rule));
+                    if (!listener.get().peeksTls() && rule.needsTlsPeek()) {
+                        problems.add(unknownHere(policy, name, rule, Match::needsTlsPeek, "does not peek at TLS",
+                                TLS_HINT));
+                    }
+                    if (!listener.get().readsProxyHeader() && rule.needsProxyHeader()) {
+                        problems.add(unknownHere(policy, name, rule, Match::needsProxyHeader,
+                                "reads no PROXY-protocol header", PROXY_HINT));
                     }
                 }
             }
@@ -95,12 +109,14 @@ public final class PolicyChecks {
         return problems;
     }
 
-    private static String tlsProblem(Policy policy, String listener, Rule rule) {
-        List<String> keys = rule.matches().stream().filter(Match::needsTlsPeek).map(Match::key).toList();
+    /** A rule whose conditions {@code needs} picks cannot be known on {@code listener}, which {@code lacks} what. */
+    private static String unknownHere(Policy policy, String listener, Rule rule, Predicate<Match> needs, String lacks,
+                                      String hint) {
+        List<String> keys = rule.matches().stream().filter(needs).map(Match::key).toList();
         boolean one = keys.size() == 1;
         return position(policy, rule) + ": rule '" + rule.name() + "' of listener '" + listener + "' matches on "
-                + String.join(" and ", keys) + ", but listener '" + listener + "' does not peek at TLS, so "
-                + (one ? keys.get(0) + " is" : "they are") + " never known there; " + TLS_HINT + (one ? "" : "s");
+                + String.join(" and ", keys) + ", but listener '" + listener + "' " + lacks + ", so "
+                + (one ? keys.get(0) + " is" : "they are") + " never known there; " + hint + (one ? "" : "s");
     }
 
     private static String position(Policy policy, Rule rule) {

@@ -42,7 +42,7 @@ class DecisionNameCheckTest {
     Path dir;
 
     private static PolicyChecks checks() {
-        return PolicyChecks.of(List.of(new ListenerFacts("db", true, false)), DecisionNameCheck.of(Set.of("authz")));
+        return PolicyChecks.of(List.of(new ListenerFacts("db", true, false, false)), DecisionNameCheck.of(Set.of("authz")));
     }
 
     @Test

@@ -60,7 +60,7 @@ class PolicyChecksTest {
     void everyRuleOnSniOrAlpnOfAListenerThatDoesNotPeekIsRefusedWithItsPosition() throws Exception {
         Policy policy = Policy.parse(TLS_RULES, "rules.yaml");
 
-        assertThat(checks(new ListenerFacts("db", true, false)).problems(policy)).containsExactly(
+        assertThat(checks(new ListenerFacts("db", true, false, false)).problems(policy)).containsExactly(
                 "rules.yaml:7:9: rule 'by-name' of listener 'db' matches on sni, but listener 'db' does not peek at TLS, "
                         + "so sni is never known there; no listener can peek at TLS yet: remove the rule or its condition",
                 "rules.yaml:10:9: rule 'watch-h2' of listener 'db' matches on alpn, but listener 'db' does not peek at TLS, "
@@ -74,7 +74,7 @@ class PolicyChecksTest {
     void aListenerThatPeeksTakesThem() throws Exception {
         Policy policy = Policy.parse(TLS_RULES, "rules.yaml");
 
-        assertThat(checks(new ListenerFacts("db", true, true), new ListenerFacts("web", true, true)).problems(policy))
+        assertThat(checks(new ListenerFacts("db", true, true, false), new ListenerFacts("web", true, true, false)).problems(policy))
                 .isEmpty();
     }
 
@@ -82,7 +82,7 @@ class PolicyChecksTest {
     void sectionsThatNeverRunAreNotChecked() throws Exception {
         Policy policy = Policy.parse(TLS_RULES, "rules.yaml");
 
-        assertThat(checks(new ListenerFacts("db", false, false)).problems(policy))
+        assertThat(checks(new ListenerFacts("db", false, false, false)).problems(policy))
                 .as("db does not inspect; web is not configured").isEmpty();
     }
 
@@ -99,6 +99,48 @@ class PolicyChecksTest {
                 .as("without a configuration, decision names are not known").isEmpty();
     }
 
+    private static final String PEEKED_RULES = """
+            listeners:
+              db:
+                rules:
+                  - name: bots
+                    tls-fingerprint: [t13d1516h2_8daaf6152771_e5627efa2ab1]
+                    action: reject
+                  - name: via-endpoint
+                    pp-tlv: {type: 0xEA, values: [vpce-0123abcd]}
+                    action: accept
+                  - name: by-authority
+                    pp-authority: ["*.example.com"]
+                    sni: [none]
+                    mode: shadow
+                    action: accept
+                default: reject
+            """;
+
+    @Test
+    void aTlsFingerprintNeedsATlsPeekAndPpKeysNeedAProxyHeader() throws Exception {
+        Policy policy = Policy.parse(PEEKED_RULES, "rules.yaml");
+
+        assertThat(checks(new ListenerFacts("db", true, false, false)).problems(policy)).containsExactly(
+                "rules.yaml:4:9: rule 'bots' of listener 'db' matches on tls-fingerprint, but listener 'db' does not"
+                        + " peek at TLS, so tls-fingerprint is never known there; " + PolicyChecks.TLS_HINT,
+                "rules.yaml:7:9: rule 'via-endpoint' of listener 'db' matches on pp-tlv, but listener 'db' reads no"
+                        + " PROXY-protocol header, so pp-tlv is never known there; no listener reads PROXY-protocol"
+                        + " headers yet: remove the rule or its condition",
+                "rules.yaml:10:9: rule 'by-authority' of listener 'db' matches on sni, but listener 'db' does not peek"
+                        + " at TLS, so sni is never known there; " + PolicyChecks.TLS_HINT,
+                "rules.yaml:10:9: rule 'by-authority' of listener 'db' matches on pp-authority, but listener 'db' reads"
+                        + " no PROXY-protocol header, so pp-authority is never known there; " + PolicyChecks.PROXY_HINT);
+        assertThat(checks(new ListenerFacts("db", true, true, false)).problems(policy))
+                .as("peeking covers tls-fingerprint and sni, not the PROXY keys")
+                .allSatisfy(problem -> assertThat(problem).contains("reads no PROXY-protocol header")).hasSize(2);
+        assertThat(checks(new ListenerFacts("db", true, false, true)).problems(policy))
+                .as("a PROXY header covers pp-*, not the TLS keys")
+                .allSatisfy(problem -> assertThat(problem).contains("does not peek at TLS")).hasSize(2);
+        assertThat(checks(new ListenerFacts("db", true, true, true)).problems(policy)).isEmpty();
+        assertThat(PolicyChecks.standalone().problems(policy)).as("a file on its own: neither").hasSize(4);
+    }
+
     @Test
     void aReloadToAnSniRuleIsRefusedAndTheRunningPolicyStays() throws Exception {
         Path file = dir.resolve("rules.yaml");
@@ -108,7 +150,7 @@ class PolicyChecksTest {
         Policy running = Policy.load(file);
         PolicyEngine engine = new PolicyEngine(running);
         try (PolicyReloader reloader = new PolicyReloader(engine, file, PolicyOptions.defaults(),
-                checks(new ListenerFacts("db", true, false)), success -> { }, Duration.ofSeconds(1))) {
+                checks(new ListenerFacts("db", true, false, false)), success -> { }, Duration.ofSeconds(1))) {
             Files.writeString(file, plain.replace("        source: [192.0.2.0/24]\n",
                     "        source: [192.0.2.0/24]\n        sni: [db.example.com]\n        mode: shadow\n"));
             PolicyReloader.Result result = reloader.reload();

@@ -64,7 +64,7 @@ class PolicyReloaderTest {
         Files.writeString(rules(), rules);
         engine = new PolicyEngine(Policy.load(rules(), options));
         reloader = new PolicyReloader(engine, rules(), options,
-                PolicyChecks.of(List.of(new PolicyChecks.ListenerFacts("db", true, false)), DecisionNameCheck.none()),
+                PolicyChecks.of(List.of(new PolicyChecks.ListenerFacts("db", true, false, false)), DecisionNameCheck.none()),
                 success -> (success ? successes : failures).incrementAndGet(), TICK);
         reloader.start();
     }

@@ -29,12 +29,22 @@ public interface Match {
     }
 
     /**
-     * Whether this condition reads what only a TLS peek finds (the ClientHello's SNI or ALPN, see
-     * {@link io.portcullis.policy.model.InspectRequest#sni()}). On a listener that does not peek, such a
-     * condition never sees a value, so a gateway refuses the rule there. A custom condition that reads
-     * {@code sni()} or {@code alpn()} overrides this to return true.
+     * Whether this condition reads what only a TLS peek finds (the ClientHello's SNI, ALPN or JA4
+     * fingerprint, see {@link io.portcullis.policy.model.InspectRequest#sni()}). On a listener that does
+     * not peek, such a condition never sees a value, so a gateway refuses the rule there. A custom
+     * condition that reads {@code sni()}, {@code alpn()} or {@code ja4()} overrides this to return true.
      */
     default boolean needsTlsPeek() {
+        return false;
+    }
+
+    /**
+     * Whether this condition reads what only a PROXY-protocol header carries (its TLVs, see
+     * {@link io.portcullis.policy.model.InspectRequest#proxyTlvs()}). On a listener that reads no header,
+     * such a condition never sees a value, so a gateway refuses the rule there. A custom condition that
+     * reads {@code proxyTlvs()} or {@code proxyAuthority()} overrides this to return true.
+     */
+    default boolean needsProxyHeader() {
         return false;
     }
 

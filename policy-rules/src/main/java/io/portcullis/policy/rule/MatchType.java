@@ -19,8 +19,9 @@ public interface MatchType {
 
     /**
      * The rule key this type reads, e.g. {@code source-port}. Must not be a built-in rule key
-     * ({@code name, source, port, sni, alpn, time, action, decision, timeout, rate-limit,
-     * concurrency-limit, mode}) or another type's key; a clash is reported as a policy error.
+     * ({@code name, source, port, sni, alpn, tls-fingerprint, pp-authority, pp-tlv, time, action,
+     * decision, timeout, rate-limit, concurrency-limit, mode}) or another type's key; a clash is reported
+     * as a policy error.
      */
     String key();
 

@@ -128,6 +128,16 @@ public final class Rule {
         return false;
     }
 
+    /** Whether a condition of this rule needs a PROXY-protocol header ({@link Match#needsProxyHeader()}). */
+    public boolean needsProxyHeader() {
+        for (Match match : matches) {
+            if (match.needsProxyHeader()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** What the rule does when it acts: its action, or {@code REJECT} for a limiter at its bound. */
     public InspectAction action() {
         return verdict.action();

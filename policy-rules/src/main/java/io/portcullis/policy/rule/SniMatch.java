@@ -3,7 +3,7 @@ package io.portcullis.policy.rule;
 import io.portcullis.policy.model.InspectRequest;
 
 import java.util.List;
-import java.util.Locale;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 
@@ -17,20 +17,16 @@ import java.util.Set;
  *   <li>{@code none} — no server name: the client sent none, sent no ClientHello, or the listener does
  *       not peek TLS.</li>
  * </ul>
- * Entries are alternatives. Evaluation allocates nothing (names are compared in place, ignoring case).
+ * Entries are alternatives (see {@link NamePattern}). Evaluation allocates nothing.
  */
 public final class SniMatch implements Match {
 
     public static final String KEY = "sni";
 
     /** The entry that matches "no server name". */
-    public static final String NONE = "none";
+    public static final String NONE = NamePattern.NONE;
 
-    private final Set<String> exact;
-    private final String[] exactNames;
-    /** Wildcard suffixes with their leading dot: {@code .example.com}. */
-    private final String[] suffixes;
-    private final boolean none;
+    private final NamePattern names;
 
     /**
      * @param exact     exact names (lower case)
@@ -38,48 +34,18 @@ public final class SniMatch implements Match {
      * @param none      whether a connection without a server name matches
      */
     public SniMatch(Set<String> exact, List<String> wildcards, boolean none) {
-        this.exact = Set.copyOf(exact);
-        this.exactNames = exact.toArray(new String[0]);
-        this.suffixes = wildcards.stream().map(wildcard -> wildcard.substring(1).toLowerCase(Locale.ROOT))
-                .toArray(String[]::new);
-        this.none = none;
+        this(new NamePattern(exact, wildcards, none));
+    }
+
+    /** A condition on the server name by {@code names}. */
+    public SniMatch(NamePattern names) {
+        this.names = Objects.requireNonNull(names, "names");
     }
 
     @Override
     public boolean matches(InspectRequest request, byte[] sourceAddress) {
         Optional<String> sni = request.sni();
-        if (sni.isEmpty()) {
-            return none;
-        }
-        String name = sni.get();
-        if (isLowerCase(name)) {
-            if (exact.contains(name)) {
-                return true;
-            }
-        } else {
-            for (String candidate : exactNames) {
-                if (candidate.equalsIgnoreCase(name)) {
-                    return true;
-                }
-            }
-        }
-        for (String suffix : suffixes) {
-            int at = name.length() - suffix.length();
-            if (at > 0 && name.regionMatches(true, at, suffix, 0, suffix.length())) {
-                return true;
-            }
-        }
-        return false;
-    }
-
-    private static boolean isLowerCase(String name) {
-        for (int i = 0; i < name.length(); i++) {
-            char c = name.charAt(i);
-            if (c >= 'A' && c <= 'Z' || c > 0x7F) {
-                return false;
-            }
-        }
-        return true;
+        return names.matches(sni.isPresent() ? sni.get() : null);
     }
 
     @Override
@@ -94,6 +60,6 @@ public final class SniMatch implements Match {
 
     @Override
     public String toString() {
-        return "sni[exact=" + exact.size() + ", wildcards=" + suffixes.length + ", none=" + none + "]";
+        return "sni[" + names + "]";
     }
 }

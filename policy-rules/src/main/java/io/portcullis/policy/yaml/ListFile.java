@@ -1,8 +1,5 @@
 package io.portcullis.policy.yaml;
 
-import io.portcullis.policy.net.CidrFormatException;
-import io.portcullis.policy.net.CidrSet;
-
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -13,20 +10,21 @@ import java.nio.file.Path;
 import java.util.Optional;
 
 /**
- * Reads a list file — one address or CIDR a line; {@code #} starts a comment (a whole line or the
- * rest of one); blank lines and surrounding white space are ignored — straight into a
- * {@link CidrSet.Builder}, without SnakeYAML and, for plain IPv4 entries, without an object per line:
- * a million entries load in a fraction of a second once the JIT has warmed up. Errors are reported
- * as {@code FILE:LINE:COLUMN: message}, FILE resolved against the rules file's directory. Bounded:
- * {@link YamlLimits#MAX_LIST_FILE_SIZE} bytes, {@link YamlLimits#MAX_LIST_FILE_ENTRIES} entries,
- * {@link YamlLimits#MAX_LIST_LINE} bytes a line.
+ * Reads a list file — one address or CIDR a line, or one JA4 fingerprint a line (one kind a file, see
+ * {@link ListContents}); {@code #} starts a comment (a whole line or the rest of one); blank lines and
+ * surrounding white space are ignored — straight into a {@link ListContents}, without SnakeYAML and,
+ * for plain IPv4 entries, without an object per line: a million entries load in a fraction of a second
+ * once the JIT has warmed up. Errors are reported as {@code FILE:LINE:COLUMN: message}, FILE resolved
+ * against the rules file's directory. Bounded: {@link YamlLimits#MAX_LIST_FILE_SIZE} bytes,
+ * {@link YamlLimits#MAX_LIST_FILE_ENTRIES} entries ({@link YamlLimits#MAX_LIST_FILE_FINGERPRINTS} of
+ * fingerprints), {@link YamlLimits#MAX_LIST_LINE} bytes a line.
  */
 final class ListFile {
 
     private final Path path;
     private final String displayName;
     private final Problems problems;
-    private final CidrSet.Builder builder = CidrSet.builder();
+    private final ListContents contents = new ListContents();
     private int entries;
     private boolean stopped;
 
@@ -41,24 +39,24 @@ final class ListFile {
      * list file; a file that cannot be read at all comes back as {@link Result#unreadable()}, which the
      * caller reports where the rules file names the file.
      *
-     * @return the addresses (without the wrong lines), or why the file could not be read
+     * @return the entries (without the wrong lines), or why the file could not be read
      */
     static Result read(Path path, String displayName, Problems problems) {
         ListFile file = new ListFile(path, displayName, problems);
         try (InputStream in = Files.newInputStream(path)) {
             file.scan(in);
         } catch (NoSuchFileException e) {
-            return new Result(CidrSet.empty(), Optional.of("no such file"));
+            return new Result(new ListContents(), Optional.of("no such file"));
         } catch (AccessDeniedException e) {
-            return new Result(CidrSet.empty(), Optional.of("permission denied"));
+            return new Result(new ListContents(), Optional.of("permission denied"));
         } catch (IOException e) {
-            return new Result(CidrSet.empty(), Optional.of(String.valueOf(e.getMessage())));
+            return new Result(new ListContents(), Optional.of(String.valueOf(e.getMessage())));
         }
-        return new Result(file.builder.build(), Optional.empty());
+        return new Result(file.contents, Optional.empty());
     }
 
-    /** The addresses read, and why the file could not be read, if it could not. */
-    record Result(CidrSet addresses, Optional<String> unreadable) {
+    /** The entries read, and why the file could not be read, if it could not. */
+    record Result(ListContents contents, Optional<String> unreadable) {
     }
 
     /**
@@ -131,7 +129,7 @@ final class ListFile {
 
     private void tooLong(int number) {
         problems.add(displayName, number, 1, "line longer than " + YamlLimits.MAX_LIST_LINE
-                + " bytes (one address or CIDR a line)");
+                + " bytes (one address, CIDR or fingerprint a line)");
     }
 
     /** One line: bytes {@code [lineStart, lineEnd)} of {@code line}, without its newline. */
@@ -162,7 +160,7 @@ final class ListFile {
             return;
         }
         int column = start - lineStart + 1; // the entry follows ASCII white space only: bytes are columns
-        if (addIpv4(line, start, end)) {
+        if (addIpv4(line, start, end, number)) {
             countEntry(number, column);
             return;
         }
@@ -171,24 +169,23 @@ final class ListFile {
             ascii &= line[i] >= 0;
         }
         String entry = new String(line, start, end - start, ascii ? StandardCharsets.ISO_8859_1 : StandardCharsets.UTF_8);
-        if (entry.startsWith(SourceParser.LIST_PREFIX) || entry.startsWith(SourceParser.NOT)) {
-            problems.add(displayName, number, column, "a list holds addresses and CIDRs only; it cannot refer to"
-                    + " another list ('" + entry + "')");
-            return;
-        }
-        try {
-            builder.add(entry);
-        } catch (CidrFormatException e) {
-            problems.add(displayName, number, column, e.getMessage());
+        Optional<String> problem = contents.add(entry, number);
+        if (problem.isPresent()) {
+            problems.add(displayName, number, column, problem.get());
             return;
         }
         countEntry(number, column);
     }
 
     private void countEntry(int number, int column) {
-        if (++entries > YamlLimits.MAX_LIST_FILE_ENTRIES) {
+        ++entries;
+        if (entries > YamlLimits.MAX_LIST_FILE_ENTRIES) {
             problems.add(displayName, number, column, "more than " + YamlLimits.MAX_LIST_FILE_ENTRIES
                     + " entries; refusing the list file");
+            stopped = true;
+        } else if (entries > YamlLimits.MAX_LIST_FILE_FINGERPRINTS && contents.holdsFingerprints()) {
+            problems.add(displayName, number, column, "more than " + YamlLimits.MAX_LIST_FILE_FINGERPRINTS
+                    + " fingerprints; refusing the list file");
             stopped = true;
         }
     }
@@ -198,7 +195,7 @@ final class ListFile {
      * false for anything else — including mistakes — which then goes through {@link
      * io.portcullis.policy.net.Cidr#parse} for the one place that words the error.
      */
-    private boolean addIpv4(byte[] line, int from, int to) {
+    private boolean addIpv4(byte[] line, int from, int to, int number) {
         long address = 0;
         int i = from;
         for (int octet = 0; octet < 4; octet++) {
@@ -239,7 +236,10 @@ final class ListFile {
         if ((address & hostMask) != 0) {
             return false;
         }
-        builder.addIpv4Range((int) address, (int) (address | hostMask));
+        if (contents.holdsFingerprints()) {
+            return false; // the slow path words the mix-up
+        }
+        contents.addIpv4Range((int) address, (int) (address | hostMask), "", number);
         return true;
     }
 

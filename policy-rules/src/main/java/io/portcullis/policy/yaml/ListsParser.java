@@ -1,7 +1,5 @@
 package io.portcullis.policy.yaml;
 
-import io.portcullis.policy.net.CidrFormatException;
-import io.portcullis.policy.net.CidrSet;
 
 import org.yaml.snakeyaml.nodes.MappingNode;
 import org.yaml.snakeyaml.nodes.Node;
@@ -16,8 +14,9 @@ import java.util.Optional;
 import java.util.regex.Pattern;
 
 /**
- * The {@code lists} section: {@code NAME: [CIDR or address, ...]} or {@code NAME: {file: PATH}} (see
- * {@link ListFile}; a relative PATH starts at the rules file's directory). A list with a bad entry is
+ * The {@code lists} section: {@code NAME: [CIDR or address, ...]}, {@code NAME: [JA4 fingerprint, ...]}
+ * or {@code NAME: {file: PATH}} (see {@link ListFile}; a relative PATH starts at the rules file's
+ * directory). A list holds one kind of entry ({@link ListContents}). A list with a bad entry is
  * still defined (with its good entries), so rules that refer to it do not add "unknown list" errors.
  */
 final class ListsParser {
@@ -38,34 +37,35 @@ final class ListsParser {
             return lists;
         }
         // an alias (*name) repeats a node: compile it once
-        Map<Node, CidrSet> compiled = new IdentityHashMap<>();
+        Map<Node, NamedList> compiled = new IdentityHashMap<>();
         for (Nodes.Entry entry : Nodes.namedEntries(mapping.get(), "list", problems).values()) {
             String name = entry.name();
             if (!NAME.matcher(name).matches()) {
                 problems.add(entry.key(), "invalid list name '" + name + "' (use letters, digits, '.', '_' and '-')");
                 continue;
             }
-            CidrSet addresses = compiled.get(entry.value());
-            if (addresses == null) {
-                addresses = addresses(entry, context);
-                compiled.put(entry.value(), addresses);
-            }
-            lists.put(name, new NamedList(name, addresses, Nodes.line(entry.key())));
+            NamedList first = compiled.get(entry.value());
+            ListContents contents = first == null ? contents(entry, context) : null;
+            NamedList list = first == null
+                    ? new NamedList(name, contents.addresses(), contents.fingerprints(), Nodes.line(entry.key()))
+                    : new NamedList(name, first.addresses(), first.fingerprints(), Nodes.line(entry.key()));
+            compiled.putIfAbsent(entry.value(), list);
+            lists.put(name, list);
         }
         return lists;
     }
 
-    private static CidrSet addresses(Nodes.Entry list, ParseContext context) {
+    private static ListContents contents(Nodes.Entry list, ParseContext context) {
         Problems problems = context.problems();
         Node value = list.value();
         if (value instanceof MappingNode mapping) {
             return file(list, mapping, context);
         }
+        ListContents contents = new ListContents();
         Optional<SequenceNode> sequence = Nodes.sequence(value, problems);
         if (sequence.isEmpty()) {
-            return CidrSet.empty();
+            return contents;
         }
-        CidrSet.Builder builder = CidrSet.builder();
         for (Node item : sequence.get().getValue()) {
             if (problems.full()) {
                 break;
@@ -74,45 +74,35 @@ final class ListsParser {
             if (text.isEmpty()) {
                 continue;
             }
-            String entry = text.get().strip();
-            if (entry.startsWith(SourceParser.LIST_PREFIX) || entry.startsWith(SourceParser.NOT)) {
-                problems.add(item, "a list holds addresses and CIDRs only; it cannot refer to another list ('"
-                        + entry + "')");
-                continue;
-            }
-            try {
-                builder.add(entry);
-            } catch (CidrFormatException e) {
-                problems.add(item, e.getMessage());
-            }
+            contents.add(text.get().strip(), Nodes.line(item)).ifPresent(problem -> problems.add(item, problem));
         }
-        return builder.build();
+        return contents;
     }
 
-    private static CidrSet file(Nodes.Entry entry, MappingNode mapping, ParseContext context) {
+    private static ListContents file(Nodes.Entry entry, MappingNode mapping, ParseContext context) {
         Problems problems = context.problems();
         Map<String, Nodes.Entry> keys = Nodes.entries(mapping, Section.LIST_FILE, problems);
         Nodes.Entry fileEntry = keys.get(FILE);
         if (fileEntry == null) {
             problems.add(mapping, "missing required key 'file' in list '" + entry.name() + "'");
-            return CidrSet.empty();
+            return new ListContents();
         }
         Optional<String> written = Nodes.string(fileEntry.value(), problems);
         if (written.isEmpty()) {
-            return CidrSet.empty();
+            return new ListContents();
         }
         Path path;
         try {
             path = context.baseDirectory().resolve(written.get().strip()).normalize();
         } catch (InvalidPathException e) {
             problems.add(fileEntry.value(), "invalid list file path '" + written.get() + "': " + e.getReason());
-            return CidrSet.empty();
+            return new ListContents();
         }
         String displayName = path.toString();
         context.addFile(path);
         ListFile.Result result = ListFile.read(path, displayName, problems);
         result.unreadable().ifPresent(reason ->
                 problems.add(fileEntry.value(), "cannot read list file '" + displayName + "': " + reason));
-        return result.addresses();
+        return result.contents();
     }
 }

@@ -40,8 +40,9 @@ final class RuleParser {
     static final String MODE = "mode";
 
     /** The built-in condition kinds, in the order the documentation lists them. */
-    private static final List<MatchParser> BUILT_IN = List.of(
-            new SourceParser(), new PortParser(), new SniParser(), new AlpnParser(), new TimeParser());
+    private static final List<MatchParser> BUILT_IN = List.of(new SourceParser(), new PortParser(),
+            NamePatternParser.sni(), new AlpnParser(), new TlsFingerprintParser(), NamePatternParser.proxyAuthority(),
+            new ProxyTlvParser(), new TimeParser());
 
     /** Keys that are not conditions, after them. */
     private static final List<String> OUTCOME_KEYS =

@@ -26,6 +26,8 @@ record Section(String name, List<String> keys, Set<String> planned) {
 
     static final Section CONCURRENCY_LIMIT = new Section("concurrency-limit", List.of("key", "max"), Set.of());
 
+    static final Section PROXY_TLV = new Section("pp-tlv", List.of("type", "values"), Set.of());
+
     Section {
         keys = List.copyOf(keys);
         planned = Set.copyOf(planned);

@@ -94,16 +94,30 @@ final class SourceParser implements MatchParser {
     }
 
     private static Optional<CidrSet> lookUp(String name, Node entry, ParseContext context) {
+        return reference(name, entry, context, SourceMatch.KEY, ListContents.Kind.ADDRESSES).map(NamedList::addresses);
+    }
+
+    /**
+     * The list {@code list:NAME} refers to, when it exists and holds what {@code key} needs; else reports
+     * why not at {@code entry}.
+     */
+    static Optional<NamedList> reference(String name, Node entry, ParseContext context, String key,
+                                         ListContents.Kind wanted) {
         if (name.isEmpty()) {
             context.problems().add(entry, "missing list name after 'list:'");
             return Optional.empty();
         }
         NamedList list = context.lists().get(name);
-        if (list != null) {
-            return Optional.of(list.addresses());
+        if (list == null) {
+            context.problems().add(entry, unknownListMessage(name, context.lists()));
+            return Optional.empty();
         }
-        context.problems().add(entry, unknownListMessage(name, context.lists()));
-        return Optional.empty();
+        if (!list.serves(wanted)) {
+            context.problems().add(entry, "list '" + name + "' (line " + list.line() + ") holds "
+                    + list.kind().plural() + ", " + key + " needs " + wanted.plural());
+            return Optional.empty();
+        }
+        return Optional.of(list);
     }
 
     static String unknownListMessage(String name, Map<String, NamedList> lists) {

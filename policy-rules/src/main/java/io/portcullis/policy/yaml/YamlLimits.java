@@ -18,6 +18,9 @@ public final class YamlLimits {
     /** Most entries in one list file (a million-entry block list is ordinary). */
     public static final int MAX_LIST_FILE_ENTRIES = 10_000_000;
 
+    /** Most entries in one list file of JA4 fingerprints (each is a 36-character string in memory). */
+    public static final int MAX_LIST_FILE_FINGERPRINTS = 1_000_000;
+
     /** Longest line of a list file, in bytes (comments included). */
     public static final int MAX_LIST_LINE = 4096;
 

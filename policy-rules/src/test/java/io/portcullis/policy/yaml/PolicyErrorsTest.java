@@ -115,8 +115,23 @@ class PolicyErrorsTest {
                         colour: blue
                         action: accept
                 """))).containsExactly(
-                "rules.yaml:5:9: unknown key 'colour' in a rule (expected one of: name, source, port, sni, alpn, time,"
-                        + " source-port, action, decision, timeout, rate-limit, concurrency-limit, mode)");
+                "rules.yaml:5:9: unknown key 'colour' in a rule (expected one of: name, source, port, sni, alpn,"
+                        + " tls-fingerprint, pp-authority, pp-tlv, time, source-port, action, decision, timeout,"
+                        + " rate-limit, concurrency-limit, mode)");
+    }
+
+    @Test
+    void misspeltNewMatchKeysAreSuggested() {
+        assertThat(errorsOf(rules("""
+                      - name: a
+                        tls-fingerprnt: [none]
+                        pp-authorty: [none]
+                        pp-tvl: {type: 2, values: [x]}
+                        action: accept
+                """))).containsExactly(
+                "rules.yaml:5:9: unknown key 'tls-fingerprnt' (did you mean 'tls-fingerprint'?)",
+                "rules.yaml:6:9: unknown key 'pp-authorty' (did you mean 'pp-authority'?)",
+                "rules.yaml:7:9: unknown key 'pp-tvl' (did you mean 'pp-tlv'?)");
     }
 
     @Test
@@ -256,7 +271,7 @@ class PolicyErrorsTest {
                   scalar: 10.0.0.0/8
                 listeners: {}
                 """)).containsExactly(
-                "rules.yaml:3:9: a list holds addresses and CIDRs only; it cannot refer to another list ('list:office')",
+                "rules.yaml:3:9: a list holds addresses, CIDRs or JA4 fingerprints; it cannot refer to another list ('list:office')",
                 "rules.yaml:4:19: cannot read list file 'blocked.txt': no such file",
                 "rules.yaml:5:3: invalid list name 'bad name' (use letters, digits, '.', '_' and '-')",
                 "rules.yaml:6:11: expected a list, got a string");
