@@ -254,7 +254,7 @@ class ConfigurationErrorsTest {
                 """);
         assertThat(errors("--portcullis.rules=file:" + rules)).containsExactly(rules + ":4:9: rule 'by-name' of "
                 + "listener 'db' matches on sni, but listener 'db' does not peek at TLS, so sni is never known there; "
-                + "no listener can peek at TLS yet: remove the rule or its condition");
+                + "set peek.tls: true on the listener, or remove the rule or its condition");
     }
 
     @Test
