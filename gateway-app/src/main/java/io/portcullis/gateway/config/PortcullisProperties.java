@@ -98,6 +98,8 @@ public record PortcullisProperties(
      * @param idleTimeout       a relay with no traffic either way for this long is closed
      * @param inspect           pended inspections
      * @param healthCheck       active TCP health check of the backends
+     * @param pools             named backend pools besides {@code backends} (the pool called {@value #DEFAULT_POOL}),
+     *                          chosen by a rule's or a decision's {@code route}
      */
     public record ListenerProperties(
             @NotNull @Pattern(regexp = "[a-z0-9]([a-z0-9_-]{0,61}[a-z0-9])?",
@@ -110,7 +112,27 @@ public record PortcullisProperties(
             @DefaultValue("2s") Duration connectTimeout,
             @DefaultValue("1h") Duration idleTimeout,
             @Valid @DefaultValue Inspect inspect,
-            @Valid @DefaultValue HealthCheck healthCheck) {
+            @Valid @DefaultValue HealthCheck healthCheck,
+            @Valid @DefaultValue Map<String, Pool> pools) {
+
+        /** The name a route gives the listener's own {@code backends}; no named pool may take it. */
+        public static final String DEFAULT_POOL = io.portcullis.core.relay.RelayObserver.DEFAULT_POOL;
+        private static final java.util.regex.Pattern POOL_NAME =
+                java.util.regex.Pattern.compile(io.portcullis.policy.rule.Rule.ROUTE_PATTERN);
+
+        // Bean Validation's message cannot name the key at fault: the message says what a name must be.
+        @AssertTrue(message = "pools must be named with 1-63 lower-case letters, digits and '-', starting with a letter"
+                + " or digit (as a rule's route names them); 'default' is taken by the listener's own backends")
+        public boolean isPoolNamesValid() {
+            return pools.keySet().stream().allMatch(n -> POOL_NAME.matcher(n).matches() && !DEFAULT_POOL.equals(n));
+        }
+
+        /** The names a route may use on this listener: {@value #DEFAULT_POOL} and the named pools. */
+        public Set<String> routes() {
+            Set<String> names = new java.util.TreeSet<>(pools.keySet());
+            names.add(DEFAULT_POOL);
+            return names;
+        }
 
         @AssertTrue(message = "connect-timeout must be between 1ms and 5m")
         public boolean isConnectTimeoutValid() {
@@ -135,8 +157,30 @@ public record PortcullisProperties(
             ListenerSettings settings = new ListenerSettings(name, bind.toSocketAddress(), conditionalAccept,
                     inspect.timeout(), inspect.onTimeout().toInspectAction(), inspect.maxPending(),
                     inspect.onOverflow().toInspectAction(), inspect.holdBytes(), ListenerSettings.DEFAULT_ACCEPT_BACKLOG);
+            Map<String, GatewaySettings.PoolPlan> named = new java.util.TreeMap<>();
+            pools.forEach((poolName, pool) -> named.put(poolName, pool.toPlan()));
             return new GatewaySettings.ListenerPlan(settings, backends.stream().map(HostAndPort::toSocketAddress).toList(),
-                    balance, new RelaySettings(connectTimeout, idleTimeout), healthCheck.toSettings());
+                    balance, new RelaySettings(connectTimeout, idleTimeout), healthCheck.toSettings(), named);
+        }
+    }
+
+    /**
+     * A named backend pool of a listener: the same keys as the listener's own backends, with the same defaults
+     * (not the listener's values).
+     *
+     * @param backends    where connections routed to this pool are relayed
+     * @param balance     round-robin | least-connections | source-hash
+     * @param healthCheck active TCP health check of these backends
+     */
+    public record Pool(
+            @NotNull @jakarta.validation.constraints.Size(min = 1, message = "must name at least one backend")
+            List<HostAndPort> backends,
+            @DefaultValue("round-robin") Balance balance,
+            @Valid @DefaultValue HealthCheck healthCheck) {
+
+        GatewaySettings.PoolPlan toPlan() {
+            return new GatewaySettings.PoolPlan(backends.stream().map(HostAndPort::toSocketAddress).toList(), balance,
+                    healthCheck.toSettings());
         }
     }
 

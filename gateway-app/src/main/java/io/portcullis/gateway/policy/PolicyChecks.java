@@ -10,13 +10,14 @@ import java.util.Collection;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 import java.util.TreeSet;
 
 /**
  * What the gateway checks of a policy that parsed, at start, on every reload and in {@code validate} alike:
  * a section for every inspecting listener, no condition on what a TLS peek finds ({@code sni}, {@code alpn})
- * in the rules of a listener that does not peek, and a configured service for every decision a pend rule
- * names. Immutable; any thread.
+ * in the rules of a listener that does not peek, a backend pool of the listener for every {@code route} a rule
+ * names, and a configured service for every decision a pend rule names. Immutable; any thread.
  */
 public final class PolicyChecks {
 
@@ -29,13 +30,23 @@ public final class PolicyChecks {
      * @param name     the listener's name, its section in rules.yaml
      * @param inspects conditional accept on: its section is required and its rules run
      * @param peeksTls it reads the TLS ClientHello before inspecting, so sni and alpn are known
+     * @param routes   the names a rule's route may use: {@code default} (its own backends) and its named pools
      */
-    public record ListenerFacts(String name, boolean inspects, boolean peeksTls) {
+    public record ListenerFacts(String name, boolean inspects, boolean peeksTls, Set<String> routes) {
 
         public ListenerFacts {
             Objects.requireNonNull(name, "name");
+            routes = Set.copyOf(routes);
+        }
+
+        /** A listener with no named pool. */
+        public ListenerFacts(String name, boolean inspects, boolean peeksTls) {
+            this(name, inspects, peeksTls, Set.of(DEFAULT_ROUTE));
         }
     }
+
+    /** What a route calls a listener's own backends. */
+    public static final String DEFAULT_ROUTE = "default";
 
     private final List<ListenerFacts> listeners;
     private final boolean standalone;
@@ -82,11 +93,16 @@ public final class PolicyChecks {
             Optional<ListenerFacts> listener = standalone ? Optional.of(new ListenerFacts(name, true, false))
                     : listeners.stream().filter(l -> l.name().equals(name)).findFirst();
             // A section of a listener that is not configured, or does not inspect, is never evaluated.
-            if (listener.isPresent() && listener.get().inspects() && !listener.get().peeksTls()) {
+            if (listener.isPresent() && listener.get().inspects()) {
                 ListenerPolicy section = policy.listener(name).orElseThrow();
                 for (Rule rule : section.rules()) {
-                    if (rule.needsTlsPeek()) {
+                    if (rule.needsTlsPeek() && !listener.get().peeksTls()) {
                         problems.add(tlsProblem(policy, name, rule));
+                    }
+                    Optional<String> route = rule.verdict().route();
+                    // Standalone: the pools are configuration, which is not known here.
+                    if (!standalone && route.isPresent() && !listener.get().routes().contains(route.get())) {
+                        problems.add(routeProblem(policy, listener.get(), rule, route.get()));
                     }
                 }
             }
@@ -101,6 +117,14 @@ public final class PolicyChecks {
         return position(policy, rule) + ": rule '" + rule.name() + "' of listener '" + listener + "' matches on "
                 + String.join(" and ", keys) + ", but listener '" + listener + "' does not peek at TLS, so "
                 + (one ? keys.get(0) + " is" : "they are") + " never known there; " + TLS_HINT + (one ? "" : "s");
+    }
+
+    private static String routeProblem(Policy policy, ListenerFacts listener, Rule rule, String route) {
+        List<String> named = new TreeSet<>(listener.routes()).stream().filter(r -> !r.equals(DEFAULT_ROUTE)).toList();
+        return position(policy, rule) + ": rule '" + rule.name() + "' of listener '" + listener.name() + "' routes to pool '"
+                + route + "', which listener '" + listener.name() + "' does not have (its pools: " + DEFAULT_ROUTE
+                + (named.isEmpty() ? "" : ", " + String.join(", ", named)) + "); add it under portcullis.listeners[].pools"
+                + " or fix the name";
     }
 
     private static String position(Policy policy, Rule rule) {

@@ -68,6 +68,6 @@ class PolicySourceTest {
         return new ListenerProperties(name, HostAndPort.parse("127.0.0.1:1"), inspects, List.of(HostAndPort.parse("127.0.0.1:2")),
                 Balance.ROUND_ROBIN, Duration.ofSeconds(2), Duration.ofHours(1),
                 new Inspect(Duration.ofSeconds(5), FinalAction.REJECT, 10, FinalAction.REJECT, 16384),
-                new HealthCheck(true, Duration.ofSeconds(5), Duration.ofSeconds(1), 2, 3));
+                new HealthCheck(true, Duration.ofSeconds(5), Duration.ofSeconds(1), 2, 3), Map.of());
     }
 }
