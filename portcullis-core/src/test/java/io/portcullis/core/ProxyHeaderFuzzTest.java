@@ -20,10 +20,11 @@ import org.junit.jupiter.api.Test;
  * leak, no connection left peeking past its deadline.
  *
  * <p>{@code mvn verify} runs {@link #randomInputsEndInATypedOutcome} (fixed seeds, bounded) and replays the
- * seed inputs of {@link #peekEndsInATypedOutcome}. To fuzz for real:
+ * seed inputs of {@link #peekEndsInATypedOutcome}. To fuzz for real (for {@code maxDuration}; repeat it to go on,
+ * the corpus in {@code .cifuzz-corpus/} is kept; README, "Tests"):
  * <pre>
  * JAZZER_FUZZ=1 mvn -pl portcullis-core -am test -Dtest=ProxyHeaderFuzzTest#peekEndsInATypedOutcome \
- *     -Dsurefire.failIfNoSpecifiedTests=false -Djazzer.max_duration=30m
+ *     -Dsurefire.failIfNoSpecifiedTests=false
  * </pre>
  */
 class ProxyHeaderFuzzTest {
