@@ -216,7 +216,7 @@ class PeekPeersApplicationTest {
         assertThat(verdicts("tls", "db", "accept")).isEqualTo(before + 1);
 
         double rejected = verdicts("tls", "default", "reject");
-        Peers.Result no = peers.run(curl("other.example.com"), "", DEADLINE);
+        Peers.Result no = peers.run(curl("nope.example.com"), "", DEADLINE);
         assertThat(no.exit()).as("reset before the handshake: " + no.output()).isNotZero();
         assertThat(no.output()).doesNotContain("s_server");
         assertThat(verdicts("tls", "default", "reject")).isGreaterThan(rejected);
