@@ -7,6 +7,9 @@ import io.netty.channel.ChannelException;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelOption;
+import io.netty.channel.ChannelOutboundBuffer;
+import io.netty.channel.epoll.EpollSocketChannel;
+import io.netty.channel.epoll.EpollTcpInfo;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.portcullis.core.EarlyBytes;
 import java.util.concurrent.TimeUnit;
@@ -32,6 +35,15 @@ import org.slf4j.LoggerFactory;
  * <p>Idle: a relay with no byte read on either side, and neither side draining, for the idle timeout is
  * closed. One timer per relay that re-arms itself for the time left, and a time stamp per read batch:
  * cheaper than Netty's IdleStateHandler, which adds a listener to every write.
+ *
+ * <p>A backend FIN while client bytes are still on their way to it is held back from the client. A backend
+ * whose process died sends a FIN when its receive queue was empty, and then a reset for every byte that
+ * arrives after: passed on at once, that FIN would end the client's stream cleanly although it was cut
+ * ({@code read()} returns end of stream even when the reset follows). So the FIN waits until the backend has
+ * had time to refuse every byte sent to it: none queued, none written for {@link #FIN_SETTLE_NANOS}, and on epoll
+ * ({@code TCP_INFO}) every one acknowledged with no reset; at most
+ * {@link #FIN_HOLD_MAX_NANOS}; a reset or write error meanwhile resets the client, which never saw a FIN.
+ * A backend that half-closes while the client keeps sending gets its FIN through after that bound.
  */
 final class Relay implements ChannelFutureListener, Runnable {
 
@@ -61,6 +73,24 @@ final class Relay implements ChannelFutureListener, Runnable {
     /** Nanotime of the last read batch on either side, or of a side draining. */
     private long lastActivity;
     private ScheduledFuture<?> idleTimer;
+
+    /** How often a held backend FIN is checked. */
+    static final long FIN_CHECK_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
+    /** Without TCP_INFO: how long no client byte may have gone to the backend before its FIN is passed on. */
+    static final long FIN_SETTLE_NANOS = TimeUnit.MILLISECONDS.toNanos(20);
+    /** A held backend FIN is passed on after this long in any case. */
+    static final long FIN_HOLD_MAX_NANOS = TimeUnit.SECONDS.toNanos(1);
+    private static final int TCP_CLOSE_WAIT = 8;
+    private static final int TCP_CLOSE = 7;
+
+    private enum FinHold { NONE, HELD, RELEASED }
+
+    private FinHold finHold = FinHold.NONE;
+    private long finHeldSince;
+    /** Nanotime of the last client bytes flushed to the backend. */
+    private long lastUpstream;
+    private EpollTcpInfo tcpInfo;
+    private final Runnable finCheck = this::checkHeldFin;
 
     Relay(RelayAcceptHandler owner, Channel clientChannel) {
         this(owner, owner.pool(), clientChannel);
@@ -211,6 +241,86 @@ final class Relay implements ChannelFutureListener, Runnable {
     /** Bytes moved, or a side drained: the relay is not idle. */
     void touch() {
         lastActivity = clientChannel.eventLoop().ticker().nanoTime();
+    }
+
+    /** Client bytes were flushed to the backend. */
+    void upstreamWritten() {
+        lastUpstream = clientChannel.eventLoop().ticker().nanoTime();
+    }
+
+    /**
+     * The backend sent FIN: whether it is held back from the client for now ({@link RelaySide#releaseFin} passes
+     * it on later). Held only while the client may still send and the backend may yet refuse bytes sent to it.
+     */
+    boolean holdBackendFin() {
+        switch (finHold) {
+            case HELD:
+                return true;
+            case RELEASED:
+                return false;
+            default:
+                break;
+        }
+        if (state != State.RELAYING || client.inputShutSeen() || mayReleaseFin() != null) {
+            finHold = FinHold.RELEASED;
+            return false;
+        }
+        finHold = FinHold.HELD;
+        finHeldSince = clientChannel.eventLoop().ticker().nanoTime();
+        clientChannel.eventLoop().schedule(finCheck, FIN_CHECK_NANOS, TimeUnit.NANOSECONDS);
+        return true;
+    }
+
+    /** Whether a backend FIN is held back from the client. */
+    boolean backendFinHeld() {
+        return finHold == FinHold.HELD;
+    }
+
+    /**
+     * TRUE: every byte sent to the backend is acknowledged (or, without TCP_INFO, has had time to be refused);
+     * FALSE: the backend reset the connection; null: not known yet.
+     */
+    private Boolean mayReleaseFin() {
+        ChannelOutboundBuffer out = backendChannel.unsafe().outboundBuffer();
+        boolean settled = (out == null || out.totalPendingWriteBytes() == 0)
+                && clientChannel.eventLoop().ticker().nanoTime() - lastUpstream >= FIN_SETTLE_NANOS;
+        if (backendChannel instanceof EpollSocketChannel epoll) {
+            if (!epoll.isOpen()) {
+                return Boolean.FALSE;
+            }
+            if (tcpInfo == null) {
+                tcpInfo = new EpollTcpInfo();
+            }
+            try {
+                epoll.tcpInfo(tcpInfo);
+            } catch (ChannelException e) {
+                return Boolean.FALSE;
+            }
+            if (tcpInfo.state() == TCP_CLOSE) {
+                return Boolean.FALSE;
+            }
+            settled &= tcpInfo.state() == TCP_CLOSE_WAIT && tcpInfo.unacked() == 0;
+        }
+        return settled ? Boolean.TRUE : null;
+    }
+
+    private void checkHeldFin() {
+        if (state != State.RELAYING || finHold != FinHold.HELD) {
+            return;
+        }
+        Boolean verdict = mayReleaseFin();
+        if (verdict == Boolean.FALSE) {
+            abort(backend, new ChannelException("backend reset after its FIN"));
+            return;
+        }
+        long held = clientChannel.eventLoop().ticker().nanoTime() - finHeldSince;
+        if (verdict == null && held < FIN_HOLD_MAX_NANOS) {
+            clientChannel.eventLoop().schedule(finCheck, FIN_CHECK_NANOS, TimeUnit.NANOSECONDS);
+            return;
+        }
+        finHold = FinHold.RELEASED;
+        backend.releaseFin();
+        backend.completeDeferredShutdown();
     }
 
     private void armIdleTimer(long delayNanos) {

@@ -10,6 +10,7 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.socket.DuplexChannel;
 import io.netty.util.ReferenceCountUtil;
+import java.io.IOException;
 
 /**
  * One socket of a {@link Relay} (the client's or the backend's), as the last handler of its pipeline:
@@ -32,6 +33,8 @@ final class RelaySide extends ChannelInboundHandlerAdapter implements ChannelFut
     private boolean finForwarded;
     /** The peer's FIN was passed on here: this socket's output is shut. */
     private boolean outputShut;
+    /** The peer's FIN is flushed here but shutting this output waits for a held backend FIN (see Relay). */
+    private boolean shutdownDeferred;
     /** Not reading until the peer drains below its low water mark. */
     private boolean paused;
     /** Bytes read and not yet reported, so meters are bumped once per read batch. */
@@ -105,6 +108,9 @@ final class RelaySide extends ChannelInboundHandlerAdapter implements ChannelFut
     void afterRead() {
         peer.ctx.flush();
         if (unreported > 0) {
+            if (this == relay.clientSide()) {
+                relay.upstreamWritten();
+            }
             relay.owner().observer().bytes(relay.owner().listener(), direction, unreported);
             unreported = 0;
         }
@@ -156,10 +162,30 @@ final class RelaySide extends ChannelInboundHandlerAdapter implements ChannelFut
     }
 
     private void forwardFin() {
-        if (!finForwarded) {
+        if (!finForwarded && (this == relay.clientSide() || !relay.holdBackendFin())) {
             finForwarded = true;
             // The empty write completes after every write queued before it: only then may the FIN go.
             peer.ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(peer);
+        }
+    }
+
+    /** Whether a FIN was read from this socket. */
+    boolean inputShutSeen() {
+        return inputShut;
+    }
+
+    /** The relay let a held backend FIN go: pass it on now. */
+    void releaseFin() {
+        if (inputShut) {
+            forwardFin();
+        }
+    }
+
+    /** The relay let a held backend FIN go: shut this (the backend's) output if the client's FIN waits for it. */
+    void completeDeferredShutdown() {
+        if (shutdownDeferred) {
+            shutdownDeferred = false;
+            shutOutput();
         }
     }
 
@@ -169,6 +195,15 @@ final class RelaySide extends ChannelInboundHandlerAdapter implements ChannelFut
         if (!flushed.isSuccess() || !relay.isCurrent(this)) {
             return; // the failed write closes the channel; channelInactive ends the relay
         }
+        if (this != relay.clientSide() && relay.backendFinHeld()) {
+            // Our FIN to the backend would hide whether it still acknowledges what it got: shut after the check.
+            shutdownDeferred = true;
+            return;
+        }
+        shutOutput();
+    }
+
+    private void shutOutput() {
         outputShut = true;
         if (peer.outputShut) {
             // This socket's own FIN was passed on already: both directions are done. close() sends this FIN
@@ -181,7 +216,10 @@ final class RelaySide extends ChannelInboundHandlerAdapter implements ChannelFut
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
-        if (relay.isCurrent(this)) {
+        if (relay.isCurrent(this) && this != relay.clientSide() && relay.backendFinHeld()) {
+            // The backend went while its FIN was held: its stream was cut, the client must not see a clean end.
+            relay.abort(this, new IOException("backend closed while its FIN was held"));
+        } else if (relay.isCurrent(this)) {
             relay.close();
         }
     }

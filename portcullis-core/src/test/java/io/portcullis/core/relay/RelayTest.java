@@ -327,6 +327,85 @@ class RelayTest {
         relay.awaitAllClosed();
     }
 
+    /**
+     * A backend whose process dies sends a FIN when its receive queue was empty, then a reset for each byte
+     * that arrives after. A client still sending must get a reset: the FIN alone would end its cut stream as
+     * if it were complete ({@code read()} returns end of stream even after the reset).
+     */
+    @ParameterizedTest
+    @MethodSource("transports")
+    void backendFinThenResetWhileTheClientSendsResetsTheClient(String transport) throws Exception {
+        relay.on(loops(transport)).blockingServer().start();
+        TestClient client = relay.client();
+        TestClient backend = relay.acceptBackend();
+        CompletableFuture<Void> stream = streamUntilStopped(client, new AtomicBoolean());
+
+        backend.readExactly(64 * 1024, DEADLINE);
+        backend.write("partial".getBytes(StandardCharsets.US_ASCII));
+        backend.shutdownOutput();
+        backend.readExactly(16 * 1024, DEADLINE);
+        backend.reset();
+
+        assertThat(new String(client.readExactly(7, DEADLINE), StandardCharsets.US_ASCII)).isEqualTo("partial");
+        client.expectReset(DEADLINE);
+        stream.handle((v, e) -> null).get(DEADLINE.toSeconds(), TimeUnit.SECONDS);
+        relay.awaitAllClosed();
+    }
+
+    /** A backend that half-closes while the client keeps sending: its FIN is held at most for a bound. */
+    @ParameterizedTest
+    @MethodSource("transports")
+    void backendHalfCloseWhileTheClientStreamsReachesTheClientWithinTheHoldBound(String transport) throws Exception {
+        relay.on(loops(transport)).blockingServer().start();
+        TestClient client = relay.client();
+        TestClient backend = relay.acceptBackend();
+        AtomicBoolean stop = new AtomicBoolean();
+        AtomicLong drained = new AtomicLong();
+        CompletableFuture<Void> stream = streamUntilStopped(client, stop);
+        CompletableFuture<Void> drain = CompletableFuture.runAsync(() -> {
+            byte[] buf = new byte[65536];
+            try {
+                int n;
+                while ((n = backend.readSome(buf, buf.length, DEADLINE)) >= 0) {
+                    drained.addAndGet(n);
+                }
+            } catch (IOException e) {
+                throw new RuntimeException(e);
+            }
+        }, THREADS);
+
+        backend.write("done".getBytes(StandardCharsets.US_ASCII));
+        backend.shutdownOutput();
+        long start = System.nanoTime();
+        assertThat(new String(client.readExactly(4, DEADLINE), StandardCharsets.US_ASCII)).isEqualTo("done");
+        client.expectEof(DEADLINE);
+        long heldMillis = (System.nanoTime() - start) / 1_000_000;
+        assertThat(heldMillis).as("FIN held no longer than the bound").isLessThan(3_000);
+
+        long before = drained.get();
+        await().atMost(DEADLINE).until(() -> drained.get() > before + 65536);
+        stop.set(true);
+        stream.get(DEADLINE.toSeconds(), TimeUnit.SECONDS);
+        client.shutdownOutput();
+        drain.get(DEADLINE.toSeconds(), TimeUnit.SECONDS);
+        relay.awaitAllClosed();
+    }
+
+    /** Writes 16 KiB about every millisecond until {@code stop} or a write fails. */
+    private static CompletableFuture<Void> streamUntilStopped(TestClient client, AtomicBoolean stop) {
+        return CompletableFuture.runAsync(() -> {
+            byte[] chunk = random(16 * 1024, 3);
+            try {
+                while (!stop.get()) {
+                    client.write(chunk);
+                    Thread.sleep(1);
+                }
+            } catch (IOException | InterruptedException e) {
+                throw new RuntimeException(e);
+            }
+        }, THREADS);
+    }
+
     // ---- failover
 
     @ParameterizedTest

@@ -1,0 +1,127 @@
+package io.portcullis.reliability;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.HttpURLConnection;
+import java.net.URL;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/** The gateway jar as a child process: started with its listeners on the command line, measured from /proc. */
+final class Gateway implements AutoCloseable {
+
+    private final Process process;
+    private final int managementPort;
+    private final Path log;
+
+    private Gateway(Process process, int managementPort, Path log) {
+        this.process = process;
+        this.managementPort = managementPort;
+        this.log = log;
+    }
+
+    /** A listener: name, port on 127.0.0.1, backends on 127.0.0.1, idle timeout. */
+    record Listener(String name, int port, List<Integer> backends, String idleTimeout) {
+    }
+
+    /** Starts the jar and waits (at most 60 s) until it reports ready. */
+    static Gateway start(Env env, String label, List<Listener> listeners) throws IOException, InterruptedException {
+        int mgmt = Env.port();
+        List<String> cmd = new ArrayList<>(List.of("java", "-Xmx256m", "-XX:MaxDirectMemorySize=256m", "-jar",
+                env.jar().toString(), "--server.port=" + mgmt, "--server.address=127.0.0.1"));
+        for (int i = 0; i < listeners.size(); i++) {
+            Listener l = listeners.get(i);
+            String p = "--portcullis.listeners[" + i + "].";
+            cmd.add(p + "name=" + l.name());
+            cmd.add(p + "bind=127.0.0.1:" + l.port());
+            cmd.add(p + "conditional-accept=false");
+            cmd.add(p + "health-check.enabled=false");
+            cmd.add(p + "connect-timeout=1s");
+            cmd.add(p + "idle-timeout=" + l.idleTimeout());
+            for (int b = 0; b < l.backends().size(); b++) {
+                cmd.add(p + "backends[" + b + "]=127.0.0.1:" + l.backends().get(b));
+            }
+        }
+        Path log = env.work().resolve("gateway-" + label + ".log");
+        Process process = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        Children.add(process);
+        Gateway g = new Gateway(process, mgmt, log);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (System.nanoTime() < deadline) {
+            if (!process.isAlive()) {
+                throw new IOException("gateway exited at start (" + process.exitValue() + "); see " + log);
+            }
+            if (g.get("/actuator/health/readiness").contains("UP")) {
+                return g;
+            }
+            Thread.sleep(250);
+        }
+        g.close();
+        throw new IOException("gateway not ready within 60 s; see " + log);
+    }
+
+    long pid() {
+        return process.pid();
+    }
+
+    /** A /proc/PID/status field in KiB (VmRSS, VmHWM), -1 when gone. */
+    long statusKiB(String field) {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/" + pid() + "/status"))) {
+                if (line.startsWith(field + ":")) {
+                    return Long.parseLong(line.replaceAll("[^0-9]", ""));
+                }
+            }
+        } catch (IOException | NumberFormatException e) {
+            // gone
+        }
+        return -1;
+    }
+
+    /** Open file descriptors of the gateway, -1 when unreadable. */
+    long openFiles() {
+        String[] fds = new java.io.File("/proc/" + pid() + "/fd").list();
+        return fds == null ? -1 : fds.length;
+    }
+
+    /** GET on the management port; empty on any error. */
+    String get(String path) {
+        try {
+            HttpURLConnection c = (HttpURLConnection) new URL("http://127.0.0.1:" + managementPort + path).openConnection();
+            c.setConnectTimeout(2000);
+            c.setReadTimeout(5000);
+            try (InputStream in = c.getResponseCode() < 400 ? c.getInputStream() : c.getErrorStream()) {
+                return in == null ? "" : new String(in.readAllBytes(), StandardCharsets.UTF_8);
+            }
+        } catch (IOException e) {
+            return "";
+        }
+    }
+
+    /** The value of a Prometheus sample line starting with {@code prefix}, 0 when absent. */
+    double metric(String prefix) {
+        for (String line : get("/actuator/prometheus").split("\n")) {
+            if (line.startsWith(prefix)) {
+                return Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+            }
+        }
+        return 0;
+    }
+
+    Path log() {
+        return log;
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+        process.destroy();
+        if (!process.waitFor(15, TimeUnit.SECONDS)) {
+            process.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
+        }
+        Children.remove(process);
+    }
+}

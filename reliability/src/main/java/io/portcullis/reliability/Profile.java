@@ -1,0 +1,24 @@
+package io.portcullis.reliability;
+
+/**
+ * How hard the suite pushes: {@code short} for CI (a few minutes), {@code long} for a run by hand.
+ *
+ * @param name         short or long
+ * @param connections  concurrent relayed connections in the lossless-relay scenario
+ * @param sources      distinct client source addresses (127.0.0.2 upwards)
+ * @param maxPayload   largest payload of one connection, bytes (sizes are log-uniform from 1 byte)
+ * @param killRounds   backend SIGKILL rounds in the backend-failure scenario
+ */
+record Profile(String name, int connections, int sources, long maxPayload, int killRounds) {
+
+    static Profile of(String name) {
+        switch (name) {
+            case "short":
+                return new Profile("short", 200, 20, 4L << 20, 3);
+            case "long":
+                return new Profile("long", 2000, 100, 64L << 20, 10);
+            default:
+                throw new IllegalArgumentException("unknown profile '" + name + "' (expected short or long)");
+        }
+    }
+}
