@@ -10,6 +10,7 @@ import io.portcullis.core.demo.EchoServer;
 import io.portcullis.core.relay.BackendHealthChecker;
 import io.portcullis.core.relay.BackendPool;
 import io.portcullis.core.relay.RelayAcceptHandler;
+import io.portcullis.core.relay.RelayObserver;
 import io.portcullis.gateway.GatewaySettings.ListenerPlan;
 import io.portcullis.gateway.decision.Completer;
 import io.portcullis.gateway.decision.DecisionServices;
@@ -22,6 +23,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -44,7 +47,12 @@ public final class Gateway implements AutoCloseable, Completer {
     private final Map<String, Listener> byName = new ConcurrentHashMap<>();
     private final DecisionServices decisions;
     private final List<BackendHealthChecker> healthCheckers = new ArrayList<>();
+    /** Every pool of every listener, the default ones included, for relay counts. */
+    private final List<BackendPool> allPools = new ArrayList<>();
+    /** Each listener's default pool, for readiness. */
     private final Map<String, BackendPool> pools = new LinkedHashMap<>();
+    /** The names a route may use, by listener: "default" and the named pools. Any thread. */
+    private final Map<String, Set<String>> routes = new ConcurrentHashMap<>();
     private volatile boolean started;
     private EchoServer echo;
 
@@ -97,9 +105,16 @@ public final class Gateway implements AutoCloseable, Completer {
 
     private Listener build(ListenerPlan p) {
         BackendPool pool = new BackendPool(p.backends(), p.balance());
-        RelayAcceptHandler relay = new RelayAcceptHandler(p.name(), pool, p.relay(), loops, meters);
+        Map<String, BackendPool> named = new LinkedHashMap<>();
+        named.put(RelayObserver.DEFAULT_POOL, pool);
+        p.pools().forEach((name, plan) -> named.put(name, new BackendPool(plan.backends(), plan.balance())));
+        RelayAcceptHandler relay = new RelayAcceptHandler(p.name(), pool, named, p.relay(), loops, meters);
         healthCheckers.add(new BackendHealthChecker(relay, p.healthCheck(), loops.workers().next()).start());
+        p.pools().forEach((name, plan) -> healthCheckers.add(
+                new BackendHealthChecker(relay, named.get(name), name, plan.healthCheck(), loops.workers().next()).start()));
         pools.put(p.name(), pool);
+        allPools.addAll(named.values());
+        routes.put(p.name(), Collections.unmodifiableSet(new TreeSet<>(named.keySet())));
         Listener listener = Listener.builder(p.name())
                 .settings(p.listener())
                 .eventLoops(loops)
@@ -145,6 +160,12 @@ public final class Gateway implements AutoCloseable, Completer {
         return l != null && l.inspectComplete(id, action, completion);
     }
 
+    /** The names a route may use on the listener called {@code listener}: "default" and its named pools. Any thread. */
+    @Override
+    public Set<String> routes(String listener) {
+        return routes.getOrDefault(listener, Set.of());
+    }
+
     /** The {@code inspect.timeout} of the listener called {@code listener}. Any thread. */
     @Override
     public Optional<Duration> inspectTimeout(String listener) {
@@ -186,7 +207,7 @@ public final class Gateway implements AutoCloseable, Completer {
     /** Relays open (or connecting) now, over all listeners. Any thread. */
     public synchronized int openRelays() {
         int open = 0;
-        for (BackendPool pool : pools.values()) {
+        for (BackendPool pool : allPools) {
             for (int i = 0; i < pool.size(); i++) {
                 open += pool.active(i);
             }
@@ -209,6 +230,8 @@ public final class Gateway implements AutoCloseable, Completer {
         healthCheckers.forEach(BackendHealthChecker::close);
         healthCheckers.clear();
         pools.clear();
+        allPools.clear();
+        routes.clear();
         if (echo != null) {
             echo.close();
             echo = null;

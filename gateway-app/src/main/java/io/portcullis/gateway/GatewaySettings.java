@@ -7,6 +7,7 @@ import io.portcullis.core.relay.RelaySettings;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 
 /**
@@ -31,9 +32,10 @@ public record GatewaySettings(List<ListenerPlan> listeners, Demo demo) {
      * @param balance     how a backend is chosen
      * @param relay       connect and idle timeouts of the relays
      * @param healthCheck active check of the backends
+     * @param pools       named pools by name, chosen by a route; the listener's own backends are not among them
      */
     public record ListenerPlan(ListenerSettings listener, List<InetSocketAddress> backends, Balance balance,
-                               RelaySettings relay, HealthCheckSettings healthCheck) {
+                               RelaySettings relay, HealthCheckSettings healthCheck, Map<String, PoolPlan> pools) {
 
         public ListenerPlan {
             Objects.requireNonNull(listener, "listener");
@@ -41,10 +43,27 @@ public record GatewaySettings(List<ListenerPlan> listeners, Demo demo) {
             Objects.requireNonNull(balance, "balance");
             Objects.requireNonNull(relay, "relay");
             Objects.requireNonNull(healthCheck, "healthCheck");
+            pools = Map.copyOf(pools);
         }
 
         public String name() {
             return listener.name();
+        }
+    }
+
+    /**
+     * A named backend pool.
+     *
+     * @param backends    its backends (host names unresolved until connecting)
+     * @param balance     how a backend is chosen
+     * @param healthCheck active check of the backends
+     */
+    public record PoolPlan(List<InetSocketAddress> backends, Balance balance, HealthCheckSettings healthCheck) {
+
+        public PoolPlan {
+            backends = List.copyOf(backends);
+            Objects.requireNonNull(balance, "balance");
+            Objects.requireNonNull(healthCheck, "healthCheck");
         }
     }
 
@@ -64,7 +83,7 @@ public record GatewaySettings(List<ListenerPlan> listeners, Demo demo) {
                     io.portcullis.core.PeekSettings.NONE);
             return new ListenerPlan(settings, List.of(echo), Balance.ROUND_ROBIN,
                     new RelaySettings(Duration.ofSeconds(2), Duration.ofMinutes(10)),
-                    new HealthCheckSettings(true, Duration.ofSeconds(5), Duration.ofSeconds(1), 2, 3));
+                    new HealthCheckSettings(true, Duration.ofSeconds(5), Duration.ofSeconds(1), 2, 3), Map.of());
         }
     }
 }

@@ -116,7 +116,7 @@ class GatewayApplicationTest {
         await().atMost(Duration.ofSeconds(10)).until(() -> gateway.get("/actuator/health/readiness").statusCode() == 200);
         assertThat(gateway.get("/actuator/health/readiness").body()).contains("\"gateway\"").contains("\"demo\"")
                 .contains("\"backendsUp\":1");
-        assertThat(scrape()).containsPattern("portcullis_backend_up\\{backend=\"127.0.0.1:\\d+\",listener=\"demo\"\\} 1");
+        assertThat(scrape()).containsPattern("portcullis_backend_up\\{backend=\"127.0.0.1:\\d+\",listener=\"demo\",pool=\"default\"\\} 1");
     }
 
     @Test

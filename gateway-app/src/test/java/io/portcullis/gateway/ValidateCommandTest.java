@@ -138,12 +138,21 @@ class ValidateCommandTest {
     }
 
     @Test
-    void anSniRuleIsRefusedBecauseNoListenerPeeks() throws Exception {
+    void anSniRuleIsRefusedWhereTheConfiguredListenerDoesNotPeekAndTakenAlone() throws Exception {
         Path rules = write("rules.yaml", RULES.replace("source: [127.0.0.1]", "sni: [db.example.com]"));
-        Run run = run("validate", "rules.yaml");
+        write("app.yml", APP);
+        Run run = run("validate", "--config", "app.yml", "rules.yaml");
         assertThat(run.exit()).isEqualTo(1);
         assertThat(run.err()).startsWith(rules + ":8:9: rule 'ok' of listener 'db' matches on sni, but listener 'db' "
-                + "does not peek at TLS");
+                + "does not peek at TLS").contains("set peek.tls: true on the listener");
+
+        Run alone = run("validate", "rules.yaml");
+        assertThat(alone.exit()).as("what is peeked is the configuration's: %s", alone.err()).isZero();
+
+        write("peeking.yml", APP.replace("      backends: [10.0.0.5:5432]", "      backends: [10.0.0.5:5432]\n"
+                + "      peek: { tls: true }"));
+        Run peeking = run("validate", "--config", "peeking.yml", "rules.yaml");
+        assertThat(peeking.exit()).as(peeking.err()).isZero();
     }
 
     @Test

@@ -28,6 +28,34 @@ class ActionsAndShadowTest {
     }
 
     @Test
+    void acceptAndPendRulesCarryTheirRoute() throws PolicyException {
+        ListenerPolicy policy = listener("""
+                      - name: to-api
+                        source: [10.0.0.1]
+                        action: accept
+                        route: api
+                      - name: ask
+                        source: [10.0.0.2]
+                        action: pend
+                        decision: authz
+                        route: " batch "
+                      - name: plain
+                        source: [10.0.0.3]
+                        action: accept
+                """, "reject");
+
+        assertThat(policy.evaluate(Requests.from("demo", "10.0.0.1")).route()).contains("api");
+        Verdict ask = policy.evaluate(Requests.from("demo", "10.0.0.2"));
+        assertThat(ask.action()).isEqualTo(InspectAction.PEND);
+        assertThat(ask.route()).as("stripped, as decision names are").contains("batch");
+        assertThat(policy.evaluate(Requests.from("demo", "10.0.0.3")).route()).isEmpty();
+        assertThat(policy.evaluate(Requests.from("demo", "10.0.0.9")).route()).as("the default").isEmpty();
+        org.assertj.core.api.Assertions.assertThatIllegalArgumentException().isThrownBy(() -> new Verdict(
+                InspectAction.REJECT, "r", Optional.empty(), Optional.empty(), Optional.empty(), Permit.NONE,
+                Optional.of("api")));
+    }
+
+    @Test
     void acceptRejectAndPendWithDecisionAndTimeout() throws PolicyException {
         ListenerPolicy policy = listener("""
                       - name: ok

@@ -194,6 +194,8 @@ class RulesSchemaTest {
                 wrong("action and limiter", "/listeners/demo/rules/0", rule("action: accept\n        rate-limit: {rate: 10/s}")),
                 wrong("two limiters", "/listeners/demo/rules/0", rule("rate-limit: {rate: 10/s}\n        concurrency-limit: {max: 5}")),
                 wrong("decision without pend", "/listeners/demo/rules/0/action", rule("action: accept\n        decision: authz")),
+                wrong("route on reject", "/listeners/demo/rules/0/action", rule("action: reject\n        route: api")),
+                wrong("route on a limiter", "/listeners/demo/rules/0", rule("rate-limit: {rate: 10/s}\n        route: api")),
                 wrong("timeout on a limiter", "/listeners/demo/rules/0", rule("rate-limit: {rate: 10/s}\n        timeout: 2s")),
                 wrong("bad duration", "/listeners/demo/rules/0/timeout", rule("action: pend\n        timeout: 5d")),
                 wrong("bad rate", "/listeners/demo/rules/0/rate-limit/rate", rule("rate-limit: {rate: 10/h}")),
@@ -383,6 +385,8 @@ class RulesSchemaTest {
         add(values, "name", false, "default", "no-policy", "", " ");
         add(values, "decision", true, "authz", "opa.v1", "decide_2");
         add(values, "decision", false, "-authz", "auth z", "", "authz/x");
+        add(values, "route", true, "api", "pool-2", "0", "a".repeat(63));
+        add(values, "route", false, "API", "-api", "api_v2", "api.v2", "", "a".repeat(64), "api pool");
         add(values, "listName", true, "office", "block-list.v4", "a_b", "2024");
         add(values, "listName", false, "-office", "office list", "list:office", "a/b");
         return values.stream();
@@ -465,6 +469,7 @@ class RulesSchemaTest {
             case "action" -> rule("action: " + value);
             case "mode" -> rule("action: reject\n        mode: " + value);
             case "decision" -> rule("action: pend\n        decision: " + value);
+            case "route" -> rule("action: accept\n        route: " + value);
             case "name" -> "listeners:\n  demo:\n    rules:\n      - name: " + value + "\n        action: accept\n"
                     + "    default: reject\n";
             default -> throw new IllegalArgumentException(kind);

@@ -2,6 +2,7 @@ package io.portcullis.core;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
+import java.util.Optional;
 
 /**
  * A connection that passed inspection, handed to an {@link AcceptHandler} or returned by
@@ -17,11 +18,23 @@ public final class AcceptedConnection {
     private final Channel channel;
     private final InspectRequest request;
     private final InspectionHandler holder;
+    private final Optional<String> route;
 
-    AcceptedConnection(Channel channel, InspectRequest request, InspectionHandler holder) {
+    AcceptedConnection(Channel channel, InspectRequest request, InspectionHandler holder, Optional<String> route) {
         this.channel = channel;
         this.request = request;
         this.holder = holder;
+        this.route = route;
+    }
+
+    /**
+     * The named backend pool this connection goes to: the completion's route, else the verdict's
+     * ({@link Verdict#route()}, {@link Completion#route()}). Any thread.
+     *
+     * @return the pool's name; empty for the accept handler's default
+     */
+    public Optional<String> route() {
+        return route;
     }
 
     /**
@@ -67,6 +80,7 @@ public final class AcceptedConnection {
 
     @Override
     public String toString() {
-        return "AcceptedConnection[" + request.id() + " " + request.listener() + " " + request.source() + "]";
+        return "AcceptedConnection[" + request.id() + " " + request.listener() + " " + request.source()
+                + route.map(r -> " route " + r).orElse("") + "]";
     }
 }

@@ -104,6 +104,8 @@ final class InspectionHandler extends ChannelInboundHandlerAdapter implements Ru
     /** Held from the verdict until the connection closes. */
     private Permit permit = Permit.NONE;
     private String rule = "error";
+    /** The named pool an acceptance goes to: the verdict's, then a completion's; visible as {@link #rule} is. */
+    private Optional<String> route = Optional.empty();
     private long inspectNanos;
     /** When the pend began, 0 when not pended; read by other threads for {@link Listener#pending()}. */
     private volatile long pendingSince;
@@ -125,6 +127,11 @@ final class InspectionHandler extends ChannelInboundHandlerAdapter implements Ru
     /** The rule of the verdict; visible to other threads once {@link #pendingSince()} is non-zero. */
     String rule() {
         return rule;
+    }
+
+    /** The route of the verdict; visible to other threads once {@link #pendingSince()} is non-zero. */
+    Optional<String> route() {
+        return route;
     }
 
     /** Nanotime the pend began, 0 while not pended. Any thread. */
@@ -227,6 +234,7 @@ final class InspectionHandler extends ChannelInboundHandlerAdapter implements Ru
         if (verdict != null) {
             permit = verdict.permit();
             rule = verdict.rule();
+            route = verdict.route();
         }
         inspectNanos = System.nanoTime() - start;
         listener.observer().inspected(settings.name(), action, inspectNanos);
@@ -425,6 +433,9 @@ final class InspectionHandler extends ChannelInboundHandlerAdapter implements Ru
     private void completed(InspectAction action, Completion completion) {
         PendOutcome outcome = completion.fallback() ? PendOutcome.FAILURE
                 : action == InspectAction.ACCEPT ? PendOutcome.ACCEPT : PendOutcome.REJECT;
+        if (completion.route().isPresent()) {
+            route = completion.route();
+        }
         long held = endPend(outcome);
         ended(Optional.of(action), outcome.label(), completion.decidedBy(), completion.reason(), held);
         if (!ctx.channel().isActive() || (inputShut && early.isEmpty())) {
@@ -449,7 +460,7 @@ final class InspectionHandler extends ChannelInboundHandlerAdapter implements Ru
 
     private void ended(Optional<InspectAction> action, String outcome, String decidedBy, Optional<String> reason, long held) {
         listener.observer().inspectionEnded(new InspectionEnd(request, rule, action, outcome, decidedBy, reason,
-                inspectNanos, held));
+                inspectNanos, held, action.isPresent() && action.get() == InspectAction.ACCEPT ? route : Optional.empty()));
     }
 
     /** Ends the inspection because the listener is closing, with its on-timeout action. Any thread. */
@@ -485,7 +496,7 @@ final class InspectionHandler extends ChannelInboundHandlerAdapter implements Ru
 
     private void accept(State from) {
         move(from, State.ACCEPTED);
-        AcceptedConnection connection = new AcceptedConnection(ctx.channel(), request, this);
+        AcceptedConnection connection = new AcceptedConnection(ctx.channel(), request, this, route);
         boolean taken;
         try {
             taken = listener.acceptHandler().accepted(connection);

@@ -231,10 +231,21 @@ public final class Listener implements AutoCloseable {
         for (InspectionHandler h : pending.values()) {
             long since = h.pendingSince();
             if (since != 0) {
-                out.add(new PendingInspection(h.request(), h.rule(), Duration.ofNanos(now - since), h.heldBytes(), h.inputShut()));
+                out.add(new PendingInspection(h.request(), h.rule(), Duration.ofNanos(now - since), h.heldBytes(), h.inputShut(),
+                        h.route()));
             }
         }
         return out;
+    }
+
+    /**
+     * Whether the inspection {@code id} is held here now, being inspected or pended. Any thread.
+     *
+     * @param id the inspection
+     * @return true while it is; it may end right after
+     */
+    public boolean isPending(InspectId id) {
+        return pending.containsKey(Objects.requireNonNull(id, "id"));
     }
 
     /**

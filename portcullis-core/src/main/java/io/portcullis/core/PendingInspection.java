@@ -1,6 +1,7 @@
 package io.portcullis.core;
 
 import java.time.Duration;
+import java.util.Optional;
 
 /**
  * A snapshot of one pended inspection, for operators.
@@ -10,6 +11,21 @@ import java.time.Duration;
  * @param age     how long it has been pended
  * @param heldBytes client bytes held for it (at most the listener's {@code hold-bytes})
  * @param inputShut the client has half-closed: it sent those bytes and a FIN, and waits for the answer
+ * @param route   the named backend pool it goes to if accepted without naming another (its verdict's route)
  */
-public record PendingInspection(InspectRequest request, String rule, Duration age, int heldBytes, boolean inputShut) {
+public record PendingInspection(InspectRequest request, String rule, Duration age, int heldBytes, boolean inputShut,
+                                Optional<String> route) {
+
+    /**
+     * A snapshot without a route.
+     *
+     * @param request   what was inspected
+     * @param rule      the rule that pended it
+     * @param age       how long it has been pended
+     * @param heldBytes client bytes held for it
+     * @param inputShut the client has half-closed
+     */
+    public PendingInspection(InspectRequest request, String rule, Duration age, int heldBytes, boolean inputShut) {
+        this(request, rule, age, heldBytes, inputShut, Optional.empty());
+    }
 }

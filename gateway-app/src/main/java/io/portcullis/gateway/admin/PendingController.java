@@ -11,6 +11,8 @@ import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
 import org.springframework.context.annotation.Conditional;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.ResponseEntity;
@@ -23,7 +25,8 @@ import org.springframework.web.bind.annotation.RestController;
 
 /**
  * Operators see and complete pended inspections: {@code GET /admin/pending},
- * {@code POST /admin/pending/{id}} with {@code {"action":"accept"|"reject"}} (404 once it has ended).
+ * {@code POST /admin/pending/{id}} with {@code {"action":"accept"|"reject"}} and, to accept into a named backend
+ * pool of its listener, {@code "route":"NAME"} (404 once it has ended; 422 for a route the listener does not have).
  * Nothing here blocks: completion only hands the action to the connection's event loop.
  */
 @RestController
@@ -51,6 +54,7 @@ public class PendingController {
                 item.put("ageMillis", p.age().toMillis());
                 item.put("heldBytes", p.heldBytes());
                 item.put("halfClosed", p.inputShut());
+                p.route().ifPresent(route -> item.put("route", route));
                 out.add(item);
             }
         }
@@ -59,7 +63,7 @@ public class PendingController {
     }
 
     /** The body of a completion. */
-    public record CompleteRequest(String action) {
+    public record CompleteRequest(String action, String route) {
     }
 
     @PostMapping("/{id}")
@@ -81,12 +85,26 @@ public class PendingController {
         if (action == null) {
             return error(HttpStatus.BAD_REQUEST, "unknown action '" + body.action() + "' (expected accept or reject)");
         }
+        String route = body.route();
+        if (route != null && action != InspectAction.ACCEPT) {
+            return error(HttpStatus.BAD_REQUEST, "\"route\" goes with \"action\": \"accept\" only: a rejected connection goes nowhere");
+        }
         for (Listener listener : gateway.listeners()) {
-            if (listener.inspectComplete(inspectId, action, Completion.by("operator"))) {
+            if (route != null && listener.isPending(inspectId)) {
+                Set<String> routes = gateway.routes(listener.name());
+                if (!routes.contains(route)) {
+                    return error(HttpStatus.UNPROCESSABLE_CONTENT, "route '" + route + "' is not a backend pool of listener '"
+                            + listener.name() + "' (its pools: " + String.join(", ", new TreeSet<>(routes)) + ")");
+                }
+            }
+            if (listener.inspectComplete(inspectId, action, Completion.by("operator").withRoute(route))) {
                 Map<String, Object> ok = new LinkedHashMap<>();
                 ok.put("id", id);
                 ok.put("listener", listener.name());
                 ok.put("action", action.label());
+                if (route != null) {
+                    ok.put("route", route);
+                }
                 return ResponseEntity.ok(ok);
             }
         }

@@ -48,7 +48,7 @@ public record PolicySource(Optional<Resource> resource, boolean configured, Poli
 
     private static ListenerFacts facts(ListenerProperties listener) {
         return new ListenerFacts(listener.name(), listener.conditionalAccept(), listener.peeksTls(),
-                listener.readsProxyHeader());
+                listener.readsProxyHeader(), listener.routes());
     }
 
     /** A rules file read without a configuration, with {@link PolicyChecks#standalone()}: {@code validate} without listeners. */

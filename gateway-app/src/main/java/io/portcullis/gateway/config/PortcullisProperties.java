@@ -101,6 +101,8 @@ public record PortcullisProperties(
      * @param healthCheck       active TCP health check of the backends
      * @param proxyProtocol     PROXY-protocol headers: read from trusted balancers, sent to the backends
      * @param peek              the TLS ClientHello read before inspection
+     * @param pools             named backend pools besides {@code backends} (the pool called {@value #DEFAULT_POOL}),
+     *                          chosen by a rule's or a decision's {@code route}
      */
     public record ListenerProperties(
             @NotNull @Pattern(regexp = "[a-z0-9]([a-z0-9_-]{0,61}[a-z0-9])?",
@@ -115,7 +117,27 @@ public record PortcullisProperties(
             @Valid @DefaultValue Inspect inspect,
             @Valid @DefaultValue HealthCheck healthCheck,
             @Valid @DefaultValue ProxyProtocol proxyProtocol,
-            @Valid @DefaultValue Peek peek) {
+            @Valid @DefaultValue Peek peek,
+            @Valid @DefaultValue Map<String, Pool> pools) {
+
+        /** The name a route gives the listener's own {@code backends}; no named pool may take it. */
+        public static final String DEFAULT_POOL = io.portcullis.core.relay.RelayObserver.DEFAULT_POOL;
+        private static final java.util.regex.Pattern POOL_NAME =
+                java.util.regex.Pattern.compile(io.portcullis.policy.rule.Rule.ROUTE_PATTERN);
+
+        // Bean Validation's message cannot name the key at fault: the message says what a name must be.
+        @AssertTrue(message = "pools must be named with 1-63 lower-case letters, digits and '-', starting with a letter"
+                + " or digit (as a rule's route names them); 'default' is taken by the listener's own backends")
+        public boolean isPoolNamesValid() {
+            return pools.keySet().stream().allMatch(n -> POOL_NAME.matcher(n).matches() && !DEFAULT_POOL.equals(n));
+        }
+
+        /** The names a route may use on this listener: {@value #DEFAULT_POOL} and the named pools. */
+        public Set<String> routes() {
+            Set<String> names = new java.util.TreeSet<>(pools.keySet());
+            names.add(DEFAULT_POOL);
+            return names;
+        }
 
         @AssertTrue(message = "connect-timeout must be between 1ms and 5m")
         public boolean isConnectTimeoutValid() {
@@ -149,8 +171,11 @@ public record PortcullisProperties(
                     inspect.timeout(), inspect.onTimeout().toInspectAction(), inspect.maxPending(),
                     inspect.onOverflow().toInspectAction(), inspect.holdBytes(), ListenerSettings.DEFAULT_ACCEPT_BACKLOG,
                     peekSettings());
+            Map<String, GatewaySettings.PoolPlan> named = new java.util.TreeMap<>();
+            pools.forEach((poolName, pool) -> named.put(poolName, pool.toPlan()));
             return new GatewaySettings.ListenerPlan(settings, backends.stream().map(HostAndPort::toSocketAddress).toList(),
-                    balance, new RelaySettings(connectTimeout, idleTimeout, proxyProtocol.send()), healthCheck.toSettings());
+                    balance, new RelaySettings(connectTimeout, idleTimeout, proxyProtocol.send()), healthCheck.toSettings(),
+                    named);
         }
     }
 
@@ -204,6 +229,26 @@ public record PortcullisProperties(
         @AssertTrue(message = "timeout must be between 1ms and 1m")
         public boolean isTimeoutValid() {
             return timeout == null || (timeout.toMillis() >= 1 && timeout.compareTo(Duration.ofMinutes(1)) <= 0);
+        }
+    }
+
+    /**
+     * A named backend pool of a listener: the same keys as the listener's own backends, with the same defaults
+     * (not the listener's values).
+     *
+     * @param backends    where connections routed to this pool are relayed
+     * @param balance     round-robin | least-connections | source-hash
+     * @param healthCheck active TCP health check of these backends
+     */
+    public record Pool(
+            @NotNull @jakarta.validation.constraints.Size(min = 1, message = "must name at least one backend")
+            List<HostAndPort> backends,
+            @DefaultValue("round-robin") Balance balance,
+            @Valid @DefaultValue HealthCheck healthCheck) {
+
+        GatewaySettings.PoolPlan toPlan() {
+            return new GatewaySettings.PoolPlan(backends.stream().map(HostAndPort::toSocketAddress).toList(), balance,
+                    healthCheck.toSettings());
         }
     }
 

@@ -24,15 +24,19 @@ import tools.jackson.databind.node.ObjectNode;
  *
  * <p>Request, both types: {@code {"id", "listener", "source": {"ip", "port"}, "destination": {"ip", "port"},
  * "sni", "alpn", "peer": {"ip", "port"}, "proxy": null or {"version", "local", "authority", "tlvs": [{"type",
- * "value"}]}, "tls": null or {"versions", "ja4"}, "rule", "receivedAt"}}; {@code opa} wraps it as {@code {"input": ...}}. Answer of {@code http}:
- * {@code {"action": "accept"|"reject", "reason": "...", "ttl": "30s"}} (reason and ttl optional); of {@code opa}:
- * {@code {"result": true|false}} or {@code {"result": {"allow": bool, "reason": "..."}}}. Anything else is a
+ * "value"}]}, "tls": null or {"versions", "ja4"}, "rule", "receivedAt"}}; {@code opa} wraps it as
+ * {@code {"input": ...}}. Answer of {@code http}:
+ * {@code {"action": "accept"|"reject", "reason": "...", "ttl": "30s", "route": "api"}} (reason, ttl and route
+ * optional); of {@code opa}: {@code {"result": true|false}} or
+ * {@code {"result": {"allow": bool, "reason": "...", "route": "api"}}}. A route is a backend pool's name; with a
+ * reject it is ignored (a policy may compute it apart from the verdict). Anything else is a
  * {@link MalformedAnswerException}. Thread-safe; any thread.
  */
 public final class DecisionJson {
 
     /** A reason longer than this is cut: it goes to the audit line, not to a database. */
     static final int MAX_REASON_CHARS = 256;
+    private static final Pattern ROUTE = Pattern.compile(io.portcullis.policy.rule.Rule.ROUTE_PATTERN);
     private static final Pattern TTL = Pattern.compile("(\\d{1,9})(ms|s|m|h)");
     private static final Duration MAX_TTL = DecisionServiceSettings.CacheSettings.MAX_TTL;
     private static final JsonMapper MAPPER = JsonMapper.builder()
@@ -144,7 +148,9 @@ public final class DecisionJson {
             default -> throw new MalformedAnswerException("unknown action '" + shorten(action.stringValue())
                     + "' (expected accept or reject)");
         };
-        return new Decision(decided, reason(root), ttl(root.get("ttl")));
+        Optional<String> route = route(root);
+        return new Decision(decided, reason(root), ttl(root.get("ttl")),
+                decided == InspectAction.ACCEPT ? route : Optional.empty());
     }
 
     private static Decision opa(JsonNode root) {
@@ -163,8 +169,25 @@ public final class DecisionJson {
         if (allow == null || !allow.isBoolean()) {
             throw new MalformedAnswerException("OPA \"result\" has no boolean \"allow\"");
         }
+        Optional<String> route = route(result);
         return new Decision(allow.booleanValue() ? InspectAction.ACCEPT : InspectAction.REJECT,
-                reason(result), Optional.empty());
+                reason(result), Optional.empty(), allow.booleanValue() ? route : Optional.empty());
+    }
+
+    /** A pool's name; null or absent for none. Spelled as in rules.yaml, so a typo fails here, not at the pool. */
+    private static Optional<String> route(JsonNode node) {
+        JsonNode route = node.get("route");
+        if (route == null || route.isNull()) {
+            return Optional.empty();
+        }
+        if (!route.isString()) {
+            throw new MalformedAnswerException("\"route\" is not a string (expected a backend pool's name)");
+        }
+        if (!ROUTE.matcher(route.stringValue()).matches()) {
+            throw new MalformedAnswerException("bad route '" + shorten(route.stringValue())
+                    + "' (expected a backend pool's name: lower-case letters, digits and '-')");
+        }
+        return Optional.of(route.stringValue());
     }
 
     private static Optional<String> reason(JsonNode node) {

@@ -80,7 +80,7 @@ final class DecisionService implements AutoCloseable {
                 Optional<Decision> last = cache.lastKnown(key);
                 yield last.isPresent()
                         ? new Resolution(last.get().action(), Completion.fallback("stale", what + "; last known answer"
-                                + last.get().reason().map(r -> ": " + r).orElse("")))
+                                + last.get().reason().map(r -> ": " + r).orElse("")).withRoute(last.get().route().orElse(null)))
                         : new Resolution(InspectAction.REJECT, Completion.fallback("failure", what + "; no last known answer"));
             }
         };

@@ -136,7 +136,7 @@ public final class DecisionServices implements DecisionTrigger, AbortHandler, Au
         if (cached.isPresent()) {
             observer.decided(service.name(), DecisionOutcome.CACHED, -1);
             completer.complete(request.listener(), request.id(), cached.get().action(),
-                    Completion.by("cache", cached.get().reason().orElse(null)));
+                    Completion.by("cache", cached.get().reason().orElse(null)).withRoute(cached.get().route().orElse(null)));
             return;
         }
         DecisionCall call = new DecisionCall(this, service, request, key);
@@ -179,10 +179,21 @@ public final class DecisionServices implements DecisionTrigger, AbortHandler, Au
 
     void answered(DecisionCall call, Decision decision) {
         DecisionService service = call.service;
+        Optional<String> route = decision.route();
+        if (route.isPresent()) {
+            Set<String> known = completer.routes(call.request.listener());
+            if (!known.contains(route.get())) {
+                // Not cached, not remembered for stale: an answer the gateway cannot carry out is a failure.
+                failed(call, new MalformedAnswerException("route '" + route.get() + "' is not a backend pool of listener '"
+                        + call.request.listener() + "' (its pools: " + String.join(", ", new java.util.TreeSet<>(known))
+                        + ")"));
+                return;
+            }
+        }
         observer.decided(service.name(), decision.action() == InspectAction.ACCEPT ? DecisionOutcome.ACCEPT
                 : DecisionOutcome.REJECT, System.nanoTime() - call.startNanos);
         service.cache().remember(call.key, decision);
-        complete(call, decision.action(), Completion.by("service", decision.reason().orElse(null)));
+        complete(call, decision.action(), Completion.by("service", decision.reason().orElse(null)).withRoute(route.orElse(null)));
     }
 
     void failed(DecisionCall call, Throwable error) {

@@ -188,6 +188,8 @@ public final class AuditLog implements AutoCloseable {
         line.put("outcome", end.outcome());
         line.put("decidedBy", end.decidedBy());
         line.put("reason", end.reason().orElse(null));
+        // Only when set: lines of listeners without pools stay as they were.
+        end.route().ifPresent(route -> line.put("route", route));
         line.put("receivedAt", r.receivedAt().toString());
         line.put("inspectMicros", end.inspectNanos() / 1_000);
         line.put("pendMillis", end.pendNanos() / 1_000_000);

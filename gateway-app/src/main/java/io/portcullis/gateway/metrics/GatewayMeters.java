@@ -183,14 +183,23 @@ public final class GatewayMeters implements ListenerObserver, RelayObserver, Sha
                 .increment();
     }
 
-    /** {@code portcullis_backend_up{listener,backend}}: 1 when the health check finds the backend up. */
+    /** Without a pool: the listener's own backends. */
     @Override
     public void backendHealth(String listener, String backend, boolean up) {
-        backendUp.computeIfAbsent(listener + '\0' + backend, k -> {
+        backendHealth(listener, RelayObserver.DEFAULT_POOL, backend, up);
+    }
+
+    /**
+     * {@code portcullis_backend_up{listener,pool,backend}}: 1 when the health check finds the backend up. Per pool, since
+     * the same backend in two pools is checked (and may be marked) in each.
+     */
+    @Override
+    public void backendHealth(String listener, String pool, String backend, boolean up) {
+        backendUp.computeIfAbsent(listener + '\0' + pool + '\0' + backend, k -> {
             AtomicInteger state = new AtomicInteger();
             Gauge.builder("portcullis.backend.up", state, AtomicInteger::get)
                     .description("1 when the active health check finds the backend up")
-                    .tags("listener", listener, "backend", backend).register(registry);
+                    .tags("listener", listener, "pool", pool, "backend", backend).register(registry);
             return state;
         }).set(up ? 1 : 0);
     }

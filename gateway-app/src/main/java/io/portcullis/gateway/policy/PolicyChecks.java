@@ -10,6 +10,7 @@ import java.util.Collection;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 import java.util.TreeSet;
 import java.util.function.Predicate;
 
@@ -17,8 +18,9 @@ import java.util.function.Predicate;
  * What the gateway checks of a policy that parsed, at start, on every reload and in {@code validate} alike:
  * a section for every inspecting listener, no condition on what a TLS peek finds ({@code sni}, {@code alpn},
  * {@code tls-fingerprint}) in the rules of a listener that does not peek, no condition on what a PROXY-protocol
- * header carries ({@code pp-authority}, {@code pp-tlv}) in the rules of a listener that reads none, and a
- * configured service for every decision a pend rule names. Immutable; any thread.
+ * header carries ({@code pp-authority}, {@code pp-tlv}) in the rules of a listener that reads none, a backend
+ * pool of the listener for every {@code route} a rule names, and a configured service for every decision a pend
+ * rule names. Immutable; any thread.
  */
 public final class PolicyChecks {
 
@@ -37,13 +39,34 @@ public final class PolicyChecks {
      * @param peeksTls it reads the TLS ClientHello before inspecting, so sni, alpn and tls-fingerprint are known
      * @param readsProxyHeader it reads a PROXY-protocol header before inspecting, so pp-authority and pp-tlv
      *                         are known
+     * @param routes   the names a rule's route may use: {@code default} (its own backends) and its named pools
      */
-    public record ListenerFacts(String name, boolean inspects, boolean peeksTls, boolean readsProxyHeader) {
+    public record ListenerFacts(String name, boolean inspects, boolean peeksTls, boolean readsProxyHeader,
+                                Set<String> routes) {
 
         public ListenerFacts {
             Objects.requireNonNull(name, "name");
+            routes = Set.copyOf(routes);
+        }
+
+        /** A listener with only its own backends (route {@code default}). */
+        public ListenerFacts(String name, boolean inspects, boolean peeksTls, boolean readsProxyHeader) {
+            this(name, inspects, peeksTls, readsProxyHeader, Set.of(DEFAULT_ROUTE));
+        }
+
+        /** A listener that reads no PROXY-protocol header. */
+        public ListenerFacts(String name, boolean inspects, boolean peeksTls, Set<String> routes) {
+            this(name, inspects, peeksTls, false, routes);
+        }
+
+        /** A listener with no named pool. */
+        public ListenerFacts(String name, boolean inspects, boolean peeksTls) {
+            this(name, inspects, peeksTls, Set.of(DEFAULT_ROUTE));
         }
     }
+
+    /** What a route calls a listener's own backends. */
+    public static final String DEFAULT_ROUTE = "default";
 
     private final List<ListenerFacts> listeners;
     private final boolean standalone;
@@ -88,7 +111,7 @@ public final class PolicyChecks {
                     + " which have conditional-accept: true (the file has: " + new TreeSet<>(policy.listenerNames()) + ")");
         }
         for (String name : policy.listenerNames()) {
-            Optional<ListenerFacts> listener = standalone ? Optional.of(new ListenerFacts(name, true, true, true))
+            Optional<ListenerFacts> listener = standalone ? Optional.of(new ListenerFacts(name, true, true, true, Set.of()))
                     : listeners.stream().filter(l -> l.name().equals(name)).findFirst();
             // A section of a listener that is not configured, or does not inspect, is never evaluated.
             if (listener.isPresent() && listener.get().inspects()) {
@@ -101,6 +124,11 @@ public final class PolicyChecks {
                     if (!listener.get().readsProxyHeader() && rule.needsProxyHeader()) {
                         problems.add(unknownHere(policy, name, rule, Match::needsProxyHeader,
                                 "reads no PROXY-protocol header", PROXY_HINT));
+                    }
+                    Optional<String> route = rule.verdict().route();
+                    // Standalone: the pools are configuration, which is not known here.
+                    if (!standalone && route.isPresent() && !listener.get().routes().contains(route.get())) {
+                        problems.add(routeProblem(policy, listener.get(), rule, route.get()));
                     }
                 }
             }
@@ -117,6 +145,14 @@ public final class PolicyChecks {
         return position(policy, rule) + ": rule '" + rule.name() + "' of listener '" + listener + "' matches on "
                 + String.join(" and ", keys) + ", but listener '" + listener + "' " + lacks + ", so "
                 + (one ? keys.get(0) + " is" : "they are") + " never known there; " + hint + (one ? "" : "s");
+    }
+
+    private static String routeProblem(Policy policy, ListenerFacts listener, Rule rule, String route) {
+        List<String> named = new TreeSet<>(listener.routes()).stream().filter(r -> !r.equals(DEFAULT_ROUTE)).toList();
+        return position(policy, rule) + ": rule '" + rule.name() + "' of listener '" + listener.name() + "' routes to pool '"
+                + route + "', which listener '" + listener.name() + "' does not have (its pools: " + DEFAULT_ROUTE
+                + (named.isEmpty() ? "" : ", " + String.join(", ", named)) + "); add it under portcullis.listeners[].pools"
+                + " or fix the name";
     }
 
     private static String position(Policy policy, Rule rule) {

@@ -52,7 +52,7 @@ public final class PolicyInspectHandler implements InspectHandler {
         counter.verdict(request.listener(), verdict.rule(), action);
         io.portcullis.policy.model.Permit permit = verdict.permit();
         return new Verdict(action, verdict.rule(), verdict.decision(), verdict.timeout(),
-                permit == io.portcullis.policy.model.Permit.NONE ? Permit.NONE : permit::release);
+                permit == io.portcullis.policy.model.Permit.NONE ? Permit.NONE : permit::release, verdict.route());
     }
 
     /** Asks the rule's decision service, once the pend holds a slot: an overflowed pend asks nobody. */

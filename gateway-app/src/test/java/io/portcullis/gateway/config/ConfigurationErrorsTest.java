@@ -123,7 +123,7 @@ class ConfigurationErrorsTest {
         assertThat(errors("--portcullis.listners[0].name=x", "--portcullis.listners[0].bind=127.0.0.1:1",
                 "--portcullis.listeners[0].terminate-tls.cert=x")).containsExactly(
                 "portcullis.listeners[0].terminate-tls: unknown key (known here: name, bind, conditional-accept, backends, "
-                        + "balance, connect-timeout, idle-timeout, inspect, health-check, proxy-protocol, peek) (from the command line)",
+                        + "balance, connect-timeout, idle-timeout, inspect, health-check, proxy-protocol, peek, pools) (from the command line)",
                 "portcullis.listners: unknown key; did you mean 'listeners'? (from the command line)");
     }
 
@@ -156,6 +156,49 @@ class ConfigurationErrorsTest {
         assertThat(errors("--portcullis.decision-services.authz.url=http://authz:8181/v1/decide",
                 "--portcullis.decision-services.authz.on-failure=maybe")).containsExactly(
                 "portcullis.decision-services.authz.on-failure: found 'maybe', expected accept, reject or stale (from the command line)");
+    }
+
+    private static final String POOL_NAMES = "must be named with 1-63 lower-case letters, digits and '-', starting with a letter or digit (as a rule's route names them); 'default' is taken by the listener's own backends";
+
+    @Test
+    void badPoolsStopTheStart() throws Exception {
+        assertThat(errors("--portcullis.listeners[0].pools.default.backends[0]=127.0.0.1:10")).containsExactly(
+                "portcullis.listeners[0].pools: " + POOL_NAMES + " (from the command line)");
+        assertThat(errors("--portcullis.listeners[0].pools[api_v2].backends[0]=127.0.0.1:10")).containsExactly(
+                "portcullis.listeners[0].pools: " + POOL_NAMES + " (from the command line)");
+        assertThat(errors("--portcullis.listeners[0].pools.api.balance=least-connections")).containsExactly(
+                "portcullis.listeners[0].pools[api].backends: missing; this key is required (from the command line)");
+    }
+
+    @Test
+    void badPoolNamesInAFileStopTheStart() throws Exception {
+        Path app = dir.resolve("application.yml");
+        Files.writeString(app, """
+                portcullis:
+                  listeners:
+                    - name: db
+                      bind: 127.0.0.1:0
+                      backends: [127.0.0.1:9]
+                      pools:
+                        API:
+                          backends: [127.0.0.1:10]
+                        batch:
+                          backends: []
+                """);
+        assertThat(StartFailure.errors(StartFailure.of("--server.port=0", "--portcullis.rules=file:" + rules(COVERING_RULES),
+                "--spring.config.additional-location=file:" + app))).containsExactly(
+                        app.toAbsolutePath() + ":8:22: portcullis.listeners[0].pools: " + POOL_NAMES,
+                        app.toAbsolutePath() + ":10:21: portcullis.listeners[0].pools.batch.backends: found an empty value,"
+                                + " which must name at least one backend");
+    }
+
+    @Test
+    void aRuleRoutingToAPoolTheListenerLacksStopsTheStart() throws Exception {
+        Path file = rules("listeners:\n  db:\n    rules:\n      - name: r\n        action: accept\n        route: api\n"
+                + "    default: accept\n");
+        assertThat(errors("--portcullis.rules=file:" + file, "--portcullis.listeners[0].pools.batch.backends[0]=127.0.0.1:10"))
+                .containsExactly(file + ":4:9: rule 'r' of listener 'db' routes to pool 'api', which listener"
+                + " 'db' does not have (its pools: default, batch); add it under portcullis.listeners[].pools or fix the name");
     }
 
     @Test
@@ -254,7 +297,7 @@ class ConfigurationErrorsTest {
                 """);
         assertThat(errors("--portcullis.rules=file:" + rules)).containsExactly(rules + ":4:9: rule 'by-name' of "
                 + "listener 'db' matches on sni, but listener 'db' does not peek at TLS, so sni is never known there; "
-                + "no listener can peek at TLS yet: remove the rule or its condition");
+                + "set peek.tls: true on the listener, or remove the rule or its condition");
     }
 
     @Test

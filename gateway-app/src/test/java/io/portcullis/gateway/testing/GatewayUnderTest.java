@@ -163,6 +163,14 @@ public final class GatewayUnderTest implements AutoCloseable {
                 .orElseThrow(() -> new AssertionError("no listener named '" + name + "'"));
     }
 
+    /** The rules file written at the start; rewrite it to change the policy. */
+    public Path rulesFile() {
+        if (rulesDir == null) {
+            throw new IllegalStateException("no rules written");
+        }
+        return rulesDir.resolve("rules.yaml");
+    }
+
     public MeterRegistry meters() {
         return bean(MeterRegistry.class);
     }

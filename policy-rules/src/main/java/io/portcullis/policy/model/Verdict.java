@@ -20,6 +20,9 @@ import java.util.Optional;
  *                 must {@link Permit#release() release} it exactly when the connection ends
  *                 (releasing twice is harmless). {@link Permit#NONE} when nothing is held, which is
  *                 always so for {@code reject}: the evaluation releases what a rejected connection took.
+ * @param route    for {@code accept} and {@code pend}: the named backend pool of the listener the rule's {@code route}
+ *                 key names (the gateway checks that it exists); for a pend, the pool used when its decision
+ *                 names none. Empty: the listener's own backends
  */
 public record Verdict(
         InspectAction action,
@@ -27,7 +30,8 @@ public record Verdict(
         Optional<String> decision,
         Optional<Duration> timeout,
         Optional<String> reason,
-        Permit permit) {
+        Permit permit,
+        Optional<String> route) {
 
     /** Rule name reported when a listener's {@code default} decided. */
     public static final String DEFAULT_RULE = "default";
@@ -39,23 +43,33 @@ public record Verdict(
         Objects.requireNonNull(timeout, "timeout");
         Objects.requireNonNull(reason, "reason");
         Objects.requireNonNull(permit, "permit");
+        Objects.requireNonNull(route, "route");
         if (action != InspectAction.PEND && (decision.isPresent() || timeout.isPresent())) {
             throw new IllegalArgumentException("decision and timeout belong to pend verdicts only");
         }
+        if (action == InspectAction.REJECT && route.isPresent()) {
+            throw new IllegalArgumentException("route belongs to accept and pend verdicts only");
+        }
     }
 
-    /** A verdict with nothing but an action and a rule: no decision service, timeout, reason or permit. */
+    /** A verdict without a route. */
+    public Verdict(InspectAction action, String rule, Optional<String> decision, Optional<Duration> timeout,
+                   Optional<String> reason, Permit permit) {
+        this(action, rule, decision, timeout, reason, permit, Optional.empty());
+    }
+
+    /** A verdict with nothing but an action and a rule: no decision service, timeout, reason, permit or route. */
     public Verdict(InspectAction action, String rule) {
-        this(action, rule, Optional.empty(), Optional.empty(), Optional.empty(), Permit.NONE);
+        this(action, rule, Optional.empty(), Optional.empty(), Optional.empty(), Permit.NONE, Optional.empty());
     }
 
     /** This verdict holding {@code permit} (the evaluation adds the permits it took). */
     public Verdict withPermit(Permit permit) {
-        return new Verdict(action, rule, decision, timeout, reason, permit);
+        return new Verdict(action, rule, decision, timeout, reason, permit, route);
     }
 
     /** This verdict with a reason. */
     public Verdict withReason(String reason) {
-        return new Verdict(action, rule, decision, timeout, Optional.of(reason), permit);
+        return new Verdict(action, rule, decision, timeout, Optional.of(reason), permit, route);
     }
 }

@@ -24,6 +24,12 @@ import java.util.Optional;
  */
 public final class Rule {
 
+    /**
+     * How a {@code route} (a backend pool's name) is spelled: lower-case letters, digits and '-', starting with a
+     * letter or digit, at most 63 characters. The gateway's {@code pools} keys follow it too.
+     */
+    public static final String ROUTE_PATTERN = "[a-z0-9][a-z0-9-]{0,62}";
+
     private final String name;
     private final int line;
     private final int column;

@@ -27,7 +27,8 @@ import java.util.regex.Pattern;
 /**
  * One rule of a listener: {@code name} (required); conditions, one {@link MatchParser} per key
  * (built-in ones, then custom {@link MatchType}s from the service loader); then either an
- * {@code action} (with {@code decision} and {@code timeout} for {@code pend}) or one limiter
+ * {@code action} (with {@code decision} and {@code timeout} for {@code pend}, {@code route} for {@code accept} and
+ * {@code pend}) or one limiter
  * ({@code rate-limit} or {@code concurrency-limit}); and {@code mode}. The table of parsers here is
  * the table of known rule keys.
  */
@@ -37,6 +38,7 @@ final class RuleParser {
     static final String ACTION = "action";
     static final String DECISION = "decision";
     static final String TIMEOUT = "timeout";
+    static final String ROUTE = "route";
     static final String MODE = "mode";
 
     /** The built-in condition kinds, in the order the documentation lists them. */
@@ -46,12 +48,13 @@ final class RuleParser {
 
     /** Keys that are not conditions, after them. */
     private static final List<String> OUTCOME_KEYS =
-            List.of(ACTION, DECISION, TIMEOUT, RateLimit.KEY, ConcurrencyLimit.KEY, MODE);
+            List.of(ACTION, DECISION, TIMEOUT, ROUTE, RateLimit.KEY, ConcurrencyLimit.KEY, MODE);
 
     /** Names a rule cannot take because verdicts use them for something else. */
     private static final Set<String> RESERVED_NAMES = Set.of(Verdict.DEFAULT_RULE, PolicyEngine.NO_POLICY_RULE);
 
     private static final Pattern SERVICE_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]*");
+    private static final Pattern POOL_NAME = Pattern.compile(io.portcullis.policy.rule.Rule.ROUTE_PATTERN);
     private static final Pattern CUSTOM_KEY = Pattern.compile("[a-z][a-z0-9-]*");
 
     private final ParseContext context;
@@ -162,6 +165,16 @@ final class RuleParser {
             timeout = Durations.parse(timeoutEntry.value(), problems);
         }
 
+        Optional<String> route = Optional.empty();
+        Nodes.Entry routeEntry = entries.get(ROUTE);
+        if (routeEntry != null && acceptOrPend(routeEntry, action, actionEntry, limiterEntry, label)) {
+            route = Nodes.string(routeEntry.value(), problems).map(String::strip);
+            if (route.isPresent() && !POOL_NAME.matcher(route.get()).matches()) {
+                problems.add(routeEntry.value(), "invalid route '" + route.get() + "' (a backend pool's name: lower-case"
+                        + " letters, digits and '-', starting with a letter or digit, at most 63)");
+            }
+        }
+
         RuleMode mode = RuleMode.ENFORCE;
         Nodes.Entry modeEntry = entries.get(MODE);
         if (modeEntry != null) {
@@ -172,7 +185,7 @@ final class RuleParser {
             return Optional.empty();
         }
         Optional<Verdict> verdict = action.isEmpty() ? Optional.empty() : Optional.of(
-                new Verdict(action.get(), name.get(), decision, timeout, Optional.empty(), Permit.NONE));
+                new Verdict(action.get(), name.get(), decision, timeout, Optional.empty(), Permit.NONE, route));
         return Optional.of(new RuleDraft(name.get(), Nodes.line(node), Nodes.column(node), matches, verdict, limit, mode));
     }
 
@@ -188,6 +201,22 @@ final class RuleParser {
         } else if (actionEntry == null && limiterEntry != null) {
             context.problems().add(entry.key(), "'" + entry.name() + "' applies to 'action: pend' only ("
                     + label + " is a limiter rule)");
+        }
+        return false;
+    }
+
+    /** Whether a {@code route} key stands in an accept or pend rule; reports it when not. */
+    private boolean acceptOrPend(Nodes.Entry entry, Optional<InspectAction> action, Nodes.Entry actionEntry,
+                                 Nodes.Entry limiterEntry, String label) {
+        if (action.isPresent() && action.get() != InspectAction.REJECT) {
+            return true;
+        }
+        if (action.isPresent()) {
+            context.problems().add(entry.key(), "'" + entry.name() + "' applies to 'action: accept' and 'action: pend'"
+                    + " only (" + label + " has action: reject, and a rejected connection goes nowhere)");
+        } else if (actionEntry == null && limiterEntry != null) {
+            context.problems().add(entry.key(), "'" + entry.name() + "' applies to 'action: accept' and 'action: pend'"
+                    + " only (" + label + " is a limiter rule)");
         }
         return false;
     }

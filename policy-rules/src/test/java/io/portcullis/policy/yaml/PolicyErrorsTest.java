@@ -116,7 +116,7 @@ class PolicyErrorsTest {
                         action: accept
                 """))).containsExactly(
                 "rules.yaml:5:9: unknown key 'colour' in a rule (expected one of: name, source, port, sni, alpn,"
-                        + " tls-fingerprint, pp-authority, pp-tlv, time, source-port, action, decision, timeout,"
+                        + " tls-fingerprint, pp-authority, pp-tlv, time, source-port, action, decision, timeout, route,"
                         + " rate-limit, concurrency-limit, mode)");
     }
 

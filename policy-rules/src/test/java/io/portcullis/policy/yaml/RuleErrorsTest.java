@@ -167,6 +167,41 @@ class RuleErrorsTest {
     }
 
     @Test
+    void routeNeedsAcceptOrPendAndAPoolName() {
+        assertThat(errorsOf(rules("""
+                      - name: a
+                        source: [10.0.0.1]
+                        action: reject
+                        route: api
+                      - name: b
+                        rate-limit: {rate: 1/s}
+                        route: api
+                      - name: c
+                        action: accept
+                        route: "API"
+                      - name: d
+                        action: pend
+                        route: [api]
+                      - name: e
+                        action: accept
+                        route: "api pool"
+                      - name: f
+                        action: accept
+                        route: ""
+                """))).containsExactly(
+                "rules.yaml:7:9: 'route' applies to 'action: accept' and 'action: pend' only (rule 'a' has action:"
+                        + " reject, and a rejected connection goes nowhere)",
+                "rules.yaml:10:9: 'route' applies to 'action: accept' and 'action: pend' only (rule 'b' is a limiter rule)",
+                "rules.yaml:13:16: invalid route 'API' (a backend pool's name: lower-case letters, digits and '-',"
+                        + " starting with a letter or digit, at most 63)",
+                "rules.yaml:16:16: expected a string, got a list",
+                "rules.yaml:19:16: invalid route 'api pool' (a backend pool's name: lower-case letters, digits and '-',"
+                        + " starting with a letter or digit, at most 63)",
+                "rules.yaml:22:16: invalid route '' (a backend pool's name: lower-case letters, digits and '-',"
+                        + " starting with a letter or digit, at most 63)");
+    }
+
+    @Test
     void aRuleNeedsAnActionOrALimiterButNotBoth() {
         assertThat(errorsOf(rules("""
                       - name: nothing

@@ -22,6 +22,8 @@ public final class BackendHealthChecker implements Runnable, AutoCloseable {
 
     private final RelayAcceptHandler relay;
     private final BackendPool pool;
+    /** The pool's name for meters and logs. */
+    private final String poolName;
     private final HealthCheckSettings settings;
     private final EventLoop loop;
     private final int[] successes;
@@ -37,8 +39,23 @@ public final class BackendHealthChecker implements Runnable, AutoCloseable {
      * @param loop     where the probes run
      */
     public BackendHealthChecker(RelayAcceptHandler relay, HealthCheckSettings settings, EventLoop loop) {
+        this(relay, relay.pool(), RelayObserver.DEFAULT_POOL, settings, loop);
+    }
+
+    /**
+     * A checker of one pool of the relay (its default one or a named one), not started.
+     *
+     * @param relay    whose way of connecting to use
+     * @param pool     the pool to check
+     * @param poolName its name, for meters and logs
+     * @param settings interval, timeout, rise and fall
+     * @param loop     where the probes run
+     */
+    public BackendHealthChecker(RelayAcceptHandler relay, BackendPool pool, String poolName, HealthCheckSettings settings,
+                                EventLoop loop) {
         this.relay = relay;
-        this.pool = relay.pool();
+        this.pool = java.util.Objects.requireNonNull(pool, "pool");
+        this.poolName = java.util.Objects.requireNonNull(poolName, "poolName");
         this.settings = settings;
         this.loop = loop;
         this.successes = new int[pool.size()];
@@ -53,7 +70,7 @@ public final class BackendHealthChecker implements Runnable, AutoCloseable {
      */
     public BackendHealthChecker start() {
         for (int i = 0; i < pool.size(); i++) {
-            relay.observer().backendHealth(relay.listener(), pool.label(i), pool.isUp(i));
+            relay.observer().backendHealth(relay.listener(), poolName, pool.label(i), pool.isUp(i));
         }
         if (settings.enabled()) {
             ticks = loop.scheduleWithFixedDelay(this, 0, settings.interval().toNanos(), TimeUnit.NANOSECONDS);
@@ -107,12 +124,13 @@ public final class BackendHealthChecker implements Runnable, AutoCloseable {
 
     private void change(int i, boolean up) {
         if (pool.markUp(i, up)) {
-            relay.observer().backendHealth(relay.listener(), pool.label(i), up);
+            relay.observer().backendHealth(relay.listener(), poolName, pool.label(i), up);
             if (up) {
-                log.info("Backend {} of listener '{}' is up again", pool.label(i), relay.listener());
+                log.info("Backend {} of pool '{}' of listener '{}' is up again", pool.label(i), poolName, relay.listener());
             } else {
-                log.warn("Backend {} of listener '{}' is down after {} failed checks{}", pool.label(i), relay.listener(),
-                        settings.fall(), pool.upCount() == 0 ? "; no backend is up, all are tried" : "");
+                log.warn("Backend {} of pool '{}' of listener '{}' is down after {} failed checks{}", pool.label(i),
+                        poolName, relay.listener(), settings.fall(),
+                        pool.upCount() == 0 ? "; no backend of the pool is up, all are tried" : "");
             }
         }
     }

@@ -43,6 +43,8 @@ final class Relay implements ChannelFutureListener, Runnable {
     static final int HOLD_WHILE_CONNECTING = RelayAcceptHandler.WATER_MARK.high();
 
     private final RelayAcceptHandler owner;
+    /** The pool this relay's backend comes from: the handler's default or the connection's route. */
+    private final BackendPool pool;
     private final Channel clientChannel;
     private final RelaySide client;
     private RelaySide backend;
@@ -61,7 +63,12 @@ final class Relay implements ChannelFutureListener, Runnable {
     private ScheduledFuture<?> idleTimer;
 
     Relay(RelayAcceptHandler owner, Channel clientChannel) {
+        this(owner, owner.pool(), clientChannel);
+    }
+
+    Relay(RelayAcceptHandler owner, BackendPool pool, Channel clientChannel) {
         this.owner = owner;
+        this.pool = pool;
         this.clientChannel = clientChannel;
         this.client = new RelaySide(this, RelayObserver.UPSTREAM);
     }
@@ -115,7 +122,6 @@ final class Relay implements ChannelFutureListener, Runnable {
     }
 
     private void connectNext() {
-        BackendPool pool = owner.pool();
         int index = pool.attempt(first, attempt++);
         if (index < 0) {
             owner.observer().allBackendsFailed(owner.listener());
@@ -146,7 +152,6 @@ final class Relay implements ChannelFutureListener, Runnable {
             connected();
             return;
         }
-        BackendPool pool = owner.pool();
         log.debug("Listener '{}': backend {} failed: {}", owner.listener(), pool.label(backendIndex),
                 connect.cause().toString());
         owner.observer().backendConnectFailed(owner.listener(), pool.label(backendIndex));
@@ -258,7 +263,7 @@ final class Relay implements ChannelFutureListener, Runnable {
             header = null;
         }
         if (backendIndex >= 0) {
-            owner.pool().closed(backendIndex);
+            pool.closed(backendIndex);
             backendIndex = -1;
         }
         owner.observer().connectionClosed(owner.listener());

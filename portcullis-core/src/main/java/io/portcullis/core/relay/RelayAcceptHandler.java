@@ -20,12 +20,21 @@ import io.portcullis.core.PipelineNames;
 import io.portcullis.core.Transport;
 import java.net.Inet4Address;
 import java.net.InetSocketAddress;
+import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The default {@link AcceptHandler}: relays every accepted connection to a backend of its pool, trying
  * the next backend when one refuses or does not answer within the connect timeout, and closing the
  * client when none can be reached.
+ *
+ * <p>Named pools: a connection whose {@link AcceptedConnection#route()} names one of {@link #pools()} is relayed
+ * to that pool instead of the default one. A route that names no pool is refused: the client gets a reset and
+ * the listener counts the refusal (the code that sets routes should check them against the pools first).
  *
  * <p>The backend channel runs on the client's event loop, so one thread owns both sides of a relay.
  * The listener must therefore run on the same {@link EventLoops} as this handler. Host-name backends
@@ -36,11 +45,15 @@ import java.util.Objects;
  */
 public final class RelayAcceptHandler implements AcceptHandler {
 
+    private static final Logger log = LoggerFactory.getLogger(RelayAcceptHandler.class);
+
     /** As on the listener's client channels: past 64 KiB queued a side stops reading its peer. */
     static final WriteBufferWaterMark WATER_MARK = new WriteBufferWaterMark(32 * 1024, 64 * 1024);
 
     private final String listener;
     private final BackendPool pool;
+    private final Map<String, BackendPool> pools;
+    private final AtomicBoolean unknownRouteSaid = new AtomicBoolean();
     private final RelaySettings settings;
     private final RelayObserver observer;
     private final Bootstrap bootstrap;
@@ -56,13 +69,29 @@ public final class RelayAcceptHandler implements AcceptHandler {
      */
     public RelayAcceptHandler(String listener, BackendPool pool, RelaySettings settings, EventLoops loops,
                               RelayObserver observer) {
+        this(listener, pool, Map.of(), settings, loops, observer);
+    }
+
+    /**
+     * A handler with named pools besides the default one.
+     *
+     * @param listener name of the listener this handler serves, for meters and logs
+     * @param pool     the default backends: for connections without a route
+     * @param pools    the named pools a route may choose (it may hold {@code pool} too, under a name of its own)
+     * @param settings connect and idle timeouts
+     * @param loops    the loops the listener runs on; backend channels are of their transport
+     * @param observer told of bytes, relays and backend failures, for meters
+     */
+    public RelayAcceptHandler(String listener, BackendPool pool, Map<String, BackendPool> pools, RelaySettings settings,
+                              EventLoops loops, RelayObserver observer) {
         this.listener = Objects.requireNonNull(listener, "listener");
         this.pool = Objects.requireNonNull(pool, "pool");
+        this.pools = Map.copyOf(pools);
         this.settings = Objects.requireNonNull(settings, "settings");
         this.observer = Objects.requireNonNull(observer, "observer");
         int connectMillis = (int) settings.connectTimeout().toMillis();
         Bootstrap b = options(new Bootstrap().channel(loops.channelType()), connectMillis);
-        if (pool.hasUnresolved()) {
+        if (pool.hasUnresolved() || this.pools.values().stream().anyMatch(BackendPool::hasUnresolved)) {
             b.resolver(new DnsAddressResolverGroup(new DnsNameResolverBuilder()
                     .datagramChannelType(loops.datagramChannelType())
                     .queryTimeoutMillis(connectMillis)));
@@ -83,8 +112,15 @@ public final class RelayAcceptHandler implements AcceptHandler {
     /** For tests: relays reach their backends through {@code connector}. No bootstraps, so no health probes. */
     RelayAcceptHandler(String listener, BackendPool pool, RelaySettings settings, RelayObserver observer,
                        BackendConnector connector) {
+        this(listener, pool, Map.of(), settings, observer, connector);
+    }
+
+    /** For tests, with named pools. */
+    RelayAcceptHandler(String listener, BackendPool pool, Map<String, BackendPool> pools, RelaySettings settings,
+                       RelayObserver observer, BackendConnector connector) {
         this.listener = Objects.requireNonNull(listener, "listener");
         this.pool = Objects.requireNonNull(pool, "pool");
+        this.pools = Map.copyOf(pools);
         this.settings = Objects.requireNonNull(settings, "settings");
         this.observer = Objects.requireNonNull(observer, "observer");
         this.connector = Objects.requireNonNull(connector, "connector");
@@ -108,11 +144,31 @@ public final class RelayAcceptHandler implements AcceptHandler {
             connection.close();
             return true;
         }
-        Relay relay = new Relay(this, client);
+        BackendPool target = pool;
+        Optional<String> route = connection.route();
+        if (route.isPresent()) {
+            target = pools.get(route.get());
+            if (target == null) {
+                refuseUnknownRoute(connection, route.get());
+                return false;
+            }
+        }
+        Relay relay = new Relay(this, target, client);
         client.pipeline().addLast(PipelineNames.RELAY, relay.clientSide());
-        relay.start(connection.takeEarlyData(), pool.first(connection.request()),
+        relay.start(connection.takeEarlyData(), target.first(connection.request()),
                 ProxyHeaderOut.of(settings.sendProxy(), connection.request()));
         return true;
+    }
+
+    /** A reset, not a FIN: the client must not take a close for an answer. The listener counts the refusal. */
+    private void refuseUnknownRoute(AcceptedConnection connection, String route) {
+        if (!unknownRouteSaid.getAndSet(true)) {
+            log.warn("Listener '{}': route '{}' names no backend pool (pools: {}); such connections are reset",
+                    listener, route, new java.util.TreeSet<>(pools.keySet()));
+        } else {
+            log.debug("Listener '{}': route '{}' names no backend pool; resetting {}", listener, route, connection);
+        }
+        connection.channel().config().setOption(ChannelOption.SO_LINGER, 0);
     }
 
     /**
@@ -131,6 +187,15 @@ public final class RelayAcceptHandler implements AcceptHandler {
      */
     public BackendPool pool() {
         return pool;
+    }
+
+    /**
+     * The named pools a route may choose.
+     *
+     * @return them by name, unmodifiable
+     */
+    public Map<String, BackendPool> pools() {
+        return pools;
     }
 
     /**

@@ -14,6 +14,8 @@ public interface RelayObserver {
     String UPSTREAM = "upstream";
     /** {@code direction} of {@link #bytes}: backend to client. */
     String DOWNSTREAM = "downstream";
+    /** The pool name {@link #backendHealth(String, String, String, boolean)} gives a relay's default pool. */
+    String DEFAULT_POOL = "default";
 
     /**
      * Bytes were read from one side and handed to the other; reported once per read batch, not per byte.
@@ -54,6 +56,19 @@ public interface RelayObserver {
      * @param up       what the check found
      */
     default void backendHealth(String listener, String backend, boolean up) { }
+
+    /**
+     * The health check found a backend of a pool up or down; called at start for every backend and on each change.
+     * By default it reports to {@link #backendHealth(String, String, boolean)} without the pool.
+     *
+     * @param listener the listener's name
+     * @param pool     the pool's name, {@link #DEFAULT_POOL} for the relay's default pool
+     * @param backend  its configured {@code host:port}
+     * @param up       what the check found
+     */
+    default void backendHealth(String listener, String pool, String backend, boolean up) {
+        backendHealth(listener, backend, up);
+    }
 
     /**
      * No backend of the pool could be reached; the client was closed.
