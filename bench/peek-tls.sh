@@ -94,7 +94,7 @@ start_backend "$WORK/backend" "$BACKEND_PORT"
 start_haproxy_sni "$WORK/haproxy" "$BACKEND_PORT" "$HAPROXY_PORT" "$SNI_NAME"
 start_nginx_preread "$WORK/nginx-stream" "$BACKEND_PORT" "$NGINX_PORT" "$SNI_NAME"
 
-declare -A PORT DESC
+declare -A PORT DESC PROC
 : >"$RAW/skipped.txt"
 skip() { # skip PATH REASON
     log "skipped: $1: $2"
@@ -106,6 +106,7 @@ add_path() { # add_path NAME PORT DESCRIPTION
     PATHS+=("$1")
 }
 add_path direct "$BACKEND_PORT" "no proxy: the hello straight to the nginx backend"
+PROC[haproxy]=$HAPROXY_PID PROC[nginx]=$NGINX_STREAM_PID
 add_path haproxy "$HAPROXY_PORT" "HAProxy mode tcp, nbthread $WORKERS, inspect-delay + req.ssl_hello_type 1, use_backend if req.ssl_sni -i $SNI_NAME, no default backend"
 add_path nginx "$NGINX_PORT" "nginx stream, worker_processes $WORKERS, ssl_preread on, proxy_pass by a map of \$ssl_preread_server_name (default: a server that closes)"
 
@@ -149,17 +150,20 @@ add_peek_path() { # add_peek_path PATH SNI_PORT ANY_PORT DESCRIPTION
     fi
 }
 if await_portcullis peek; then
+    PROC[portcullis-peek]=$PORTCULLIS_PID
     add_peek_path portcullis-peek "$PEEK_PORT" "$PEEKANY_PORT" "Portcullis, peek.tls: true (epoll, the default transport)"
 else
     skip portcullis-peek "did not start: $START_ERROR"
 fi
 if await_portcullis nopeek; then
+    PROC[portcullis-nopeek]=$PORTCULLIS_PID
     add_path portcullis-nopeek "$NOPEEK_PORT" "Portcullis, the same listener without peek, conditional accept, rule accept-all"
 else
     skip portcullis-nopeek "did not start: $START_ERROR"
 fi
 if [ "$URING" != 0 ]; then
     if await_portcullis uring; then
+        PROC[portcullis-peek-uring]=$PORTCULLIS_PID
         add_peek_path portcullis-peek-uring "$URING_PORT" "$URINGANY_PORT" "As portcullis-peek, with transport: io_uring"
     else
         skip portcullis-peek-uring "did not start (io_uring unavailable here?): $START_ERROR"
@@ -204,10 +208,25 @@ WRK=(wrk -t 1 -s "$E2E_DIR/wrk-raw.lua" --latency)
 
 # ---------------------------------------------------------------- runs
 
+# cpu_ticks PID: user and system clock ticks of PID and its children (every thread: nginx's worker, the JVM's
+# JIT and GC threads), from /proc.
+cpu_ticks() {
+    local pid u=0 s=0 stat
+    for pid in "$1" $(descendants "$1"); do
+        stat=$(cut -d')' -f2- "/proc/$pid/stat" 2>/dev/null) || continue
+        read -r -a f <<<"$stat"
+        u=$((u + f[11])) s=$((s + f[12]))
+    done
+    echo "$u $s"
+}
+
 run_case() { # run_case ROUND WORKLOAD PATH [SECONDS]
-    local round=$1 w=$2 p=$3 d=${4:-$DURATION} out=$RAW/r$1-$2-$3.txt
+    local round=$1 w=$2 p=$3 d=${4:-$DURATION} out=$RAW/r$1-$2-$3.txt before=
+    [ -n "${PROC[$p]:-}" ] && before=$(cpu_ticks "${PROC[$p]}")
     WRK_RAW_FILE=$WORK/hello/hello-$w.bin run_fg timeout $((d + 30)) ${CLIENT_PIN[@]+"${CLIENT_PIN[@]}"} \
         "${WRK[@]}" -c "$CONNS" -d "${d}s" "http://127.0.0.1:${PORT[$p]}/" >"$out" 2>&1 || echo "wrk exit status $?" >>"$out"
+    # The proxy's CPU time over the run (its share of the core, whatever the load generator got).
+    [ -n "$before" ] && echo "CPUTICKS $before $(cpu_ticks "${PROC[$p]}") $(getconf CLK_TCK)" >>"$out"
     sleep "$GAP"
 }
 

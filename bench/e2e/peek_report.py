@@ -4,12 +4,14 @@
 Reads RAW/machine.txt, settings.txt, paths.tsv, skipped.txt, other-name.txt, meters.txt and the runs
 r<round>-<hello>-<path>.txt (wrk with bench/e2e/wrk-raw.lua). Each wrk request is one connection (the backend
 answers the hello with 400 and closes), so connections/s = requests / duration. Every figure is the median over
-the rounds; every ratio is the median over the rounds of (path / reference in the same round).
+the rounds; every ratio is the median over the rounds of (path / reference in the same round). A run's line
+CPUTICKS (the proxy's user and system ticks before and after it) gives its CPU time per connection.
 
 usage: peek_report.py --raw DIR --name NAME --json OUT --markdown OUT
 """
 import argparse
 import json
+import re
 import statistics
 import sys
 from pathlib import Path
@@ -37,6 +39,16 @@ INSIGHTS = [
 ]
 
 
+def cpu_per_connection(text, connections):
+    """The proxy's CPU time per connection (µs, user and system) from the line CPUTICKS u0 s0 u1 s1 hz."""
+    m = re.search(r"^CPUTICKS (\d+) (\d+) (\d+) (\d+) (\d+)$", text, re.M)
+    if not m or not connections:
+        return None
+    u0, s0, u1, s1, hz = map(int, m.groups())
+    return {"cpu_user_us": round((u1 - u0) / hz / connections * 1e6, 1),
+            "cpu_sys_us": round((s1 - s0) / hz / connections * 1e6, 1)}
+
+
 def median(xs):
     return statistics.median(xs) if xs else None
 
@@ -61,6 +73,7 @@ def main():
 
     runs, failures = [], []
     cps = {}  # (hello, path) -> {round: conn/s}
+    cpu_us = {}  # (hello, path) -> {round: {"cpu_user_us": .., "cpu_sys_us": ..}}
     for f in sorted(raw.glob("r*-*-*.txt")):
         rnd, hello, path = f.stem.split("-", 2)
         rnd = int(rnd[1:])
@@ -71,9 +84,14 @@ def main():
         d = result["error_detail"]
         # The backend's 400 is the expected answer (wrk counts it as a status error); the rest are failures.
         failed = d["connect"] + d["read"] + d["write"] + d["timeout"]
-        runs.append({"round": rnd, "hello": hello, "path": path, "connections_per_s": round(result["per_s"], 1),
-                     "requests": result["requests"], "seconds": result["seconds"], "failed": failed,
-                     "errors": d, "p50_ms": result["p50_ms"], "p99_ms": result["p99_ms"]})
+        run = {"round": rnd, "hello": hello, "path": path, "connections_per_s": round(result["per_s"], 1),
+               "requests": result["requests"], "seconds": result["seconds"], "failed": failed,
+               "errors": d, "p50_ms": result["p50_ms"], "p99_ms": result["p99_ms"]}
+        cpu = cpu_per_connection(f.read_text(errors="replace"), result["requests"])
+        if cpu:
+            run.update(cpu)
+            cpu_us.setdefault((hello, path), {})[rnd] = cpu
+        runs.append(run)
         if failed:
             failures.append(f"{f.name}: {failed} failed connections ({d})")
         cps.setdefault((hello, path), {})[rnd] = result["per_s"]
@@ -86,8 +104,12 @@ def main():
     for hello, _ in HELLOS:
         for p in paths:
             vals = list(cps.get((hello, p), {}).values())
+            cpus = list(cpu_us.get((hello, p), {}).values())
             table.setdefault(p, {})[hello] = {
                 "connections_per_s": median(vals),
+                "cpu_user_us": median([c["cpu_user_us"] for c in cpus]),
+                "cpu_sys_us": median([c["cpu_sys_us"] for c in cpus]),
+                "cpu_us": median([c["cpu_user_us"] + c["cpu_sys_us"] for c in cpus]),
                 **{f"ratio_to_{ref}": median(ratios(hello, p, ref)) for ref in REFERENCES},
                 **{f"ratios_to_{ref}_per_round": [round(x, 3) for x in ratios(hello, p, ref)] for ref in REFERENCES},
             }
@@ -153,6 +175,19 @@ def write_markdown(out, doc, paths):
                 cells.append(f"{fmt(v, 'conn/s')} ({r2(t['ratio_to_haproxy'])} / {r2(t['ratio_to_nginx'])})")
         name = f"**{LABELS.get(p, p)}**" if p in SUBJECTS else LABELS.get(p, p)
         w.append(f"| {name} | " + " | ".join(cells) + " |")
+    w.append("")
+    w.append("CPU time of each proxy per connection (µs, user + system; every thread of the process, JIT and GC "
+             "included; from /proc over each run, median of the rounds). This does not depend on how much of the "
+             "shared core the proxy got, so it is steadier than the rates:\n")
+    w.append("| path | " + " | ".join(f"{lbl}: user + sys = µs" for _, lbl in HELLOS) + " |")
+    w.append("|---|" + "--:|" * len(HELLOS))
+    for p in paths:
+        cells = []
+        for h, _ in HELLOS:
+            t = doc["table"][p][h]
+            cells.append("–" if t["cpu_us"] is None else f"{t['cpu_user_us']:.0f} + {t['cpu_sys_us']:.0f} = {t['cpu_us']:.0f}")
+        if any(c != "–" for c in cells):
+            w.append(f"| {LABELS.get(p, p)} | " + " | ".join(cells) + " |")
     w.append("")
     w.append(f"## Target: Portcullis peek ≥ {TARGET:.1f} × HAProxy and × nginx in connections/s\n")
     w.append("| subject | hello | reference | ratio (median) | per round | |")
