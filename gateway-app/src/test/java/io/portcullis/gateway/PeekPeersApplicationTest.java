@@ -37,6 +37,7 @@ class PeekPeersApplicationTest {
     private static int haproxyV1;
     private static int haproxyV2;
     private static int tlsServer;
+    private static int otherServer;
 
     @BeforeAll
     static void start() throws Exception {
@@ -54,6 +55,14 @@ class PeekPeersApplicationTest {
         peers.start("s_server", List.of(openssl, "s_server", "-accept", "127.0.0.1:" + tlsServer,
                 "-cert", dir.resolve("cert.pem").toString(), "-key", dir.resolve("key.pem").toString(), "-www"));
         peers.awaitListening("s_server", tlsServer, DEADLINE);
+        otherServer = Peers.freePort();
+        Peers.Result otherCert = peers.run(List.of(openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", dir.resolve("other-key.pem").toString(), "-out",
+                dir.resolve("other-cert.pem").toString(), "-days", "1", "-subj", "/CN=other.example.com"), "", DEADLINE);
+        assertThat(otherCert.exit()).as(otherCert.output()).isZero();
+        peers.start("other_server", List.of(openssl, "s_server", "-accept", "127.0.0.1:" + otherServer,
+                "-cert", dir.resolve("other-cert.pem").toString(), "-key", dir.resolve("other-key.pem").toString(), "-www"));
+        peers.awaitListening("other_server", otherServer, DEADLINE);
 
         gateway = new GatewayUnderTest();
         gateway.rules("""
@@ -72,10 +81,15 @@ class PeekPeersApplicationTest {
                       - name: db
                         sni: [db.example.com]
                         action: accept
+                      - name: other
+                        sni: [other.example.com]
+                        action: accept
+                        route: other
                     default: reject
                 """)
                 .addListener("behind-lb", "proxy-protocol.accept=required", "proxy-protocol.trusted[0]=127.0.0.9")
-                .addListener("tls", "peek.tls=true", "backends[0]=127.0.0.1:" + tlsServer)
+                .addListener("tls", "peek.tls=true", "backends[0]=127.0.0.1:" + tlsServer,
+                        "pools.other.backends[0]=127.0.0.1:" + otherServer)
                 .start();
         meters = gateway.meters();
         behindLb = gateway.listener("behind-lb");
@@ -205,6 +219,18 @@ class PeekPeersApplicationTest {
                 "-brief"), "", DEADLINE);
         assertThat(no.exit()).as(no.output()).isNotZero();
         assertThat(no.output()).doesNotContain("CONNECTION ESTABLISHED");
+    }
+
+    @Test
+    void oneListenerRoutesEachNameToItsOwnServer() throws Exception {
+        String openssl = Peers.require("openssl");
+        String target = "127.0.0.1:" + tls.localAddress().getPort();
+        for (String name : List.of("db.example.com", "other.example.com")) {
+            Peers.Result r = peers.run(List.of(openssl, "s_client", "-connect", target, "-servername", name, "-brief"),
+                    "", DEADLINE);
+            assertThat(r.output()).as("exit %s", r.exit()).contains("CONNECTION ESTABLISHED")
+                    .containsPattern("Peer certificate: CN ?= ?" + java.util.regex.Pattern.quote(name));
+        }
     }
 
     @Test

@@ -85,6 +85,9 @@ public final class TlsHellos {
             share.write(i * 7);
         }
         extension(ext, 0x0033, vector16(share.toByteArray()));
+        if (shareSize > 1000) {
+            extension(ext, 0x0015, new byte[400]); // padding, as browsers send with a hybrid share
+        }
         body.writeBytes(vector16(ext.toByteArray()));
 
         byte[] b = body.toByteArray();
