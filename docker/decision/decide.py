@@ -1,7 +1,7 @@
 """A tiny decision service for Portcullis's `type: http` contract (standard library only).
 
 POST /v1/decide with {"id", "listener", "source": {"ip", "port"}, "destination": {...}, "sni", "alpn",
-"rule", "receivedAt"} answers {"action": "accept"|"reject", "reason": "...", "ttl": "30s"}.
+"peer", "proxy", "tls", "rule", "receivedAt"} (README, "Decision services") answers {"action": "accept"|"reject", "reason": "...", "ttl": "30s"}.
 GET /healthz answers 200.
 
 The policy is two CIDR lists from the environment: DENY (checked first) and ALLOW; a source in neither

@@ -7,6 +7,7 @@ import static org.awaitility.Awaitility.await;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.portcullis.core.Listener;
 import io.portcullis.core.testing.TestClient;
+import io.portcullis.gateway.testing.AuditCapture;
 import io.portcullis.gateway.testing.GatewayUnderTest;
 import io.portcullis.gateway.testing.Peers;
 import java.nio.charset.StandardCharsets;
@@ -65,28 +66,7 @@ class PeekPeersApplicationTest {
         peers.awaitListening("other_server", otherServer, DEADLINE);
 
         gateway = new GatewayUnderTest();
-        gateway.rules("""
-                listeners:
-                  behind-lb:
-                    rules:
-                      - name: office
-                        source: [127.0.0.2]
-                        action: accept
-                      - name: blocked
-                        source: [127.0.0.3]
-                        action: reject
-                    default: reject
-                  tls:
-                    rules:
-                      - name: db
-                        sni: [db.example.com]
-                        action: accept
-                      - name: other
-                        sni: [other.example.com]
-                        action: accept
-                        route: other
-                    default: reject
-                """)
+        gateway.rules(rules(List.of()))
                 .addListener("behind-lb", "proxy-protocol.accept=required", "proxy-protocol.trusted[0]=127.0.0.9")
                 .addListener("tls", "peek.tls=true", "backends[0]=127.0.0.1:" + tlsServer,
                         "pools.other.backends[0]=127.0.0.1:" + otherServer)
@@ -121,6 +101,41 @@ class PeekPeersApplicationTest {
         peers.start("haproxy", List.of(haproxy, "-f", dir.resolve("haproxy.cfg").toString(), "-db"));
         peers.awaitListening("haproxy", haproxyV1, DEADLINE);
         peers.awaitListening("haproxy", haproxyV2, DEADLINE);
+    }
+
+    /** The policy, with a rule that rejects the JA4 fingerprints {@code banned} (none: no such rule). */
+    private static String rules(List<String> banned) {
+        String fingerprints = banned.isEmpty() ? "" : """
+                      - name: banned-client
+                        tls-fingerprint: %s
+                        action: reject
+                """.formatted(banned);
+        return """
+                listeners:
+                  behind-lb:
+                    rules:
+                      - name: office
+                        source: [127.0.0.2]
+                        action: accept
+                      - name: blocked
+                        source: [127.0.0.3]
+                        action: reject
+                    default: reject
+                  tls:
+                    rules:
+                %s      - name: no-h2-for-db
+                        sni: [db.example.com]
+                        alpn: [h2]
+                        action: reject
+                      - name: db
+                        sni: [db.example.com]
+                        action: accept
+                      - name: other
+                        sni: [other.example.com]
+                        action: accept
+                        route: other
+                    default: reject
+                """.formatted(fingerprints);
     }
 
     @AfterAll
@@ -212,7 +227,7 @@ class PeekPeersApplicationTest {
         String openssl = Peers.require("openssl");
         String target = "127.0.0.1:" + tls.localAddress().getPort();
         Peers.Result ok = peers.run(List.of(openssl, "s_client", "-connect", target, "-servername", "db.example.com",
-                "-alpn", "h2,http/1.1", "-brief"), "", DEADLINE);
+                "-alpn", "http/1.1", "-brief"), "", DEADLINE);
         assertThat(ok.output()).as("exit %s", ok.exit()).contains("CONNECTION ESTABLISHED");
 
         Peers.Result no = peers.run(List.of(openssl, "s_client", "-connect", target, "-servername", "evil.example.com",
@@ -230,6 +245,47 @@ class PeekPeersApplicationTest {
                     "", DEADLINE);
             assertThat(r.output()).as("exit %s", r.exit()).contains("CONNECTION ESTABLISHED")
                     .containsPattern("Peer certificate: CN ?= ?" + java.util.regex.Pattern.quote(name));
+        }
+    }
+
+    @Test
+    void anAlpnRuleRejectsBeforeTheHandshake() throws Exception {
+        String openssl = Peers.require("openssl");
+        String target = "127.0.0.1:" + tls.localAddress().getPort();
+        double before = verdicts("tls", "no-h2-for-db", "reject");
+        Peers.Result h2 = peers.run(List.of(openssl, "s_client", "-connect", target, "-servername", "db.example.com",
+                "-alpn", "h2,http/1.1", "-brief"), "", DEADLINE);
+        assertThat(h2.output()).as("exit %s", h2.exit()).doesNotContain("CONNECTION ESTABLISHED");
+        assertThat(verdicts("tls", "no-h2-for-db", "reject")).isEqualTo(before + 1);
+    }
+
+    @Test
+    void aFingerprintRuleTellsCurlFromOpensslWithoutTerminatingTls() throws Exception {
+        String openssl = Peers.require("openssl");
+        try (AuditCapture audit = new AuditCapture()) {
+            Peers.Result first = peers.run(curl("db.example.com"), "", DEADLINE);
+            assertThat(first.exit()).as(first.output()).isZero();
+            await().atMost(DEADLINE).until(() -> audit.last("127.0.0.1").isPresent());
+            String ja4 = audit.last("127.0.0.1").orElseThrow().get("ja4").asString();
+            assertThat(ja4).matches("t1[0-3]d\\d{4}[0-9a-z]{2}_[0-9a-f]{12}_[0-9a-f]{12}");
+
+            double reloaded = meters.get("portcullis.policy.reloads").tag("result", "success").counter().count();
+            Files.writeString(gateway.rulesFile(), rules(List.of(ja4)));
+            await().atMost(DEADLINE).until(() ->
+                    meters.get("portcullis.policy.reloads").tag("result", "success").counter().count() > reloaded);
+            try {
+                Peers.Result banned = peers.run(curl("db.example.com"), "", DEADLINE);
+                assertThat(banned.exit()).as("curl's fingerprint is banned: " + banned.output()).isNotZero();
+                Peers.Result other = peers.run(List.of(openssl, "s_client", "-connect",
+                        "127.0.0.1:" + tls.localAddress().getPort(), "-servername", "db.example.com", "-alpn",
+                        "http/1.1", "-brief"), "", DEADLINE);
+                assertThat(other.output()).as("openssl's hello differs").contains("CONNECTION ESTABLISHED");
+            } finally {
+                double again = meters.get("portcullis.policy.reloads").tag("result", "success").counter().count();
+                Files.writeString(gateway.rulesFile(), rules(List.of()));
+                await().atMost(DEADLINE).until(() ->
+                        meters.get("portcullis.policy.reloads").tag("result", "success").counter().count() > again);
+            }
         }
     }
 

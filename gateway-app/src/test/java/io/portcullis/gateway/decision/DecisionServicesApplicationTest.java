@@ -12,6 +12,7 @@ import io.portcullis.gateway.decision.DecisionServer.Answer;
 import io.portcullis.gateway.decision.DecisionServer.Hold;
 import io.portcullis.core.Listener;
 import io.portcullis.core.testing.TestClient;
+import io.portcullis.gateway.testing.AuditCapture;
 import io.portcullis.gateway.testing.GatewayUnderTest;
 import java.io.IOException;
 import java.net.InetAddress;

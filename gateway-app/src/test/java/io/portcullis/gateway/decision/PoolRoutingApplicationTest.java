@@ -7,6 +7,7 @@ import static org.awaitility.Awaitility.await;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.portcullis.core.Listener;
 import io.portcullis.core.testing.TestClient;
+import io.portcullis.gateway.testing.AuditCapture;
 import io.portcullis.gateway.testing.GatewayUnderTest;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;

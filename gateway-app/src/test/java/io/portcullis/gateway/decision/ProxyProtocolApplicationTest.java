@@ -18,6 +18,7 @@ import io.netty.handler.codec.haproxy.HAProxyTLV;
 import io.portcullis.core.Listener;
 import io.portcullis.core.testing.TestClient;
 import io.portcullis.gateway.admin.AdminPathSpellings;
+import io.portcullis.gateway.testing.AuditCapture;
 import io.portcullis.gateway.testing.GatewayUnderTest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;

@@ -1,4 +1,4 @@
-package io.portcullis.gateway.decision;
+package io.portcullis.gateway.testing;
 
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
@@ -12,26 +12,26 @@ import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 
 /** Keeps the audit lines written while attached, to check who decided an inspection and why. */
-final class AuditCapture implements AutoCloseable {
+public final class AuditCapture implements AutoCloseable {
 
     private static final JsonMapper JSON = JsonMapper.builder().build();
 
     private final Logger logger = (Logger) LoggerFactory.getLogger(AuditLog.LOGGER);
     private final ListAppender<ILoggingEvent> appender = new ListAppender<>();
 
-    AuditCapture() {
+    public AuditCapture() {
         appender.start();
         logger.addAppender(appender);
     }
 
     /** The last audit line of a connection from {@code ip}, if one was written. */
-    Optional<JsonNode> last(String ip) {
+    public Optional<JsonNode> last(String ip) {
         List<JsonNode> lines = of(ip);
         return lines.isEmpty() ? Optional.empty() : Optional.of(lines.get(lines.size() - 1));
     }
 
     /** The audit lines of connections from {@code ip} written so far, oldest first. */
-    List<JsonNode> of(String ip) {
+    public List<JsonNode> of(String ip) {
         List<ILoggingEvent> events;
         synchronized (appender) {
             events = List.copyOf(appender.list);
