@@ -3,7 +3,7 @@
 # beside HAProxy (inspect-delay + req.ssl_sni) and nginx stream (ssl_preread + a map of the server name), the
 # same worker threads for every proxy, the paths interleaved round by round, medians and ratios.
 #
-#   bench/peek-tls.sh                 default profile: 3 rounds, 8 s wrk runs (about 10 minutes)
+#   bench/peek-tls.sh                 default profile: 3 rounds, 8 s wrk runs (about 7 minutes)
 #   QUICK=1 bench/peek-tls.sh         smoke test: 1 round, 3 s runs (about 3 minutes)
 #
 # Each connection writes one fixed ClientHello (bench/e2e/client_hello.py: SNI bench.example.com, ALPN h2 and
