@@ -1,4 +1,4 @@
-# Shared by bench/run-e2e.sh, bench/syscalls.sh and bench/pend-memory.sh; sourced, not run.
+# Shared by bench/run-e2e.sh, bench/peek-tls.sh, bench/syscalls.sh and bench/pend-memory.sh; sourced, not run.
 #
 # Starts the loopback peers (an nginx HTTP backend, an iperf3 server, HAProxy, nginx stream, Portcullis)
 # in a work directory, remembers every process it starts and stops them all on exit, Ctrl-C or error.
@@ -354,6 +354,62 @@ start_nginx_stream() {
         echo "}"
     } >"$dir/nginx.conf"
     start_bg "nginx stream (:$port${iperf_port:+, iperf :$iperf_port})" "$dir/stdout.log" \
+        ${PROXY_PIN[@]+"${PROXY_PIN[@]}"} nginx -p "$dir" -c "$dir/nginx.conf" -e "$dir/error.log"
+    NGINX_STREAM_PID=$LAST_PID
+    wait_listen "$port" "$NGINX_STREAM_PID" 20 || die "nginx stream did not start: $(tail -3 "$dir/error.log")"
+}
+
+# start_haproxy_sni DIR BACKEND_PORT PORT NAME: routes a TLS ClientHello by its SNI, as HAProxy documents it:
+# waits (inspect-delay) for a complete ClientHello, then the backend for SNI NAME; anything else has no backend
+# and is closed. mode tcp, nbthread WORKERS.
+start_haproxy_sni() {
+    local dir=$1 backend=$2 port=$3 name=$4
+    mkdir -p "$dir"
+    {
+        echo "global"
+        echo "  nbthread $WORKERS"
+        echo "  maxconn 8000"
+        echo "defaults"
+        echo "  mode tcp"
+        echo "  timeout connect 2s"
+        echo "  timeout client 1h"
+        echo "  timeout server 1h"
+        echo "frontend tls"
+        echo "  bind 127.0.0.1:$port"
+        echo "  tcp-request inspect-delay 5s"
+        echo "  tcp-request content accept if { req.ssl_hello_type 1 }"
+        echo "  use_backend bench if { req.ssl_sni -i $name }"
+        echo "backend bench"
+        echo "  server backend 127.0.0.1:$backend"
+    } >"$dir/haproxy.cfg"
+    start_bg "haproxy, SNI routing (:$port)" "$dir/haproxy.log" \
+        ${PROXY_PIN[@]+"${PROXY_PIN[@]}"} haproxy -db -f "$dir/haproxy.cfg"
+    HAPROXY_PID=$LAST_PID
+    wait_listen "$port" "$HAPROXY_PID" 20 || die "haproxy did not start: $(tail -3 "$dir/haproxy.log")"
+}
+
+# start_nginx_preread DIR BACKEND_PORT PORT NAME: nginx stream with ssl_preread; a map of
+# $ssl_preread_server_name sends SNI NAME to the backend and anything else to a server that closes at once.
+start_nginx_preread() {
+    local dir=$1 backend=$2 port=$3 name=$4
+    mkdir -p "$dir"
+    {
+        echo "load_module /usr/lib/nginx/modules/ngx_stream_module.so;"
+        echo "worker_processes $WORKERS;"
+        echo "daemon off;"
+        echo "pid $dir/nginx.pid;"
+        echo "error_log $dir/error.log warn;"
+        echo "worker_rlimit_nofile 20000;"
+        echo "events { worker_connections 10000; }"
+        echo "stream {"
+        echo "  map \$ssl_preread_server_name \$by_name { $name 127.0.0.1:$backend; default unix:$dir/reject.sock; }"
+        echo "  server { listen 127.0.0.1:$port; ssl_preread on; preread_timeout 5s; proxy_pass \$by_name;"
+        echo "           proxy_connect_timeout 2s; proxy_timeout 1h; }"
+        echo "  server { listen unix:$dir/reject.sock; return ''; }"
+        echo "}"
+    } >"$dir/nginx.conf"
+    rm -f "$dir/reject.sock"
+    start_bg "nginx stream, ssl_preread (:$port)" "$dir/stdout.log" \
         ${PROXY_PIN[@]+"${PROXY_PIN[@]}"} nginx -p "$dir" -c "$dir/nginx.conf" -e "$dir/error.log"
     NGINX_STREAM_PID=$LAST_PID
     wait_listen "$port" "$NGINX_STREAM_PID" 20 || die "nginx stream did not start: $(tail -3 "$dir/error.log")"
