@@ -91,6 +91,7 @@ final class Relay implements ChannelFutureListener, Runnable {
     private long lastUpstream;
     private EpollTcpInfo tcpInfo;
     private final Runnable finCheck = this::checkHeldFin;
+    private ScheduledFuture<?> finTimer;
 
     Relay(RelayAcceptHandler owner, Channel clientChannel) {
         this(owner, owner.pool(), clientChannel);
@@ -144,6 +145,8 @@ final class Relay implements ChannelFutureListener, Runnable {
         this.first = first;
         owner.observer().connectionOpened(owner.listener());
         lastActivity = clientChannel.eventLoop().ticker().nanoTime();
+        // A client that has not sent yet has nothing the backend could refuse: its FIN is not held.
+        lastUpstream = lastActivity - FIN_SETTLE_NANOS;
         armIdleTimer(owner.settings().idleTimeout().toNanos());
         connectNext();
         if (state == State.CONNECTING) {
@@ -261,14 +264,24 @@ final class Relay implements ChannelFutureListener, Runnable {
             default:
                 break;
         }
-        if (state != State.RELAYING || client.inputShutSeen() || mayReleaseFin() != null) {
+        Boolean verdict = state == State.RELAYING && !client.inputShutSeen() ? mayReleaseFin() : Boolean.TRUE;
+        if (verdict == Boolean.TRUE) {
             finHold = FinHold.RELEASED;
             return false;
         }
         finHold = FinHold.HELD;
+        if (verdict == Boolean.FALSE) {
+            abort(backend, new ChannelException("backend reset after its FIN"));
+            return true;
+        }
         finHeldSince = clientChannel.eventLoop().ticker().nanoTime();
-        clientChannel.eventLoop().schedule(finCheck, FIN_CHECK_NANOS, TimeUnit.NANOSECONDS);
+        finTimer = clientChannel.eventLoop().schedule(finCheck, FIN_CHECK_NANOS, TimeUnit.NANOSECONDS);
         return true;
+    }
+
+    /** Whether the check of a held backend FIN is scheduled. For tests. */
+    boolean finCheckScheduled() {
+        return finTimer != null;
     }
 
     /** Whether a backend FIN is held back from the client. */
@@ -305,6 +318,7 @@ final class Relay implements ChannelFutureListener, Runnable {
     }
 
     private void checkHeldFin() {
+        finTimer = null;
         if (state != State.RELAYING || finHold != FinHold.HELD) {
             return;
         }
@@ -315,7 +329,7 @@ final class Relay implements ChannelFutureListener, Runnable {
         }
         long held = clientChannel.eventLoop().ticker().nanoTime() - finHeldSince;
         if (verdict == null && held < FIN_HOLD_MAX_NANOS) {
-            clientChannel.eventLoop().schedule(finCheck, FIN_CHECK_NANOS, TimeUnit.NANOSECONDS);
+            finTimer = clientChannel.eventLoop().schedule(finCheck, FIN_CHECK_NANOS, TimeUnit.NANOSECONDS);
             return;
         }
         finHold = FinHold.RELEASED;
@@ -363,6 +377,10 @@ final class Relay implements ChannelFutureListener, Runnable {
         if (idleTimer != null) {
             idleTimer.cancel(false);
             idleTimer = null;
+        }
+        if (finTimer != null) {
+            finTimer.cancel(false);
+            finTimer = null;
         }
         if (early != null) {
             early.release();

@@ -267,20 +267,115 @@ class RelaySideTest {
         EmbeddedSocket first = clientFirst ? client : backends.backend();
         EmbeddedSocket second = clientFirst ? backends.backend() : client;
 
+        if (!clientFirst) {
+            client.receive("request");
+        }
         first.receive("last words");
         first.receiveFin();
+        if (!clientFirst) {
+            // The client sent just now: the backend might yet refuse those bytes, so its FIN waits.
+            client.advance(Duration.ofNanos(Relay.FIN_SETTLE_NANOS - 1));
+            assertThat(client.isOutputShutdown()).as("backend FIN held").isFalse();
+            assertThat(client.written()).as("its data is not held").isEqualTo("last words");
+            client.advance(Duration.ofMillis(1));
+        }
         assertThat(second.isOutputShutdown()).as("FIN passed on").isTrue();
         assertThat(second.bytesBeforeFin()).as("after the data").isEqualTo("last words".length());
         assertThat(second.unwrittenAtFin()).isZero();
         assertThat(relay.state()).as("half-closed, still relaying the other way").isEqualTo(Relay.State.RELAYING);
 
         second.receive("reply");
-        assertThat(first.written()).isEqualTo("reply");
+        assertThat(first.written()).isEqualTo(clientFirst ? "reply" : "requestreply");
         second.receiveFin();
 
         assertThat(first.isOpen()).as("both FINs: closed").isFalse();
         assertThat(second.isOpen()).isFalse();
         assertClosedOnce();
+    }
+
+    @Test
+    void aBackendFinBeforeTheClientSentAnythingIsPassedOnAtOnce() {
+        relaying();
+        backends.backend().receive("banner");
+        backends.backend().receiveFin();
+        assertThat(client.isOutputShutdown()).isTrue();
+        assertThat(client.written()).isEqualTo("banner");
+    }
+
+    @Test
+    void aBackendFinHeldWhileTheClientKeepsSendingGoesAfterTheBound() {
+        relaying();
+        EmbeddedSocket backend = backends.backend();
+        client.receive("a");
+        backend.receiveFin();
+        long step = Relay.FIN_SETTLE_NANOS / 2;
+        for (long held = 0; held + step < Relay.FIN_HOLD_MAX_NANOS; held += step) {
+            client.receive("a");
+            client.advance(Duration.ofNanos(step));
+            assertThat(client.isOutputShutdown()).as("held after %d ns", held + step).isFalse();
+        }
+        client.advance(Duration.ofNanos(step));
+        assertThat(client.isOutputShutdown()).as("bound reached").isTrue();
+        assertThat(relay.state()).isEqualTo(Relay.State.RELAYING);
+    }
+
+    @Test
+    void aBackendResetWhileItsFinIsHeldResetsTheClient() {
+        relaying();
+        EmbeddedSocket backend = backends.backend();
+        client.receive("request");
+        backend.receive("partial");
+        backend.receiveFin();
+        backend.receiveReset();
+
+        assertThat(client.written()).isEqualTo("partial");
+        assertThat(client.isOutputShutdown()).as("no clean end").isFalse();
+        assertThat(client.soLinger()).as("reset").isZero();
+        assertClosedOnce();
+    }
+
+    @Test
+    void aBackendThatClosesWhileItsFinIsHeldResetsTheClient() {
+        relaying();
+        EmbeddedSocket backend = backends.backend();
+        client.receive("request");
+        backend.receiveFin();
+        backend.close();
+        backend.runPendingTasks();
+
+        assertThat(client.isOutputShutdown()).isFalse();
+        assertThat(client.soLinger()).isZero();
+        assertClosedOnce();
+    }
+
+    @Test
+    void theClientsFinWhileTheBackendFinIsHeldReachesTheBackendOnRelease() {
+        relaying();
+        EmbeddedSocket backend = backends.backend();
+        client.receive("request");
+        backend.receiveFin();
+        client.receive("more");
+        client.receiveFin();
+        assertThat(backend.written()).isEqualTo("requestmore");
+        assertThat(backend.isOutputShutdown()).as("waits for the check").isFalse();
+        assertThat(backend.isOpen()).isTrue();
+
+        client.advance(Duration.ofNanos(Relay.FIN_SETTLE_NANOS));
+        assertThat(client.isOutputShutdown()).isTrue();
+        assertThat(backend.isOpen()).as("both FINs passed on: closed, which sends the client's").isFalse();
+        assertClosedOnce();
+    }
+
+    @Test
+    void closingWhileABackendFinIsHeldCancelsItsTimer() {
+        relaying();
+        client.receive("request");
+        backends.backend().receiveFin();
+        assertThat(relay.finCheckScheduled()).isTrue();
+        client.receiveReset();
+
+        assertClosedOnce();
+        assertThat(relay.finCheckScheduled()).as("timer cancelled").isFalse();
     }
 
     @Test
