@@ -25,6 +25,8 @@ final class Stream {
     volatile long received;
     volatile long sent;
     volatile Outcome outcome;
+    /** Why the writer stopped early, or null. */
+    private volatile String writeError;
     /** Set by the caller to stop an endless stream ({@link #clientLength} {@code Long.MAX_VALUE}). */
     final AtomicBoolean stop = new AtomicBoolean();
 
@@ -59,10 +61,22 @@ final class Stream {
             Thread writer = new Thread(null, () -> write(s), "writer", 256 * 1024);
             writer.setDaemon(true);
             writer.start();
-            outcome = read(s.getInputStream());
+            Outcome read = read(s.getInputStream());
+            // Closing now would cut what the writer has still to send (the backend half-closes first in mode S).
+            writer.join(readTimeoutMillis);
+            // Linux reports a reset to one call only: when the writer took it, the reader got end of stream.
+            // ECONNRESET means no FIN came first (after a FIN the writer gets EPIPE, "Broken pipe").
+            String w = writeError;
+            if (read == Outcome.TRUNCATED_EOF && w != null && w.toLowerCase(java.util.Locale.ROOT).contains("reset")) {
+                read = Outcome.RESET;
+            }
+            outcome = read;
             return outcome;
         } catch (IOException e) {
             return outcome = Outcome.RESET;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return outcome = Outcome.TIMEOUT;
         }
     }
 
@@ -88,7 +102,7 @@ final class Stream {
             }
             s.shutdownOutput();
         } catch (IOException e) {
-            // the read side tells how the connection ended
+            writeError = String.valueOf(e.getMessage());
         }
     }
 
