@@ -74,8 +74,9 @@ final class Relay implements ChannelFutureListener, Runnable {
     private long lastActivity;
     private ScheduledFuture<?> idleTimer;
 
-    /** How often a held backend FIN is checked. */
+    /** The first check of a held backend FIN; the next ones back off, up to {@link #FIN_CHECK_MAX_NANOS}. */
     static final long FIN_CHECK_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
+    static final long FIN_CHECK_MAX_NANOS = TimeUnit.MILLISECONDS.toNanos(64);
     /** Without TCP_INFO: how long no client byte may have gone to the backend before its FIN is passed on. */
     static final long FIN_SETTLE_NANOS = TimeUnit.MILLISECONDS.toNanos(20);
     /** A held backend FIN is passed on after this long in any case. */
@@ -92,6 +93,7 @@ final class Relay implements ChannelFutureListener, Runnable {
     private EpollTcpInfo tcpInfo;
     private final Runnable finCheck = this::checkHeldFin;
     private ScheduledFuture<?> finTimer;
+    private long finCheckDelay;
 
     Relay(RelayAcceptHandler owner, Channel clientChannel) {
         this(owner, owner.pool(), clientChannel);
@@ -275,7 +277,8 @@ final class Relay implements ChannelFutureListener, Runnable {
             return true;
         }
         finHeldSince = clientChannel.eventLoop().ticker().nanoTime();
-        finTimer = clientChannel.eventLoop().schedule(finCheck, FIN_CHECK_NANOS, TimeUnit.NANOSECONDS);
+        finCheckDelay = FIN_CHECK_NANOS;
+        scheduleFinCheck();
         return true;
     }
 
@@ -317,6 +320,22 @@ final class Relay implements ChannelFutureListener, Runnable {
         return settled ? Boolean.TRUE : null;
     }
 
+    /**
+     * The next check: backing off (a few dozen system calls per held FIN, not one a millisecond), but no later
+     * than the moment the client's last bytes have settled or the hold's bound.
+     */
+    private void scheduleFinCheck() {
+        long now = clientChannel.eventLoop().ticker().nanoTime();
+        long delay = finCheckDelay;
+        long untilSettled = lastUpstream + FIN_SETTLE_NANOS - now;
+        if (untilSettled > 0) {
+            delay = Math.min(delay, untilSettled);
+        }
+        delay = Math.max(1, Math.min(delay, finHeldSince + FIN_HOLD_MAX_NANOS - now));
+        finCheckDelay = Math.min(finCheckDelay * 2, FIN_CHECK_MAX_NANOS);
+        finTimer = clientChannel.eventLoop().schedule(finCheck, delay, TimeUnit.NANOSECONDS);
+    }
+
     private void checkHeldFin() {
         finTimer = null;
         if (state != State.RELAYING || finHold != FinHold.HELD) {
@@ -329,7 +348,7 @@ final class Relay implements ChannelFutureListener, Runnable {
         }
         long held = clientChannel.eventLoop().ticker().nanoTime() - finHeldSince;
         if (verdict == null && held < FIN_HOLD_MAX_NANOS) {
-            finTimer = clientChannel.eventLoop().schedule(finCheck, FIN_CHECK_NANOS, TimeUnit.NANOSECONDS);
+            scheduleFinCheck();
             return;
         }
         finHold = FinHold.RELEASED;
