@@ -150,13 +150,16 @@ step "run (host network, read-only root, tmpfs /tmp, memory $MEMORY)"
 for port in 7000 7001 9901 9902 17100 17101 18181; do
   if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then fail "port $port is in use on this host; stop what listens there"; fi
 done
+# A run cut off earlier (a killed CI job) can leave its pod, or its container's storage, behind: remove them.
 podman rm -f "$NAME" >/dev/null 2>&1 || true
+podman pod rm -f image-check-portcullis-pod-0 >/dev/null 2>&1 || true
+podman rm --storage image-check-portcullis-pod-0-portcullis >/dev/null 2>&1 || true
 KUBE=$(mktemp -d /tmp/portcullis-image-check.XXXXXX)
 helpers=()
 cleanup() {
   podman logs "$NAME" >"$CACHE/last-run.log" 2>&1 || true
   podman rm -f "$NAME" >/dev/null 2>&1 || true
-  if [ -f "$KUBE/play.yaml" ]; then podman kube down "$KUBE/play.yaml" >/dev/null 2>&1 || true; fi
+  if [ -f "$KUBE/play.yaml" ]; then timeout --kill-after=10 60 podman kube down "$KUBE/play.yaml" >/dev/null 2>&1 || true; fi
   for pid in "${helpers[@]}"; do kill "$pid" 2>/dev/null || true; done
   rm -rf "$KUBE"
   [ "${KEEP_IMAGE:-0}" = 1 ] || podman rmi -f "$IMAGE" >/dev/null 2>&1 || true
@@ -323,7 +326,9 @@ PY
 helpers+=("$!")
 PORT=18181 /usr/bin/python3 -u docker/decision/decide.py >"$KUBE/authz.log" 2>&1 &
 helpers+=("$!")
-podman kube play --network host "$KUBE/play.yaml" >"$KUBE/play.log" 2>&1 || { cat "$KUBE/play.log"; fail "podman kube play failed"; }
+# Bounded: a podman whose locks a killed process left held waits for ever (`podman system renumber` frees them).
+timeout --kill-after=10 180 podman kube play --network host "$KUBE/play.yaml" >"$KUBE/play.log" 2>&1 \
+  || { cat "$KUBE/play.log"; fail "podman kube play failed or hung (if it hung: podman system renumber)"; }
 pod_container=$(podman ps --format '{{.Names}}' | grep -- '-portcullis$' | sed -n 1p)
 [ -n "$pod_container" ] || { cat "$KUBE/play.log"; fail "no container of the chart's pod runs"; }
 started=$SECONDS
