@@ -48,22 +48,8 @@ class PeekPeersApplicationTest {
         peers = new Peers();
         Path dir = peers.dir();
 
-        tlsServer = Peers.freePort();
-        Peers.Result cert = peers.run(List.of(openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", dir.resolve("key.pem").toString(), "-out",
-                dir.resolve("cert.pem").toString(), "-days", "1", "-subj", "/CN=db.example.com"), "", DEADLINE);
-        assertThat(cert.exit()).as(cert.output()).isZero();
-        peers.start("s_server", List.of(openssl, "s_server", "-accept", "127.0.0.1:" + tlsServer,
-                "-cert", dir.resolve("cert.pem").toString(), "-key", dir.resolve("key.pem").toString(), "-www"));
-        peers.awaitListening("s_server", tlsServer, DEADLINE);
-        otherServer = Peers.freePort();
-        Peers.Result otherCert = peers.run(List.of(openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", dir.resolve("other-key.pem").toString(), "-out",
-                dir.resolve("other-cert.pem").toString(), "-days", "1", "-subj", "/CN=other.example.com"), "", DEADLINE);
-        assertThat(otherCert.exit()).as(otherCert.output()).isZero();
-        peers.start("other_server", List.of(openssl, "s_server", "-accept", "127.0.0.1:" + otherServer,
-                "-cert", dir.resolve("other-cert.pem").toString(), "-key", dir.resolve("other-key.pem").toString(), "-www"));
-        peers.awaitListening("other_server", otherServer, DEADLINE);
+        tlsServer = startTlsServer(openssl, "db.example.com");
+        otherServer = startTlsServer(openssl, "other.example.com");
 
         gateway = new GatewayUnderTest();
         gateway.rules(rules(List.of()))
@@ -101,6 +87,22 @@ class PeekPeersApplicationTest {
         peers.start("haproxy", List.of(haproxy, "-f", dir.resolve("haproxy.cfg").toString(), "-db"));
         peers.awaitListening("haproxy", haproxyV1, DEADLINE);
         peers.awaitListening("haproxy", haproxyV2, DEADLINE);
+    }
+
+    /** An {@code openssl s_server -www} with a fresh certificate for {@code name}; its port. */
+    private static int startTlsServer(String openssl, String name) throws Exception {
+        Path dir = peers.dir();
+        int port = Peers.freePort();
+        String key = dir.resolve(name + ".key.pem").toString();
+        String cert = dir.resolve(name + ".cert.pem").toString();
+        Peers.Result made = peers.run(List.of(openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key, "-out", cert, "-days", "1",
+                "-subj", "/CN=" + name), "", DEADLINE);
+        assertThat(made.exit()).as(made.output()).isZero();
+        peers.start("s_server-" + name, List.of(openssl, "s_server", "-accept", "127.0.0.1:" + port, "-cert", cert,
+                "-key", key, "-www"));
+        peers.awaitListening("s_server-" + name, port, DEADLINE);
+        return port;
     }
 
     /** The policy, with a rule that rejects the JA4 fingerprints {@code banned} (none: no such rule). */

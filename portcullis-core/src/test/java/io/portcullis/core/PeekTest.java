@@ -3,16 +3,15 @@ package io.portcullis.core;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.netty.buffer.ByteBuf;
-import io.netty.channel.embedded.EmbeddedChannel;
 import io.netty.handler.codec.haproxy.HAProxyCommand;
 import io.netty.handler.codec.haproxy.HAProxyMessage;
-import io.netty.handler.codec.haproxy.HAProxyMessageEncoder;
 import io.netty.handler.codec.haproxy.HAProxyProtocolVersion;
 import io.netty.handler.codec.haproxy.HAProxyProxiedProtocol;
 import io.netty.handler.codec.haproxy.HAProxyTLV;
 import io.netty.buffer.Unpooled;
 import io.portcullis.core.InspectionHandler.State;
 import io.portcullis.core.testing.EmbeddedSocket;
+import io.portcullis.core.testing.ProxyProtocolBytes;
 import io.portcullis.core.testing.TlsHellos;
 import java.io.ByteArrayOutputStream;
 import java.net.InetSocketAddress;
@@ -179,19 +178,8 @@ class PeekTest {
 
     private static byte[] v2(HAProxyCommand command, HAProxyProxiedProtocol protocol, String src, String dst,
                              int srcPort, int dstPort, List<HAProxyTLV> tlvs) {
-        EmbeddedChannel encoder = new EmbeddedChannel(HAProxyMessageEncoder.INSTANCE);
-        HAProxyMessage msg = new HAProxyMessage(HAProxyProtocolVersion.V2, command, protocol, src, dst, srcPort,
-                dstPort, tlvs);
-        encoder.writeOutbound(msg);
-        ByteBuf out = encoder.readOutbound();
-        try {
-            byte[] b = new byte[out.readableBytes()];
-            out.readBytes(b);
-            return b;
-        } finally {
-            out.release();
-            encoder.finishAndReleaseAll();
-        }
+        return ProxyProtocolBytes.encode(new HAProxyMessage(HAProxyProtocolVersion.V2, command, protocol, src, dst,
+                srcPort, dstPort, tlvs));
     }
 
     private static byte[] concat(byte[]... parts) {

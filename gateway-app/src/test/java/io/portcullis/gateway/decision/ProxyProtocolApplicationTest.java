@@ -6,16 +6,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.micrometer.core.instrument.MeterRegistry;
-import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
-import io.netty.channel.embedded.EmbeddedChannel;
 import io.netty.handler.codec.haproxy.HAProxyCommand;
 import io.netty.handler.codec.haproxy.HAProxyMessage;
-import io.netty.handler.codec.haproxy.HAProxyMessageEncoder;
 import io.netty.handler.codec.haproxy.HAProxyProtocolVersion;
 import io.netty.handler.codec.haproxy.HAProxyProxiedProtocol;
 import io.netty.handler.codec.haproxy.HAProxyTLV;
 import io.portcullis.core.Listener;
+import io.portcullis.core.testing.ProxyProtocolBytes;
 import io.portcullis.core.testing.TestClient;
 import io.portcullis.gateway.admin.AdminPathSpellings;
 import io.portcullis.gateway.testing.AuditCapture;
@@ -80,21 +78,10 @@ class ProxyProtocolApplicationTest {
     }
 
     private static byte[] v2(HAProxyCommand command, String source, int port, List<HAProxyTLV> tlvs) {
-        EmbeddedChannel encoder = new EmbeddedChannel(HAProxyMessageEncoder.INSTANCE);
-        HAProxyMessage msg = command == HAProxyCommand.LOCAL
+        return ProxyProtocolBytes.encode(command == HAProxyCommand.LOCAL
                 ? new HAProxyMessage(HAProxyProtocolVersion.V2, command, HAProxyProxiedProtocol.UNKNOWN, null, null, 0, 0)
                 : new HAProxyMessage(HAProxyProtocolVersion.V2, command, HAProxyProxiedProtocol.TCP4, source,
-                        "198.51.100.1", port, 5432, tlvs);
-        encoder.writeOutbound(msg);
-        ByteBuf out = encoder.readOutbound();
-        try {
-            byte[] b = new byte[out.readableBytes()];
-            out.readBytes(b);
-            return b;
-        } finally {
-            out.release();
-            encoder.finishAndReleaseAll();
-        }
+                        "198.51.100.1", port, 5432, tlvs));
     }
 
     private static byte[] concat(byte[] a, String b) {
