@@ -188,15 +188,16 @@ api = "http://127.0.0.1:9090/api/v1/"
 get = lambda path: json.load(urllib.request.urlopen(api + path, timeout=10))
 rules = [r for g in get("rules")["data"]["groups"] for r in g["rules"] if r["type"] == "alerting"]
 problems = [f"rule {r['name']}: {r.get('lastError')}" for r in rules if r.get("health") != "ok"]
-if len(rules) != 7:
-    problems.append(f"{len(rules)} alert rules loaded, expected 7")
+if len(rules) != 8:
+    problems.append(f"{len(rules)} alert rules loaded, expected 8")
 state = {a["labels"]["alertname"]: a["state"] for a in get("alerts")["data"]["alerts"]}
 expected = {"PortcullisPolicyReloadFailed": {"firing"}, "PortcullisAllBackendsDown": {"pending", "firing"},
             "PortcullisDecisionFailures": {"pending", "firing"}, "PortcullisDecisionCircuitOpen": {"pending", "firing"}}
 for name, states in expected.items():
     if state.get(name) not in states:
         problems.append(f"{name} is {state.get(name, 'inactive')}, expected {'/'.join(sorted(states))}")
-for name in ("PortcullisPendingNearMax", "PortcullisPendOverflow", "PortcullisAuditLinesDropped"):
+for name in ("PortcullisPendingNearMax", "PortcullisPendOverflow", "PortcullisAuditLinesDropped",
+             "PortcullisUntrustedProxyHeaders"):
     if name in state:
         problems.append(f"{name} is {state[name]}, expected inactive")
 # Every dashboard query runs; the panels whose meters have data by now must return something.
@@ -220,11 +221,11 @@ for p in panels(d["panels"]):
 must_have_data = {"Verdicts by action", "Verdicts by rule", "Shadow verdicts", "Pending now", "Pend outcomes",
                   "Decision latency", "Decisions by outcome", "Circuit breaker", "Connections", "Bytes relayed",
                   "Backend health", "Policy reloads", "Failed reloads", "Backends down",
-                  "Audit and shadow lines dropped"}
+                  "Audit and shadow lines dropped", "Peek resets by reason"}
 problems += [f"panel '{t}' shows no data" for t in sorted(must_have_data & set(empty))]
 if problems:
     sys.exit("\n".join(problems))
-print(f"7 rules ok; {', '.join(f'{k}={v}' for k, v in sorted(state.items()))}; {n} dashboard queries ran"
+print(f"8 rules ok; {', '.join(f'{k}={v}' for k, v in sorted(state.items()))}; {n} dashboard queries ran"
       + (f" (no data yet, expected: {', '.join(sorted(set(empty)))})" if empty else ""))
 EOF
 
