@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The reliability suite by hand (reliability/, io.portcullis.reliability.Suite).
 #
-#   bench/reliability.sh          short profile, as .ci/reliability.sh (30-40 s on 2 cores)
+#   bench/reliability.sh          short profile, as .ci/reliability.sh (about 60 s on 2 cores)
 #   LONG=1 bench/reliability.sh   long profile: 2,000 connections from 100 sources, payloads up to 64 MiB
-#                                 (about 14 GiB moved), 10 SIGKILL rounds; not timed yet (the short profile
+#                                 (about 14 GiB moved), 10,000 pended clients aborting, 10 SIGKILL rounds; not timed yet (the short profile
 #                                 moves 104 MiB in about 15 s: expect well over 10 min), 2 h at most (watchdog)
 #
 # Builds the jar and the suite when missing. Writes bench/results/reliability-<date>[-short].md (the table

@@ -24,21 +24,42 @@ final class Gateway implements AutoCloseable {
         this.log = log;
     }
 
-    /** A listener: name, port on 127.0.0.1, backends on 127.0.0.1, idle timeout. */
-    record Listener(String name, int port, List<Integer> backends, String idleTimeout) {
+    /**
+     * A listener: name, port on 127.0.0.1, backends on 127.0.0.1, idle timeout; {@code inspect} keys (under the
+     * listener, such as {@code inspect.timeout=60s}) make it a conditional-accept listener, none a plain relay.
+     */
+    record Listener(String name, int port, List<Integer> backends, String idleTimeout, List<String> inspect) {
+
+        Listener(String name, int port, List<Integer> backends, String idleTimeout) {
+            this(name, port, backends, idleTimeout, List.of());
+        }
     }
 
     /** Starts the jar and waits (at most 60 s) until it reports ready. */
     static Gateway start(Env env, String label, List<Listener> listeners) throws IOException, InterruptedException {
+        return start(env, label, listeners, List.of(), List.of());
+    }
+
+    /**
+     * As {@link #start(Env, String, List)}, with more JVM options (before {@code -jar}) and more gateway
+     * arguments ({@code --portcullis.rules=...}).
+     */
+    static Gateway start(Env env, String label, List<Listener> listeners, List<String> jvmOptions,
+            List<String> arguments) throws IOException, InterruptedException {
         int mgmt = Env.port();
-        List<String> cmd = new ArrayList<>(List.of("java", "-Xmx256m", "-XX:MaxDirectMemorySize=256m", "-jar",
-                env.jar().toString(), "--server.port=" + mgmt, "--server.address=127.0.0.1"));
+        List<String> cmd = new ArrayList<>(List.of("java", "-Xmx256m", "-XX:MaxDirectMemorySize=256m"));
+        cmd.addAll(jvmOptions);
+        cmd.addAll(List.of("-jar", env.jar().toString(), "--server.port=" + mgmt, "--server.address=127.0.0.1"));
+        cmd.addAll(arguments);
         for (int i = 0; i < listeners.size(); i++) {
             Listener l = listeners.get(i);
             String p = "--portcullis.listeners[" + i + "].";
             cmd.add(p + "name=" + l.name());
             cmd.add(p + "bind=127.0.0.1:" + l.port());
-            cmd.add(p + "conditional-accept=false");
+            cmd.add(p + "conditional-accept=" + !l.inspect().isEmpty());
+            for (String key : l.inspect()) {
+                cmd.add(p + key);
+            }
             cmd.add(p + "health-check.enabled=false");
             cmd.add(p + "connect-timeout=1s");
             cmd.add(p + "idle-timeout=" + l.idleTimeout());

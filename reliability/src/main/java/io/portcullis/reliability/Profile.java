@@ -8,15 +8,16 @@ package io.portcullis.reliability;
  * @param sources      distinct client source addresses (127.0.0.2 upwards)
  * @param maxPayload   largest payload of one connection, bytes (sizes are log-uniform from 1 byte)
  * @param killRounds   backend SIGKILL rounds in the backend-failure scenario
+ * @param pended       clients pended at once, then gone, in the abort-storm scenario
  */
-record Profile(String name, int connections, int sources, long maxPayload, int killRounds) {
+record Profile(String name, int connections, int sources, long maxPayload, int killRounds, int pended) {
 
     static Profile of(String name) {
         switch (name) {
             case "short":
-                return new Profile("short", 200, 20, 4L << 20, 3);
+                return new Profile("short", 200, 20, 4L << 20, 3, 2000);
             case "long":
-                return new Profile("long", 2000, 100, 64L << 20, 10);
+                return new Profile("long", 2000, 100, 64L << 20, 10, 10_000);
             default:
                 throw new IllegalArgumentException("unknown profile '" + name + "' (expected short or long)");
         }
