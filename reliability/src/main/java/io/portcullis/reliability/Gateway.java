@@ -85,6 +85,11 @@ final class Gateway implements AutoCloseable {
         throw new IOException("gateway not ready within 60 s; see " + log);
     }
 
+    /** The HTTP port: admin API and actuator. */
+    int httpPort() {
+        return managementPort;
+    }
+
     long pid() {
         return process.pid();
     }

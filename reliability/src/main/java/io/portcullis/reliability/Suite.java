@@ -21,7 +21,7 @@ public final class Suite {
 
     /** A new scenario is one more entry here. */
     static List<Scenario> scenarios() {
-        return List.of(new LosslessRelay(), new AbortStorm(), new BackendFailure());
+        return List.of(new LosslessRelay(), new AbortStorm(), new BackendFailure(), new Security());
     }
 
     public static void main(String[] args) throws Exception {
@@ -48,7 +48,11 @@ public final class Suite {
         watchdog(p.name().equals("long") ? 120 : 15);
         Env env = new Env(p, jar, out, System.getProperty("java.class.path"));
         List<Result> results = new ArrayList<>();
+        String only = System.getProperty("reliability.only", "");
         for (Scenario s : scenarios()) {
+            if (!s.name().startsWith(only)) {
+                continue; // -Dreliability.only=9 runs scenario 9 alone
+            }
             System.out.println("reliability: " + s.name() + " (" + p.name() + ") ...");
             Result r;
             try {

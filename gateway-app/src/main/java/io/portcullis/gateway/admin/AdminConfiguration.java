@@ -14,10 +14,10 @@ import org.springframework.context.annotation.Configuration;
 public class AdminConfiguration {
 
     /** Actuator endpoints that answer without the admin token: probes and scrapes need them. */
-    static final List<String> PUBLIC_ENDPOINTS = List.of("health", "info", "prometheus");
+    static final List<String> PUBLIC_ENDPOINTS = List.of("health", "prometheus");
 
     /**
-     * Only health (with its groups), info and prometheus answer without the token, at the paths the actuator
+     * Only health (with its groups) and prometheus answer without the token, at the paths the actuator
      * serves them on.
      */
     @Bean

@@ -17,7 +17,7 @@ import reactor.core.publisher.Mono;
 
 /**
  * The door of the HTTP server that carries the admin API, deny by default. Only the public paths (health and its
- * groups, info, prometheus) pass as they are. Every other request needs {@code Authorization: Bearer <token>} when
+ * groups, prometheus) pass as they are. Every other request needs {@code Authorization: Bearer <token>} when
  * {@code portcullis.admin.token} is set (401 without it) and answers 404 when no token is set (the admin API is off).
  *
  * <p>A public path is recognised on the path as sent, undecoded, and only when it is plain: letters, digits,

@@ -124,13 +124,17 @@ class AdminApiApplicationTest {
     @Test
     void probesAndScrapesNeedNoToken() throws Exception {
         for (String path : new String[] {"/actuator/health", "/actuator/health/liveness", "/actuator/health/readiness",
-                "/actuator/prometheus", "/actuator/info"}) {
+                "/actuator/prometheus"}) {
             assertThat(call("GET", path, null, null).statusCode()).as(path).isIn(200, 503);
         }
         // Only those exact spellings: anything else the router might take for them needs the token.
         for (String path : new String[] {"/actuator", "/actuator/health/", "/actuator/health;x", "/actuator/%68ealth",
-                "//actuator/health", "/actuator/./health", "/ACTUATOR/health", "/actuator/env", "/", "/nothing"}) {
+                "//actuator/health", "/actuator/./health", "/ACTUATOR/health", "/actuator/env", "/actuator/info", "/", "/nothing"}) {
             assertThat(call("GET", path, null, null).statusCode()).as(path).isEqualTo(401);
+        }
+        // The actuator exposes health and prometheus only: the token opens nothing more.
+        for (String path : new String[] {"/actuator/info", "/actuator/env", "/actuator/beans", "/actuator/heapdump"}) {
+            assertThat(call("GET", path, TOKEN, null).statusCode()).as(path).isEqualTo(404);
         }
     }
 
