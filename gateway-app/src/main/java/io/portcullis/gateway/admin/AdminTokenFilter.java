@@ -25,6 +25,10 @@ import reactor.core.publisher.Mono;
  * ({@code %61}, {@code ;params}, {@code //}, {@code ..}, {@code %2F}) can pass for a public one, and whatever the
  * router makes of a spelling, it is not let through unless it is one of these. Guarding {@code /admin} by prefix
  * instead misses the spellings that the router decodes to {@code /admin}. The token is compared in constant time.
+ *
+ * <p>With the token, a path that is not plain either ({@code ..}, {@code //}, {@code ;}, {@code %}) is refused
+ * (400): no admin route is spelt so, and an endpoint below the door may take such a path for something else (the
+ * health endpoint fails on {@code /actuator/health/../x}).
  */
 public final class AdminTokenFilter implements WebFilter, Ordered {
 
@@ -34,6 +38,8 @@ public final class AdminTokenFilter implements WebFilter, Ordered {
     static final int ORDER = -100;
 
     private static final Pattern PLAIN = Pattern.compile("(/[A-Za-z0-9_-]+)+");
+    /** What an authorised request may ask for: plain segments, with dots inside a name; or {@code /}. */
+    private static final Pattern UNAMBIGUOUS = Pattern.compile("/|(/(?!\\.\\.?(/|$))[A-Za-z0-9._~-]+)+/?");
 
     private final Optional<byte[]> tokenDigest;
     private final List<String> publicPaths;
@@ -65,6 +71,10 @@ public final class AdminTokenFilter implements WebFilter, Ordered {
         if (!authorised(exchange.getRequest().getHeaders().getFirst(HttpHeaders.AUTHORIZATION))) {
             exchange.getResponse().setStatusCode(HttpStatus.UNAUTHORIZED);
             exchange.getResponse().getHeaders().set(HttpHeaders.WWW_AUTHENTICATE, "Bearer realm=\"portcullis\"");
+            return exchange.getResponse().setComplete();
+        }
+        if (!UNAMBIGUOUS.matcher(exchange.getRequest().getPath().pathWithinApplication().value()).matches()) {
+            exchange.getResponse().setStatusCode(HttpStatus.BAD_REQUEST);
             return exchange.getResponse().setComplete();
         }
         return chain.filter(exchange);

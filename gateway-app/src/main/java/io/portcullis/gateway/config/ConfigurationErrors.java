@@ -68,8 +68,10 @@ public final class ConfigurationErrors {
         String key = property != null ? property.getName().toString() : bind.getName().toString();
         Class<?> type = bind.getTarget().getType().resolve(Object.class);
         String found = property != null ? found(property) + ", " : "";
+        // A converter's message may quote the value: not for a credential.
+        String why = property != null && Secrets.isSecret(property.getName()) ? "" : ": " + rootMessage(bind);
         String problem = expected(type).map(e -> found + "expected " + e)
-                .orElseGet(() -> found + (found.isEmpty() ? "" : "which is ") + "not valid: " + rootMessage(bind));
+                .orElseGet(() -> found + (found.isEmpty() ? "" : "which is ") + "not valid" + why);
         return line(property != null ? property.getOrigin() : bind.getOrigin(), key, problem);
     }
 
@@ -134,10 +136,24 @@ public final class ConfigurationErrors {
             }
             Origin origin = property.map(ConfigurationProperty::getOrigin).orElseGet(() -> nearest(where, bound));
             // the key as the file spells it (decision-services.authz, not decision-services[authz])
-            String shown = property.map(p -> p.getName().toString()).orElse(key.toString());
+            String shown = property.map(p -> p.getName().toString()).orElse(dotted(key));
             found.add(new Found(origin, shown, problem));
         }
         return sorted(found);
+    }
+
+    /** {@code a.b[0].c}: a map key as a file spells it ({@code decision-services.authz}, not {@code [authz]}). */
+    private static String dotted(ConfigurationPropertyName key) {
+        StringBuilder text = new StringBuilder();
+        for (int i = 0; i < key.getNumberOfElements(); i++) {
+            String element = key.getElement(i, ConfigurationPropertyName.Form.ORIGINAL);
+            if (key.isNumericIndex(i)) {
+                text.append('[').append(element).append(']');
+            } else {
+                text.append(text.length() == 0 ? "" : ".").append(element);
+            }
+        }
+        return text.toString();
     }
 
     /** An error at a place: sorted by file and line, so that the lines read like the file. */
@@ -158,7 +174,11 @@ public final class ConfigurationErrors {
 
     private static String found(ConfigurationProperty property) {
         String text = String.valueOf(property.getValue());
-        return text.isEmpty() ? "found an empty value" : "found '" + text + "'";
+        if (text.isEmpty()) {
+            return "found an empty value";
+        }
+        String shown = Secrets.shown(property.getName(), text);
+        return shown == null ? "found a value (not shown: a credential)" : "found '" + shown + "'";
     }
 
     /** One line per unknown key, at the level it is unknown: a misspelt section is one line, not one per key in it. */
@@ -230,8 +250,12 @@ public final class ConfigurationErrors {
         return Optional.empty();
     }
 
-    /** {@code /abs/file.yml:7:16: key: problem}, or {@code key: problem (from the command line)}. */
-    private static String line(Origin origin, String key, String problem) {
+    /**
+     * {@code /abs/file.yml:7:16: key: problem}, or {@code key: problem (from the command line)}; the password of a
+     * URL in the problem is not shown.
+     */
+    private static String line(Origin origin, String key, String shownProblem) {
+        String problem = Secrets.withoutUserInfo(shownProblem);
         Optional<String> file = file(origin);
         if (file.isPresent()) {
             return file.get() + ": " + key + ": " + problem;

@@ -10,7 +10,9 @@ import jakarta.validation.constraints.Max;
 import jakarta.validation.constraints.Min;
 import jakarta.validation.constraints.NotNull;
 import java.net.URI;
+import java.net.URISyntaxException;
 import java.time.Duration;
+import java.util.Map;
 import java.util.Optional;
 import org.springframework.boot.context.properties.bind.DefaultValue;
 
@@ -21,23 +23,47 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  * {@code resilience4j.bulkhead.instances.<name>.*}).
  *
  * @param type           http | opa
- * @param url            where requests are POSTed: http:// or https:// with a host
+ * @param url            where requests are POSTed: http:// or https:// with a host, as written (bound as text:
+ *                       Spring's URI conversion would encode a {@code %} of a percent-encoded part again)
  * @param timeout        one attempt (connect, send, answer), 1ms to 60s
  * @param onFailure      accept | reject | stale (the last answer for the same key, else reject)
  * @param cache          answer cache; absent: no caching
  * @param maxConnections pooled connections to the service at most
+ * @param headers        sent with every request (credentials: never shown)
  */
 public record DecisionServiceProperties(
         @DefaultValue("http") DecisionType type,
-        @NotNull URI url,
+        @NotNull String url,
         @DefaultValue("300ms") Duration timeout,
         @DefaultValue("reject") OnFailure onFailure,
         @Valid Cache cache,
-        @Min(1) @Max(10_000) @DefaultValue("64") int maxConnections) {
+        @Min(1) @Max(10_000) @DefaultValue("64") int maxConnections,
+        Map<String, String> headers) {
+
+    public DecisionServiceProperties {
+        headers = headers == null ? Map.of() : headers;
+    }
 
     @AssertTrue(message = "url must be an http:// or https:// URL with a host")
     public boolean isUrlValid() {
-        return url == null || DecisionServiceSettings.isHttpUrl(url);
+        return url == null || uri().map(DecisionServiceSettings::isHttpUrl).orElse(false);
+    }
+
+    /** The url, parsed strictly (RFC 2396, what {@link URI#URI(String)} takes); empty when it is not a URI. */
+    private Optional<URI> uri() {
+        try {
+            return Optional.of(new URI(url.strip()));
+        } catch (URISyntaxException e) {
+            return Optional.empty();
+        }
+    }
+
+    /** The message names the problem; it never shows a header's value. */
+    @AssertTrue(message = "headers must be header names with visible ASCII values (at most 32; not Host, "
+            + "Content-Type, Content-Length, Accept or hop-by-hop ones; no unset placeholder; Authorization or a "
+            + "user in the url, not both)")
+    public boolean isHeadersValid() {
+        return DecisionServiceSettings.headersProblem(headers, url == null ? null : uri().orElse(null)).isEmpty();
     }
 
     @AssertTrue(message = "timeout must be between 1ms and 60s")
@@ -45,10 +71,19 @@ public record DecisionServiceProperties(
         return timeout.toMillis() >= 1 && timeout.compareTo(DecisionServiceSettings.MAX_TIMEOUT) <= 0;
     }
 
+    /** Settings, without the url's user info and header values: credentials. */
+    @Override
+    public String toString() {
+        return "DecisionServiceProperties[type=" + type + ", url=" + Secrets.withoutUserInfo(String.valueOf(url))
+                + ", timeout=" + timeout + ", onFailure=" + onFailure + ", cache=" + cache + ", maxConnections="
+                + maxConnections + ", headers=" + headers.keySet() + "]";
+    }
+
     /** The validated settings of the service called {@code name}. */
     public DecisionServiceSettings toSettings(String name) {
-        return new DecisionServiceSettings(name, type, url, timeout, onFailure,
-                Optional.ofNullable(cache).map(c -> new CacheSettings(c.ttl(), c.maxEntries())), maxConnections);
+        return new DecisionServiceSettings(name, type, uri().orElseThrow(), timeout, onFailure,
+                Optional.ofNullable(cache).map(c -> new CacheSettings(c.ttl(), c.maxEntries())), maxConnections,
+                headers);
     }
 
     /**

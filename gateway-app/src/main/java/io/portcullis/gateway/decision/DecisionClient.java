@@ -65,10 +65,13 @@ final class DecisionClient implements AutoCloseable {
                 .option(ChannelOption.TCP_NODELAY, true)
                 .keepAlive(true)
                 .followRedirect(false)
-                .headers(h -> h.set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON)
-                        .set(HttpHeaderNames.ACCEPT, HttpHeaderValues.APPLICATION_JSON));
+                .headers(h -> {
+                    settings.requestHeaders().forEach(h::set);
+                    h.set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON)
+                            .set(HttpHeaderNames.ACCEPT, HttpHeaderValues.APPLICATION_JSON);
+                });
         warmUp(http);
-        this.poster = http.post().uri(settings.url().toString());
+        this.poster = http.post().uri(settings.endpoint().toString());
         circuitBreaker.getEventPublisher().onStateTransition(event -> {
             switch (event.getStateTransition().getToState()) {
                 case OPEN, FORCED_OPEN -> log.warn("Decision service '{}': circuit breaker {}; calls fail at once "

@@ -73,8 +73,9 @@ public final class DecisionServices implements DecisionTrigger, AbortHandler, Au
                 }
                 byName.put(s.name(), new DecisionService(s, loops, resilience));
                 observer.decisionServiceAdded(s.name());
-                log.info("Decision service '{}': {} {} (timeout {} ms, on-failure {}, cache {})", s.name(),
-                        s.type().name().toLowerCase(Locale.ROOT), withoutSecrets(s.url()), s.timeout().toMillis(),
+                log.info("Decision service '{}': {} {}{} (timeout {} ms, on-failure {}, cache {})", s.name(),
+                        s.type().name().toLowerCase(Locale.ROOT), withoutSecrets(s.url()), credentials(s),
+                        s.timeout().toMillis(),
                         s.onFailure().name().toLowerCase(Locale.ROOT),
                         s.cache().map(c -> "ttl " + c.ttl().toMillis() + " ms, " + c.maxEntries() + " entries").orElse("off"));
             }
@@ -92,6 +93,11 @@ public final class DecisionServices implements DecisionTrigger, AbortHandler, Au
     private static String withoutSecrets(URI url) {
         return url.getScheme() + "://" + url.getHost() + (url.getPort() < 0 ? "" : ":" + url.getPort())
                 + (url.getRawPath() == null ? "" : url.getRawPath());
+    }
+
+    /** Which credentials are sent, by header name only. */
+    private static String credentials(DecisionServiceSettings s) {
+        return s.requestHeaders().isEmpty() ? "" : " with headers " + s.requestHeaders().keySet() + " (values not shown)";
     }
 
     /** No decision service: a pend naming one is rejected as a failure (the policy check prevents it). */

@@ -158,6 +158,26 @@ class ConfigurationErrorsTest {
                 "portcullis.decision-services.authz.on-failure: found 'maybe', expected accept, reject or stale (from the command line)");
     }
 
+    @Test
+    void decisionServiceCredentialsAreNeverShownInErrors() throws Exception {
+        // A value the URI converter refuses: its message quotes the input, the password with it.
+        List<String> badUrl = errors("--portcullis.decision-services.authz.url=http://gw:pw SECRET@authz:8181/x y");
+        assertThat(badUrl).hasSize(1);
+        assertThat(badUrl.get(0)).startsWith("portcullis.decision-services.authz.url: ").doesNotContain("SECRET");
+        List<String> badHeader = errors("--portcullis.decision-services.authz.url=http://authz:8181/decide",
+                "--portcullis.decision-services.authz.headers.X-Api-Key=${UNSET_SECRET_VARIABLE}");
+        assertThat(badHeader).hasSize(1);
+        assertThat(badHeader.get(0)).startsWith("portcullis.decision-services.authz.headers: must be header names")
+                .doesNotContain("SECRET");
+        List<String> both = errors("--portcullis.decision-services.authz.url=http://gw:pwSECRET@authz:8181/decide",
+                "--portcullis.decision-services.authz.headers.Authorization=Bearer tokSECRET");
+        assertThat(both).hasSize(1);
+        assertThat(both.get(0)).contains("not both").doesNotContain("SECRET");
+        List<String> notAName = errors("--portcullis.decision-services.authz.url=ftp://gw:pwSECRET@authz:8181/decide");
+        assertThat(notAName).hasSize(1);
+        assertThat(notAName.get(0)).contains("http:// or https://").doesNotContain("SECRET");
+    }
+
     private static final String POOL_NAMES = "must be named with 1-63 lower-case letters, digits and '-', starting with a letter or digit (as a rule's route names them); 'default' is taken by the listener's own backends";
 
     @Test
@@ -167,7 +187,7 @@ class ConfigurationErrorsTest {
         assertThat(errors("--portcullis.listeners[0].pools[api_v2].backends[0]=127.0.0.1:10")).containsExactly(
                 "portcullis.listeners[0].pools: " + POOL_NAMES + " (from the command line)");
         assertThat(errors("--portcullis.listeners[0].pools.api.balance=least-connections")).containsExactly(
-                "portcullis.listeners[0].pools[api].backends: missing; this key is required (from the command line)");
+                "portcullis.listeners[0].pools.api.backends: missing; this key is required (from the command line)");
     }
 
     @Test

@@ -84,6 +84,8 @@ final class DecisionServer implements AutoCloseable {
     private final AtomicInteger total = new AtomicInteger();
     final List<JsonNode> requests = new CopyOnWriteArrayList<>();
     final List<Hold> holds = new CopyOnWriteArrayList<>();
+    /** The request headers of the latest request for each client address. */
+    final Map<String, com.sun.net.httpserver.Headers> headersByIp = new ConcurrentHashMap<>();
     private volatile Behaviour fallback = call -> new Answer(200, "{\"action\":\"accept\"}");
 
     private DecisionServer(int port) throws IOException {
@@ -156,6 +158,7 @@ final class DecisionServer implements AutoCloseable {
             requests.add(request);
             JsonNode object = opa ? request.get("input") : request;
             String ip = object == null ? "?" : object.get("source").get("ip").asString();
+            headersByIp.put(ip, exchange.getRequestHeaders());
             int call = calls.computeIfAbsent(ip, k -> new AtomicInteger()).incrementAndGet();
             total.incrementAndGet();
             Answer answer;

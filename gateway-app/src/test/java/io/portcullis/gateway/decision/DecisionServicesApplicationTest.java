@@ -73,6 +73,14 @@ class DecisionServicesApplicationTest {
                     action: pend
                     decision: authz
                     timeout: 250ms
+                  - name: via-basic
+                    source: [127.0.8.0/24]
+                    action: pend
+                    decision: basic
+                  - name: via-keyed
+                    source: [127.0.9.0/24]
+                    action: pend
+                    decision: keyed
                   - name: via-authz
                     action: pend
                     decision: authz
@@ -84,6 +92,10 @@ class DecisionServicesApplicationTest {
                     decision: authz
                 default: reject
             """;
+
+    private static final String BASIC_PASSWORD_ENCODED = "pw%40SECRET%3A1";
+    private static final String BEARER = "tokSECRETbearer-0123456789";
+    private static final String API_KEY = "keySECRET-abcdef";
 
     private static GatewayUnderTest gateway;
     private static DecisionServer service;
@@ -133,6 +145,14 @@ class DecisionServicesApplicationTest {
                         "portcullis.decision-services.narrow.timeout=3s",
                         "resilience4j.bulkhead.instances.narrow.max-concurrent-calls=1",
                         "resilience4j.bulkhead.instances.narrow.max-wait-duration=0",
+                        // Credentials: a user in the url (percent-encoded '@' and ':' in the password), headers.
+                        "portcullis.decision-services.basic.url=" + service.url("/decide")
+                                .replace("http://", "http://portcullis:" + BASIC_PASSWORD_ENCODED + "@"),
+                        "portcullis.decision-services.basic.timeout=2s",
+                        "portcullis.decision-services.keyed.url=" + service.url("/decide"),
+                        "portcullis.decision-services.keyed.timeout=2s",
+                        "portcullis.decision-services.keyed.headers.Authorization=Bearer " + BEARER,
+                        "portcullis.decision-services.keyed.headers.X-Api-Key=" + API_KEY,
                         "portcullis.decision-services.dead.url=http://127.0.0.1:" + deadPort + "/decide",
                         "portcullis.decision-services.dead.timeout=500ms",
                         "resilience4j.circuitbreaker.instances.dead.sliding-window-type=COUNT_BASED",
@@ -255,6 +275,35 @@ class DecisionServicesApplicationTest {
         assertThat(line.get("decidedBy").asString()).isEqualTo("service");
         assertThat(line.get("reason").asString()).isEqualTo("known client");
         assertThat(meters.get("portcullis.decision.duration").tag("service", "authz").timer().count()).isPositive();
+    }
+
+    @Test
+    void aUserInTheUrlIsSentAsBasicAuthenticationToTheAddressWithoutIt() throws Exception {
+        InetAddress from = ip(8, 1);
+        service.on(from.getHostAddress(), ok("{\"action\":\"accept\"}"));
+
+        assertRelayed(from);
+
+        com.sun.net.httpserver.Headers seen = service.headersByIp.get(from.getHostAddress());
+        assertThat(seen.get("Authorization")).containsExactly("Basic " + java.util.Base64.getEncoder()
+                .encodeToString("portcullis:pw@SECRET:1".getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+        // What the settings print (a log line, an error) names neither the password nor the header values.
+        String shown = gateway.bean(io.portcullis.gateway.config.PortcullisProperties.class).toString()
+                + decisions.toString();
+        assertThat(shown).doesNotContain("SECRET");
+    }
+
+    @Test
+    void configuredHeadersAreSentWithEveryRequest() throws Exception {
+        InetAddress from = ip(9, 1);
+        service.on(from.getHostAddress(), ok("{\"action\":\"accept\"}"));
+
+        assertRelayed(from);
+
+        com.sun.net.httpserver.Headers seen = service.headersByIp.get(from.getHostAddress());
+        assertThat(seen.get("Authorization")).containsExactly("Bearer " + BEARER);
+        assertThat(seen.get("X-api-key")).containsExactly(API_KEY);
+        assertThat(seen.get("Content-Type")).containsExactly("application/json");
     }
 
     @Test
