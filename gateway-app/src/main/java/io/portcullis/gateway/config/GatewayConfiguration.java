@@ -4,12 +4,16 @@ import io.github.resilience4j.bulkhead.BulkheadRegistry;
 import io.github.resilience4j.circuitbreaker.CircuitBreakerRegistry;
 import io.github.resilience4j.retry.RetryRegistry;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.binder.MeterBinder;
+import io.micrometer.core.instrument.binder.netty4.NettyAllocatorMetrics;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.ByteBufAllocatorMetricProvider;
+import io.portcullis.core.EventLoops;
+import io.portcullis.core.Transport;
 import io.portcullis.gateway.Gateway;
 import io.portcullis.gateway.decision.DecisionServiceSettings;
 import io.portcullis.gateway.decision.DecisionServices;
 import io.portcullis.gateway.decision.ResilienceRegistries;
-import io.portcullis.core.EventLoops;
-import io.portcullis.core.Transport;
 import io.portcullis.gateway.metrics.GatewayMeters;
 import io.portcullis.gateway.policy.PolicyInspectHandler;
 import io.portcullis.gateway.policy.PolicyReloader;
@@ -47,6 +51,19 @@ public class GatewayConfiguration {
     @Bean(destroyMethod = "close")
     GatewayMeters gatewayMeters(MeterRegistry registry, PortcullisProperties properties) {
         return new GatewayMeters(registry, properties.audit().queueSize());
+    }
+
+    /**
+     * The relay's buffers come from Netty's default allocator, outside the heap: its memory in use as
+     * {@code netty_allocator_memory_used{memory_type="direct"}}, so what slow readers hold shows.
+     */
+    @Bean
+    MeterBinder nettyAllocatorMeters() {
+        return registry -> {
+            if (ByteBufAllocator.DEFAULT instanceof ByteBufAllocatorMetricProvider provider) {
+                new NettyAllocatorMetrics(provider).bindTo(registry);
+            }
+        };
     }
 
     /** Limiter state lives here, outside any one policy, so it survives reloads of unchanged rules. */
