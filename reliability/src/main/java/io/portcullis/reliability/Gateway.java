@@ -138,6 +138,17 @@ final class Gateway implements AutoCloseable {
         return 0;
     }
 
+    /** The sum of the samples of {@code meter} whose line contains {@code tag} (every sample when empty). */
+    double sum(String meter, String tag) {
+        double v = 0;
+        for (String line : get("/actuator/prometheus").split("\n")) {
+            if (line.startsWith(meter + "{") && line.contains(tag)) {
+                v += Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+            }
+        }
+        return v;
+    }
+
     Path log() {
         return log;
     }

@@ -9,15 +9,18 @@ package io.portcullis.reliability;
  * @param maxPayload   largest payload of one connection, bytes (sizes are log-uniform from 1 byte)
  * @param killRounds   backend SIGKILL rounds in the backend-failure scenario
  * @param pended       clients pended at once, then gone, in the abort-storm scenario
+ * @param slowStreams  streams with a stalled reader on each side, and streams cut by a backend reset
+ * @param slowLength   bytes each slow-reader stream carries
  */
-record Profile(String name, int connections, int sources, long maxPayload, int killRounds, int pended) {
+record Profile(String name, int connections, int sources, long maxPayload, int killRounds, int pended,
+        int slowStreams, long slowLength) {
 
     static Profile of(String name) {
         switch (name) {
             case "short":
-                return new Profile("short", 200, 20, 4L << 20, 3, 2000);
+                return new Profile("short", 200, 20, 4L << 20, 3, 2000, 20, 16L << 20);
             case "long":
-                return new Profile("long", 2000, 100, 64L << 20, 10, 10_000);
+                return new Profile("long", 2000, 100, 64L << 20, 10, 10_000, 200, 64L << 20);
             default:
                 throw new IllegalArgumentException("unknown profile '" + name + "' (expected short or long)");
         }

@@ -45,7 +45,16 @@ final class Stream {
         this.serverLength = serverLength;
         this.seed = seed;
         this.readTimeoutMillis = readTimeoutMillis;
-        this.expected = mode == 'E' ? clientLength : serverLength;
+        // P: nothing comes back; R: the backend resets, so no end of stream is complete
+        this.expected = mode == 'E' ? clientLength : mode == 'P' ? 0 : mode == 'R' ? -1 : serverLength;
+    }
+
+    /** Milliseconds the client reads nothing before it reads: a slow reader the gateway must not buffer for. */
+    private volatile long readPauseMillis;
+
+    Stream pauseReading(long millis) {
+        this.readPauseMillis = millis;
+        return this;
     }
 
     /** Runs the connection to its end on the calling thread; the writer runs beside it. */
@@ -61,6 +70,9 @@ final class Stream {
             Thread writer = new Thread(null, () -> write(s), "writer", 256 * 1024);
             writer.setDaemon(true);
             writer.start();
+            if (readPauseMillis > 0) {
+                Thread.sleep(readPauseMillis);
+            }
             Outcome read = read(s.getInputStream());
             // Closing now would cut what the writer has still to send (the backend half-closes first in mode S).
             writer.join(readTimeoutMillis);

@@ -15,8 +15,10 @@ import java.util.concurrent.atomic.AtomicLong;
  * connection starts with a header: mode (1 byte), client length, client SHA-256 (32 bytes), server length,
  * seed (8 bytes each). Mode {@code E}: echoes every byte after the header, half-closing after the client's
  * FIN. Mode {@code S}: sends {@code server length} bytes of stream {@code seed + 1}, half-closes first, then
- * reads the client's bytes. Run in the suite's process, or as a process of its own ({@link #main}) that a
- * scenario kills with SIGKILL.
+ * reads the client's bytes. Mode {@code P} (a slow reader): reads nothing for {@code server length}
+ * milliseconds, then reads and checks the client's bytes, sending none. Mode {@code R}: reads half of the client's
+ * bytes, sends {@code server length} bytes, then resets the connection. Run in the suite's process, or as a process
+ * of its own ({@link #main}) that a scenario kills with SIGKILL.
  */
 final class VerifyingBackend implements AutoCloseable {
 
@@ -26,6 +28,7 @@ final class VerifyingBackend implements AutoCloseable {
     final AtomicLong verified = new AtomicLong();
     final AtomicLong mismatched = new AtomicLong();
     final AtomicLong accepted = new AtomicLong();
+    final AtomicLong resets = new AtomicLong();
 
     VerifyingBackend(int port, int backlog) throws IOException {
         server = new ServerSocket(port, backlog, Net.LOOPBACK);
@@ -64,6 +67,13 @@ final class VerifyingBackend implements AutoCloseable {
             long serverLength = in.readLong();
             long seed = in.readLong();
             byte[] buf = new byte[65536];
+            if (mode == 'R') {
+                resetMidStream(s, in, out, clientLength, serverLength, seed, buf);
+                return;
+            }
+            if (mode == 'P') {
+                sleep(serverLength);
+            }
             if (mode == 'S') {
                 for (long off = 0; off < serverLength; off += buf.length) {
                     int n = (int) Math.min(buf.length, serverLength - off);
@@ -94,6 +104,33 @@ final class VerifyingBackend implements AutoCloseable {
             drainQuietly(in, buf);
         } catch (IOException e) {
             // the connection's own failure: the client side sees and counts it
+        }
+    }
+
+    /** Reads half of the client's bytes, sends {@code serverLength} bytes, then a reset: the stream is cut. */
+    private void resetMidStream(Socket s, DataInputStream in, OutputStream out, long clientLength, long serverLength,
+            long seed, byte[] buf) throws IOException {
+        for (long got = 0; got < clientLength / 2; ) {
+            int n = in.read(buf, 0, (int) Math.min(buf.length, clientLength / 2 - got));
+            if (n < 0) {
+                break;
+            }
+            got += n;
+        }
+        for (long off = 0; off < serverLength; off += buf.length) {
+            int n = (int) Math.min(buf.length, serverLength - off);
+            Payload.fill(seed + 1, off, buf, n);
+            out.write(buf, 0, n);
+        }
+        s.setSoLinger(true, 0);
+        resets.incrementAndGet();
+    }
+
+    private static void sleep(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 
