@@ -179,6 +179,9 @@ class PeekedMatchesTest {
                       - name: k
                         pp-tlv: [{type: 2, values: [a]}, b]
                         action: accept
+                      - name: l
+                        pp-tlv: [b, [c]]
+                        action: accept
                 """))).containsExactly(
                 "rules.yaml:5:24: bad TLV type '256' (expected 0-255, in decimal such as 234 or in hex such as 0xEA)",
                 "rules.yaml:8:24: bad TLV type '-1' (expected 0-255, in decimal such as 234 or in hex such as 0xEA)",
@@ -201,7 +204,10 @@ class PeekedMatchesTest {
                         + " digits for other bytes",
                 "rules.yaml:32:24: expected a string, got a list",
                 "rules.yaml:32:37: expected a list, got a string",
-                "rules.yaml:35:42: expected a mapping, got a string");
+                "rules.yaml:35:42: expected a mapping, got a string",
+                // no mapping at all: refused, not a condition with no TLVs in it
+                "rules.yaml:38:18: expected a mapping, got a string",
+                "rules.yaml:38:21: expected a mapping, got a list");
     }
 
     // ---- tls-fingerprint ---------------------------------------------------------------------------

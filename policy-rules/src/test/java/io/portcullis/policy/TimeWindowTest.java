@@ -119,6 +119,16 @@ class TimeWindowTest {
     }
 
     @Test
+    void toMidnightWrittenAsZeroHoursIsTheEndOfTheDay() throws PolicyException {
+        ListenerPolicy untilMidnight = listener("{from: \"20:00\", to: \"00:00\", days: [mon]}");
+
+        assertThat(inWindow(untilMidnight, "2025-01-06T19:59:00Z")).isFalse();
+        assertThat(inWindow(untilMidnight, "2025-01-06T20:00:00Z")).isTrue();
+        assertThat(inWindow(untilMidnight, "2025-01-06T23:59:59Z")).isTrue();
+        assertThat(inWindow(untilMidnight, "2025-01-07T00:00:00Z")).isFalse();
+    }
+
+    @Test
     void theOffsetIsRightOnBothSidesOfATransition() {
         // Berlin springs forward on 2025-03-30 at 01:00Z (02:00 CET -> 03:00 CEST)
         MutableClock transitionClock = new MutableClock("2025-03-30T00:30:00Z");

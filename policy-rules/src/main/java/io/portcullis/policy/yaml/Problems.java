@@ -56,6 +56,7 @@ final class Problems {
         if (overflow != null) {
             return;
         }
+        message = bounded(message);
         fileRank.putIfAbsent(otherFile, fileRank.size());
         if (errors.size() == YamlLimits.MAX_ERRORS) {
             overflow = new PolicyError(otherFile, line, column,
@@ -63,6 +64,43 @@ final class Problems {
             return;
         }
         errors.add(new PolicyError(otherFile, line, column, message));
+    }
+
+    /**
+     * {@code message} at most {@link YamlLimits#MAX_MESSAGE} characters: messages quote what they refer to
+     * ('…'), and a hostile file can make that megabytes long. Long quoted parts are cut first, so the
+     * hint after them survives; what is still too long loses its middle.
+     */
+    static String bounded(String message) {
+        if (message.length() <= YamlLimits.MAX_MESSAGE) {
+            return message;
+        }
+        StringBuilder out = new StringBuilder(YamlLimits.MAX_MESSAGE);
+        int at = 0;
+        while (at < message.length()) {
+            int open = message.indexOf('\'', at);
+            int close = open < 0 ? -1 : message.indexOf('\'', open + 1);
+            if (close < 0) {
+                out.append(message, at, message.length());
+                break;
+            }
+            out.append(message, at, open + 1);
+            out.append(shown(message.substring(open + 1, close)));
+            out.append('\'');
+            at = close + 1;
+        }
+        if (out.length() <= YamlLimits.MAX_MESSAGE) {
+            return out.toString();
+        }
+        int tail = YamlLimits.MAX_MESSAGE / 4;
+        String omitted = "…(" + (out.length() - YamlLimits.MAX_MESSAGE) + " more characters)…";
+        int head = YamlLimits.MAX_MESSAGE - tail - omitted.length();
+        return out.substring(0, head) + omitted + out.substring(out.length() - tail);
+    }
+
+    /** A value as messages quote it: hostile text is cut short. */
+    static String shown(String value) {
+        return value.length() <= 80 ? value : value.substring(0, 60) + "…(" + value.length() + " characters)";
     }
 
     /** How many problems were reported so far (to tell whether a section added any). */

@@ -44,6 +44,8 @@ final class ProxyTlvParser implements MatchParser {
     @Override
     public Optional<Match> parse(Node value, ParseContext context) {
         Problems problems = context.problems();
+        // counted before the items' type checks too: a list of non-mappings leaves no condition at all
+        int before = problems.count();
         List<MappingNode> conditions = new ArrayList<>();
         if (value instanceof MappingNode mapping) {
             conditions.add(mapping);
@@ -61,7 +63,6 @@ final class ProxyTlvParser implements MatchParser {
                     + Nodes.describe(value));
             return Optional.empty();
         }
-        int before = problems.count();
         List<ProxyTlvMatch.Tlv> tlvs = new ArrayList<>();
         Map<Integer, Integer> typeLines = new HashMap<>();
         for (MappingNode condition : conditions) {
@@ -145,7 +146,7 @@ final class ProxyTlvParser implements MatchParser {
             String entry = text.get();
             Optional<String> problem = problem(entry);
             if (problem.isPresent()) {
-                problems.add(item, "bad TLV value '" + shown(entry) + "': " + problem.get());
+                problems.add(item, "bad TLV value '" + Problems.shown(entry) + "': " + problem.get());
             } else {
                 values.add(entry);
             }
@@ -186,10 +187,5 @@ final class ProxyTlvParser implements MatchParser {
 
     private static String hex(int type) {
         return String.format("0x%02X", type);
-    }
-
-    /** A value as messages show it: hostile text is cut short. */
-    private static String shown(String value) {
-        return value.length() <= 80 ? value : value.substring(0, 60) + "…(" + value.length() + " characters)";
     }
 }

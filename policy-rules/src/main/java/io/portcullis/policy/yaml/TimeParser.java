@@ -78,6 +78,9 @@ final class TimeParser implements MatchParser {
                     + " the whole day)");
             return Optional.empty();
         }
+        if (to == 0) {
+            to = END_OF_DAY; // "to: 00:00" ends the window at midnight, as 24:00 does
+        }
         return Optional.of(new TimeMatch(days, from, to, zone, context.clock()));
     }
 

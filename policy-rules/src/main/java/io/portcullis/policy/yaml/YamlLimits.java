@@ -27,6 +27,9 @@ public final class YamlLimits {
     /** Most errors reported for one policy (rules file and list files); the walk stops after that. */
     public static final int MAX_ERRORS = 50;
 
+    /** Longest error message, in characters; longer quoted values are cut short. */
+    public static final int MAX_MESSAGE = 500;
+
     private YamlLimits() {
     }
 }

@@ -114,6 +114,26 @@ class YamlSafetyTest {
     }
 
     @Test
+    void longValuesAreCutShortInMessages() {
+        String action = "a".repeat(100_000);
+        String key = "k".repeat(100_000);
+        String names = "x'".repeat(200_000); // quotes of its own: the hard cut still holds
+
+        List<String> errors = errorsOf("listeners:\n  demo:\n    default: " + action + "\n    ? " + key
+                + "\n    : 1\n    rules: [{name: \"" + names + "\"}]\n");
+
+        assertThat(errors).containsExactly(
+                "rules.yaml:3:14: unknown action '" + "a".repeat(60) + "…(100000 characters)' (expected accept,"
+                        + " reject or pend)",
+                "rules.yaml:4:7: unknown key '" + "k".repeat(60) + "…(100000 characters)' in a listener (expected one"
+                        + " of: rules, default)",
+                errors.get(2));
+        assertThat(errors.get(2)).startsWith("rules.yaml:6:13: missing required key 'action' in rule 'x'x'")
+                .contains("more characters)…").endsWith(" (or a limiter: 'rate-limit' or 'concurrency-limit')");
+        assertThat(errors.get(2).length()).isLessThanOrEqualTo("rules.yaml:6:13: ".length() + YamlLimits.MAX_MESSAGE);
+    }
+
+    @Test
     void fewAliasesAreFine() throws PolicyException {
         Policy policy = Policy.parse("""
                 listeners:
