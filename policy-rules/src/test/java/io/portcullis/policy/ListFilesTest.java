@@ -20,6 +20,7 @@ import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
 /** Lists read from files: {@code blocked: {file: ./blocked.txt}}. */
 class ListFilesTest {
@@ -172,6 +173,28 @@ class ListFilesTest {
 
         assertThat(errors(rules)).isEqualTo(rules + ":2:19: cannot read list file '"
                 + dir.resolve("conf/missing.txt") + "': no such file");
+    }
+
+    @Test
+    void aPipeOrADirectoryAsAListFileIsRefusedWithoutWaiting() throws Exception {
+        Path rules = rulesFile("./pipe");
+        Path pipe = dir.resolve("conf/pipe");
+        Process mkfifo = new ProcessBuilder("mkfifo", pipe.toString()).start();
+        assertThat(mkfifo.waitFor()).isZero();
+        // Opening a pipe for reading waits for a writer: none comes, so a load that opened it would hang here.
+        assertTimeoutPreemptively(java.time.Duration.ofSeconds(10), () -> assertThat(errors(rules)).isEqualTo(
+                rules + ":2:19: cannot read list file '" + pipe + "': not a regular file (a directory, a pipe or a device)"));
+        Files.delete(pipe);
+        Files.createDirectory(pipe);
+        assertThat(errors(rules)).endsWith("not a regular file (a directory, a pipe or a device)");
+    }
+
+    @Test
+    void aPipeAsThePolicyFileIsRefusedWithoutWaiting() throws Exception {
+        Path pipe = dir.resolve("rules-pipe.yaml");
+        assertThat(new ProcessBuilder("mkfifo", pipe.toString()).start().waitFor()).isZero();
+        assertTimeoutPreemptively(java.time.Duration.ofSeconds(10), () -> assertThat(errors(pipe))
+                .isEqualTo(pipe + ":1:1: cannot read the policy file: not a regular file (a directory, a pipe or a device)"));
     }
 
     @Test

@@ -43,6 +43,10 @@ final class ListFile {
      */
     static Result read(Path path, String displayName, Problems problems) {
         ListFile file = new ListFile(path, displayName, problems);
+        if (Files.exists(path) && !Files.isRegularFile(path)) {
+            // Opening a pipe would wait for a writer, reading a device might never end.
+            return new Result(new ListContents(), Optional.of("not a regular file (a directory, a pipe or a device)"));
+        }
         try (InputStream in = Files.newInputStream(path)) {
             file.scan(in);
         } catch (NoSuchFileException e) {
@@ -64,9 +68,6 @@ final class ListFile {
      * small methods called once a line, so the JIT compiles it within the first thousand lines.
      */
     private void scan(InputStream in) throws IOException {
-        if (Files.isDirectory(path)) {
-            throw new IOException("is a directory");
-        }
         byte[] buffer = new byte[64 * 1024];
         long total = 0;
         int carry = 0;

@@ -31,6 +31,11 @@ public final class PolicyFile {
      * @throws PolicyException when the file cannot be read, is too large or is not UTF-8
      */
     public static String read(Path file, String sourceName) throws PolicyException {
+        if (Files.exists(file) && !Files.isRegularFile(file)) {
+            // Opening a pipe would wait for a writer, reading a device might never end.
+            throw error(sourceName, 1, 1, "cannot read the policy file: not a regular file (a directory, a pipe or a "
+                    + "device)");
+        }
         byte[] bytes;
         try (InputStream in = Files.newInputStream(file)) {
             bytes = in.readNBytes(YamlLimits.MAX_SIZE + 1);
