@@ -9,15 +9,18 @@ package io.portcullis.reliability;
  * @param maxPayload   largest payload of one connection, bytes (sizes are log-uniform from 1 byte)
  * @param killRounds   backend SIGKILL rounds in the backend-failure scenario
  * @param pended       clients pended at once, then gone, in the abort-storm scenario
+ * @param flood        connection attempts in one burst in the flood scenario
+ * @param hostile      clients of each kind in the slow-and-hostile-clients scenario
  */
-record Profile(String name, int connections, int sources, long maxPayload, int killRounds, int pended) {
+record Profile(String name, int connections, int sources, long maxPayload, int killRounds, int pended, int flood,
+               int hostile) {
 
     static Profile of(String name) {
         switch (name) {
             case "short":
-                return new Profile("short", 200, 20, 4L << 20, 3, 2000);
+                return new Profile("short", 200, 20, 4L << 20, 3, 2000, 4000, 10);
             case "long":
-                return new Profile("long", 2000, 100, 64L << 20, 10, 10_000);
+                return new Profile("long", 2000, 100, 64L << 20, 10, 10_000, 20_000, 100);
             default:
                 throw new IllegalArgumentException("unknown profile '" + name + "' (expected short or long)");
         }
