@@ -36,6 +36,8 @@ final class Flood implements Scenario {
     private static final int EMFILE_SECONDS = 5;
     /** Above this the gateway spins at EMFILE: a busy accept loop takes a whole core. */
     private static final double SPIN_CPU = 0.5;
+    /** -Xmx256m and 256 MiB of direct memory, code and metaspace: past this the flood grew something unbounded. */
+    private static final long RSS_BOUND_KIB = 768L << 10;
     private static final String FLOOD = "flood";
     private static final String HOLD = "hold";
     private static final String LIVE = "live";
@@ -115,9 +117,16 @@ final class Flood implements Scenario {
                     long filesAtLimit = gw.openFiles();
                     peakFiles = Math.max(peakFiles, filesAtLimit);
                     long emfileLines = count(gw.log(), "Too many open files");
+                    long[] relayedAtLimit = relays.stream().mapToLong(r -> r.bytes.get()).toArray();
                     long cpu0 = gw.cpuTicks();
                     long t0 = System.nanoTime();
                     Thread.sleep(TimeUnit.SECONDS.toMillis(EMFILE_SECONDS));
+                    for (int i = 0; i < RELAYS; i++) {
+                        relayedAtLimit[i] = relays.get(i).bytes.get() - relayedAtLimit[i];
+                        if (relayedAtLimit[i] == 0) {
+                            problems.add("relay " + i + " moved no byte while the gateway was at its open-files limit");
+                        }
+                    }
                     double cpuPerSecond = (gw.cpuTicks() - cpu0) / 100.0
                             / ((System.nanoTime() - t0) / 1e9);
                     long emfileLinesWatched = count(gw.log(), "Too many open files") - emfileLines;
@@ -199,25 +208,35 @@ final class Flood implements Scenario {
                             problems.add("relay " + r.index + ": " + r.failure);
                         }
                     }
+                    // A held relay the gateway ended had no backend socket (EMFILE at socket()): counted as such.
+                    long unavailable = (long) gw.metric(UNAVAILABLE);
+                    if (unavailable != toHold.closedByGateway.get() + toHold.refused.get()) {
+                        problems.add("hold clients ended by the gateway " + (toHold.closedByGateway.get()
+                                + toHold.refused.get()) + ", backend unavailable counted " + unavailable);
+                    }
                     long oom = count(gw.log(), "OutOfMemoryError");
                     if (oom != 0) {
                         problems.add(oom + " OutOfMemoryError lines in " + gw.log());
                     }
                     long rss = gw.statusKiB("VmHWM");
+                    if (rss > RSS_BOUND_KIB) {
+                        problems.add("gateway peak RSS " + rss / 1024 + " MiB, past " + RSS_BOUND_KIB / 1024 + " MiB");
+                    }
                     String outcome = String.format("%s; pended peak %d (max %d), overflows counted %d (rejects seen by"
                             + " clients %d; accepted %d, pend outcomes %d), hold backend unavailable %d; gateway files peak %d (limit %d), accept queue"
                             + " %d then %d, at the limit %.2f CPU-s/s over %d s with %d EMFILE log lines; relays moved"
-                            + " %s bytes during the flood, %d failed; heap used %d MiB, RSS %d MiB at the limit;"
+                            + " %s bytes during the flood (%s at the limit), %d failed; heap used %d MiB, RSS %d MiB at the limit;"
                             + " recovered in %d ms (gauge 0, files %d before / %d after, fresh relay and pend ok: %s)",
                             floodTally, peakPending, MAX_PENDING, overflows, rejectsSeen, accepted, outcomes,
-                            (long) gw.metric(UNAVAILABLE), peakFiles, FILE_LIMIT, queued, queuedAfter, cpuPerSecond,
-                            EMFILE_SECONDS, emfileLinesWatched, Arrays.toString(relayedDuring), relayErrors,
+                            unavailable, peakFiles, FILE_LIMIT, queued, queuedAfter, cpuPerSecond,
+                            EMFILE_SECONDS, emfileLinesWatched, Arrays.toString(relayedDuring), Arrays.toString(relayedAtLimit), relayErrors,
                             heapKiB / 1024, rssFlood / 1024, recoverMillis, filesBefore, filesAfter, fresh.isEmpty())
                             + (problems.isEmpty() ? "" : "; " + String.join("; ", problems));
                     return new Result(name(), n + " connects in a burst from " + SOURCES + " sources (" + HELD
                             + " held relays), " + RELAYS + " live echo relays, max-pending " + MAX_PENDING
                             + ", open-files limit " + FILE_LIMIT,
-                            "pend overflow, EMFILE on accept and backend connect", problems.isEmpty(), outcome, 0, rss,
+                            "pend overflow, EMFILE at accept (and at backend sockets when the limit"
+                            + " comes there first)", problems.isEmpty(), outcome, 0, rss,
                             TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - started));
                 } finally {
                     if (flooder != null) {

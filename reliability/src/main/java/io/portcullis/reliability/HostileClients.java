@@ -47,6 +47,8 @@ final class HostileClients implements Scenario {
     private static final long NON_READER_BOUND = 32L << 20;
     /** A slow client should be reset at the peek timeout; this much later is still in time on a busy machine. */
     private static final long SLOW_LATEST_MS = (PEEK_TIMEOUT_S + 6) * 1000L;
+    /** The gateway's RSS may grow this much with every hostile client on: bounded buffers, not a copy per byte. */
+    private static final long RSS_GROWTH_KIB = 64L << 10;
     private static final String PP = "pp";
     private static final String TLS = "tls";
     private static final String SINK = "sink";
@@ -210,6 +212,9 @@ final class HostileClients implements Scenario {
                 }
                 if (!unmatched.isEmpty()) {
                     problems.add(unmatched.size() + " segmented clients' bytes not at the backend as sent");
+                }
+                if (peakRss - rssBefore > RSS_GROWTH_KIB) {
+                    problems.add("gateway RSS grew " + (peakRss - rssBefore) / 1024 + " MiB while the clients were on");
                 }
                 long rss = gw.statusKiB("VmHWM");
                 String outcome = summary + "peek rejects counted " + counted + "; backend got " + recorder.received.size()
