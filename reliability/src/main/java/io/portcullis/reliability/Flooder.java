@@ -52,14 +52,17 @@ final class Flooder implements AutoCloseable {
     private final AtomicInteger next = new AtomicInteger();
     private final AtomicInteger connecting = new AtomicInteger();
     private final AtomicInteger open = new AtomicInteger();
+    /** Attempts from here on wait for {@link #release()}. */
+    private volatile int limit;
     private volatile boolean stopped;
 
     /**
      * Starts the burst: attempt {@code i} goes to 127.0.0.1:{@code ports[i]} and is tallied in
-     * {@code tallies[i]}.
+     * {@code tallies[i]}; the attempts from {@code firstPhase} on wait for {@link #release()}.
      */
-    Flooder(int[] ports, Tally[] tallies, int sources) throws IOException {
+    Flooder(int[] ports, Tally[] tallies, int sources, int firstPhase) throws IOException {
         this.ports = ports;
+        this.limit = Math.min(firstPhase, ports.length);
         this.tallies = tallies;
         this.sources = sources;
         this.selector = Selector.open();
@@ -68,9 +71,15 @@ final class Flooder implements AutoCloseable {
         thread.start();
     }
 
-    /** All attempts made and none still connecting. */
+    /** All attempts of the phase made and none still connecting. */
     boolean settled() {
-        return next.get() >= ports.length && connecting.get() == 0;
+        return next.get() >= limit && connecting.get() == 0;
+    }
+
+    /** The second phase: the remaining attempts. */
+    void release() {
+        limit = ports.length;
+        selector.wakeup();
     }
 
     /** Sockets of this flooder open now. */
@@ -83,7 +92,7 @@ final class Flooder implements AutoCloseable {
         List<SelectionKey> expired = new ArrayList<>();
         try {
             while (!stopped) {
-                while (next.get() < ports.length && connecting.get() < MAX_CONNECTING && open.get() < MAX_OPEN) {
+                while (next.get() < limit && connecting.get() < MAX_CONNECTING && open.get() < MAX_OPEN) {
                     start(next.getAndIncrement());
                 }
                 selector.select(10);
