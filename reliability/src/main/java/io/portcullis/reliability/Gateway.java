@@ -46,6 +46,16 @@ final class Gateway implements AutoCloseable {
      */
     static Gateway start(Env env, String label, List<Listener> listeners, List<String> jvmOptions,
             List<String> arguments) throws IOException, InterruptedException {
+        return start(env, label, listeners, jvmOptions, arguments, 0);
+    }
+
+    /**
+     * As {@link #start(Env, String, List, List, List)}, with the open-files limit of the gateway process set to
+     * {@code fileLimit} ({@code ulimit -n} before the JVM starts, so that its accept loop meets EMFILE); 0 keeps
+     * the suite's own limit.
+     */
+    static Gateway start(Env env, String label, List<Listener> listeners, List<String> jvmOptions,
+            List<String> arguments, int fileLimit) throws IOException, InterruptedException {
         int mgmt = Env.port();
         List<String> cmd = new ArrayList<>(List.of("java", "-Xmx256m", "-XX:MaxDirectMemorySize=256m"));
         cmd.addAll(jvmOptions);
@@ -66,6 +76,13 @@ final class Gateway implements AutoCloseable {
             for (int b = 0; b < l.backends().size(); b++) {
                 cmd.add(p + "backends[" + b + "]=127.0.0.1:" + l.backends().get(b));
             }
+        }
+        if (fileLimit > 0) {
+            // exec: the shell becomes the JVM, so that pid() and /proc are the gateway's own.
+            List<String> wrapped = new ArrayList<>(List.of("bash", "-c", "ulimit -n " + fileLimit + " && exec \"$@\"",
+                    "gateway"));
+            wrapped.addAll(cmd);
+            cmd = wrapped;
         }
         Path log = env.work().resolve("gateway-" + label + ".log");
         Process process = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
@@ -106,6 +123,18 @@ final class Gateway implements AutoCloseable {
             // gone
         }
         return -1;
+    }
+
+    /** CPU time of the gateway process so far (user + system), in clock ticks (1/100 s on Linux); -1 when gone. */
+    long cpuTicks() {
+        try {
+            String stat = Files.readString(Path.of("/proc/" + pid() + "/stat"));
+            // After the command name, which may hold spaces: state is field 3, utime 14 and stime 15.
+            String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+            return Long.parseLong(f[11]) + Long.parseLong(f[12]);
+        } catch (IOException | RuntimeException e) {
+            return -1;
+        }
     }
 
     /** Open file descriptors of the gateway, -1 when unreadable. */

@@ -11,16 +11,18 @@ package io.portcullis.reliability;
  * @param pended       clients pended at once, then gone, in the abort-storm scenario
  * @param slowStreams  streams with a stalled reader on each side, and streams cut by a backend reset
  * @param slowLength   bytes each slow-reader stream carries
+ * @param flood        connection attempts in one burst in the flood scenario
+ * @param hostile      clients of each kind in the slow-and-hostile-clients scenario
  */
 record Profile(String name, int connections, int sources, long maxPayload, int killRounds, int pended,
-        int slowStreams, long slowLength) {
+        int slowStreams, long slowLength, int flood, int hostile) {
 
     static Profile of(String name) {
         switch (name) {
             case "short":
-                return new Profile("short", 200, 20, 4L << 20, 3, 2000, 20, 16L << 20);
+                return new Profile("short", 200, 20, 4L << 20, 3, 2000, 20, 16L << 20, 4000, 10);
             case "long":
-                return new Profile("long", 2000, 100, 64L << 20, 10, 10_000, 200, 64L << 20);
+                return new Profile("long", 2000, 100, 64L << 20, 10, 10_000, 200, 64L << 20, 20_000, 100);
             default:
                 throw new IllegalArgumentException("unknown profile '" + name + "' (expected short or long)");
         }

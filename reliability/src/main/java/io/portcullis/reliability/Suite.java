@@ -21,7 +21,8 @@ public final class Suite {
 
     /** A new scenario is one more entry here. */
     static List<Scenario> scenarios() {
-        return List.of(new LosslessRelay(), new SlowReadersAndResets(), new AbortStorm(), new BackendFailure(), new Security());
+        return List.of(new LosslessRelay(), new SlowReadersAndResets(), new AbortStorm(), new Flood(),
+                new HostileClients(), new BackendFailure(), new Security());
     }
 
     public static void main(String[] args) throws Exception {

@@ -12,6 +12,7 @@ import io.netty.channel.epoll.EpollSocketChannel;
 import io.netty.channel.epoll.EpollTcpInfo;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.portcullis.core.EarlyBytes;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -178,9 +179,19 @@ final class Relay implements ChannelFutureListener, Runnable {
     /** The backend connect of the current attempt finished. */
     @Override
     public void operationComplete(ChannelFuture connect) {
+        if (!clientChannel.eventLoop().inEventLoop()) {
+            // A socket that could not be made (EMFILE at socket()) fails the connect on Netty's global executor:
+            // back to this connection's loop, which alone changes the relay's state.
+            try {
+                clientChannel.eventLoop().execute(() -> operationComplete(connect));
+            } catch (RejectedExecutionException e) {
+                // The loop is shutting down and closes the client with it.
+            }
+            return;
+        }
         if (state != State.CONNECTING || connect.channel() != backendChannel) {
             // The client left meanwhile; close() has closed this channel already.
-            connect.channel().close();
+            closeAttempt(connect.channel());
             return;
         }
         if (connect.isSuccess()) {
@@ -194,7 +205,7 @@ final class Relay implements ChannelFutureListener, Runnable {
         backendIndex = -1;
         backend = null;
         backendChannel = null;
-        connect.channel().close();
+        closeAttempt(connect.channel());
         connectNext();
     }
 
@@ -417,7 +428,17 @@ final class Relay implements ChannelFutureListener, Runnable {
         clientChannel.close();
         if (backendChannel != null) {
             // While connecting this also fails the connect, which then finds the relay closed.
-            backendChannel.close();
+            closeAttempt(backendChannel);
+        }
+    }
+
+    /**
+     * Closes a backend channel. When its socket could not be made, Netty hands back a closed stand-in that was
+     * never registered: nothing to close, and closing it throws.
+     */
+    private static void closeAttempt(Channel ch) {
+        if (ch.isOpen()) {
+            ch.close();
         }
     }
 

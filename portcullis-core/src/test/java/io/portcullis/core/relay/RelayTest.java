@@ -9,7 +9,9 @@ import static org.awaitility.Awaitility.await;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.ByteBufAllocatorMetric;
 import io.netty.buffer.ByteBufAllocatorMetricProvider;
+import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelException;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.ChannelOutboundBuffer;
 import io.portcullis.core.demo.EchoServer;
@@ -36,6 +38,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
@@ -470,6 +473,57 @@ class RelayTest {
         relay.awaitAllClosed();
         assertThat(observer.allFailed.get()).isEqualTo(1);
         assertThat(observer.failedBackends).containsExactly(relay.pool().label(0), relay.pool().label(1));
+    }
+
+    /**
+     * A backend socket that cannot even be made (socket() fails: EMFILE, the open-files limit reached): Netty
+     * fails the connect at once, on its global executor, with a closed stand-in channel. The next backend is tried.
+     */
+    @Test
+    void backendSocketThatCannotBeMadeFailsOverToTheNext() throws Exception {
+        AtomicInteger attempts = new AtomicInteger();
+        Listener gateway = relay.on(AUTO).echo().echo().connector(socketFails(AUTO, () -> attempts.getAndIncrement() == 0))
+                .start();
+
+        try (TestClient client = TestClient.connect(gateway.localAddress())) {
+            client.write("after EMFILE".getBytes(StandardCharsets.US_ASCII));
+            assertThat(new String(client.readExactly(12), StandardCharsets.US_ASCII)).isEqualTo("after EMFILE");
+        }
+        relay.awaitAllClosed();
+        assertThat(observer.failedBackends).containsExactly(relay.pool().label(0));
+        assertThat(observer.allFailed.get()).isZero();
+        assertThat(relay.pool().active(0)).isZero();
+    }
+
+    /** The same for every backend: the client is closed and counted as having no backend, not left open. */
+    @Test
+    void noBackendSocketCanBeMadeClosesTheClientAndCountsIt() throws Exception {
+        relay.on(AUTO).echo().connector(socketFails(AUTO, () -> true)).start();
+
+        TestClient client = relay.client();
+        client.write("anyone?".getBytes(StandardCharsets.US_ASCII));
+        client.expectClosed(Duration.ofSeconds(5));
+        relay.awaitAllClosed();
+        assertThat(observer.allFailed.get()).isEqualTo(1);
+        assertThat(observer.failedBackends).containsExactly(relay.pool().label(0));
+        assertThat(relay.pool().active(0)).isZero();
+    }
+
+    /** Bootstraps as the relay's own, whose channel cannot be made while {@code fails} says so. */
+    private static BackendConnector socketFails(EventLoops loops, java.util.function.BooleanSupplier fails) {
+        return (loop, handler, backend) -> {
+            Bootstrap b = new Bootstrap().group(loop).handler(handler)
+                    .option(ChannelOption.AUTO_READ, false)
+                    .option(ChannelOption.ALLOW_HALF_CLOSURE, true);
+            if (fails.getAsBoolean()) {
+                b.channelFactory(() -> {
+                    throw new ChannelException("socket(..) failed: Too many open files");
+                });
+            } else {
+                b.channel(loops.channelType());
+            }
+            return b.connect(backend);
+        };
     }
 
     @Test

@@ -66,6 +66,7 @@ final class RelayUnderTest implements AutoCloseable {
     private Function<InspectRequest, InspectAction> rules;
     private final BlockingQueue<InspectRequest> inspected = new LinkedBlockingQueue<>();
     private BlockingServer server;
+    private BackendConnector connector;
     private BackendPool pool;
     private Listener listener;
 
@@ -153,6 +154,12 @@ final class RelayUnderTest implements AutoCloseable {
         return this;
     }
 
+    /** Backends reached through {@code connector} instead of the relay's bootstraps (no health probes then). */
+    RelayUnderTest connector(BackendConnector connector) {
+        this.connector = connector;
+        return this;
+    }
+
     /** Conditional accept on, every connection answered by {@code rules} and kept: {@link #nextInspected}. */
     RelayUnderTest rules(Function<InspectRequest, InspectAction> rules) {
         this.rules = rules;
@@ -162,8 +169,10 @@ final class RelayUnderTest implements AutoCloseable {
     /** The listener, bound to an ephemeral port, relaying to the backends in the order they were added. */
     Listener start() {
         pool = new BackendPool(List.copyOf(backends), balance);
-        RelayAcceptHandler handler = new RelayAcceptHandler("relay-test", pool,
-                new RelaySettings(connectTimeout, idleTimeout, sendProxy), loops(), observer);
+        RelaySettings settings = new RelaySettings(connectTimeout, idleTimeout, sendProxy);
+        RelayAcceptHandler handler = connector == null
+                ? new RelayAcceptHandler("relay-test", pool, settings, loops(), observer)
+                : new RelayAcceptHandler("relay-test", pool, settings, observer, connector);
         Listener.Builder builder = Listener.builder("relay-test")
                 .eventLoops(loops())
                 .peek(peek)
