@@ -110,6 +110,8 @@ public final class Listener implements AutoCloseable {
                     + ": " + bind.cause().getMessage(), bind.cause());
         }
         serverChannel = bind.channel();
+        // After Netty's acceptor (added when the channel registered, on its event loop, before the bind ran there).
+        serverChannel.pipeline().addLast(PipelineNames.ACCEPT_ERRORS, new AcceptErrors(settings.name()));
         log.info("Listener '{}' on {} ({}, conditional accept {})", settings.name(), localAddress(),
                 loops.transportName(), settings.conditionalAccept() ? "on" : "off");
         return this;

@@ -11,6 +11,8 @@ public final class PipelineNames {
     public static final String TLS_PEEK = "portcullis-tls-peek";
     /** Holds a connection from its arrival until it is accepted, rejected or aborted. */
     public static final String INSPECTION = "portcullis-inspection";
+    /** On a listening channel: logs what accepting failed with, once per burst. */
+    public static final String ACCEPT_ERRORS = "portcullis-accept-errors";
     /** Relays an accepted connection's bytes to its backend and back. */
     public static final String RELAY = "portcullis-relay";
 
