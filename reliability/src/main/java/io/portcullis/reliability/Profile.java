@@ -9,15 +9,17 @@ package io.portcullis.reliability;
  * @param maxPayload   largest payload of one connection, bytes (sizes are log-uniform from 1 byte)
  * @param killRounds   backend SIGKILL rounds in the backend-failure scenario
  * @param pended       clients pended at once, then gone, in the abort-storm scenario
+ * @param decisionClients clients per listener in each phase of the decision-faults scenario
  */
-record Profile(String name, int connections, int sources, long maxPayload, int killRounds, int pended) {
+record Profile(String name, int connections, int sources, long maxPayload, int killRounds, int pended,
+               int decisionClients) {
 
     static Profile of(String name) {
         switch (name) {
             case "short":
-                return new Profile("short", 200, 20, 4L << 20, 3, 2000);
+                return new Profile("short", 200, 20, 4L << 20, 3, 2000, 20);
             case "long":
-                return new Profile("long", 2000, 100, 64L << 20, 10, 10_000);
+                return new Profile("long", 2000, 100, 64L << 20, 10, 10_000, 200);
             default:
                 throw new IllegalArgumentException("unknown profile '" + name + "' (expected short or long)");
         }
