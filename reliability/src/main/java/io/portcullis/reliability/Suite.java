@@ -21,8 +21,9 @@ public final class Suite {
 
     /** A new scenario is one more entry here. */
     static List<Scenario> scenarios() {
-        return List.of(new LosslessRelay(), new SlowReadersAndResets(), new AbortStorm(), new Flood(),
-                new HostileClients(), new BackendFailure(), new Security());
+        return List.of(new LosslessRelay(), new SlowReadersAndResets(), new DecisionFaults(), new AbortStorm(),
+                new Flood(), new HostileClients(), new BackendFailure(), new ReloadUnderLoad(), new SigtermDrain(),
+                new Security());
     }
 
     public static void main(String[] args) throws Exception {

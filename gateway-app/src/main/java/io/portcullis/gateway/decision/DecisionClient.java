@@ -15,6 +15,7 @@ import java.io.ByteArrayOutputStream;
 import java.time.Duration;
 import java.util.Locale;
 import java.util.Optional;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -40,6 +41,10 @@ final class DecisionClient implements AutoCloseable {
     static final int MAX_PENDING_ACQUIRES = 1024;
     /** Pooled connections idle longer than this are closed (under common server keep-alive timeouts). */
     static final Duration MAX_IDLE = Duration.ofSeconds(20);
+    /** An attempt cut short by the budget ends at most this long before it. */
+    static final Duration MAX_ATTEMPT_MARGIN = Duration.ofMillis(50);
+    /** Less time than this left in the budget: no attempt is made. */
+    private static final long MIN_ATTEMPT_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
 
     private final DecisionServiceSettings settings;
     private final ConnectionProvider pool;
@@ -88,19 +93,39 @@ final class DecisionClient implements AutoCloseable {
     /**
      * One decision: POST {@code body}, read and parse the answer. Cold: nothing happens until subscribed, and
      * cancelling the subscription abandons the call (its connection is closed, not reused). Each attempt
-     * has the service's {@code timeout}; retries happen only within {@code budget}, after which the call fails.
+     * has the service's {@code timeout}, or what is left of {@code budget} when less; retries happen only
+     * within {@code budget}, after which the call fails.
      */
     Mono<Decision> ask(byte[] body, Duration budget) {
-        long attemptMillis = settings.timeout().toMillis();
-        Mono<Decision> attempt = Mono.defer(() -> post(body))
-                .timeout(settings.timeout(), Mono.error(() -> new TimeoutException(
-                        "no answer within " + attemptMillis + " ms")));
-        return attempt
-                .transformDeferred(BulkheadOperator.of(bulkhead))
-                .transformDeferred(CircuitBreakerOperator.of(circuitBreaker))
-                .transformDeferred(RetryOperator.of(retry))
-                .timeout(budget, Mono.error(() -> new TimeoutException(
-                        "no answer within the inspection's deadline (" + budget.toMillis() + " ms, retries included)")));
+        return Mono.defer(() -> {
+            // Each attempt ends inside the circuit breaker, where a timeout counts as a failure, a little before
+            // the budget: cut by the budget outside, it would be a cancellation, which the breaker ignores, and
+            // a service that hangs would never open the circuit when its timeout is longer than the deadline.
+            long cutAt = System.nanoTime() + budget.toNanos() - attemptMargin(budget).toNanos();
+            Mono<Decision> attempt = Mono.defer(() -> {
+                long left = cutAt - System.nanoTime();
+                if (left < MIN_ATTEMPT_NANOS) {
+                    return Mono.never(); // no time for a call: the budget ends it, and the breaker counts nothing
+                }
+                boolean cut = settings.timeout().toNanos() > left;
+                Duration timeout = cut ? Duration.ofNanos(left) : settings.timeout();
+                String what = cut ? "the inspection's deadline (" + timeout.toMillis() + " ms left)"
+                        : timeout.toMillis() + " ms";
+                return post(body).timeout(timeout, Mono.error(() -> new TimeoutException("no answer within " + what)));
+            });
+            return attempt
+                    .transformDeferred(BulkheadOperator.of(bulkhead))
+                    .transformDeferred(CircuitBreakerOperator.of(circuitBreaker))
+                    .transformDeferred(RetryOperator.of(retry))
+                    .timeout(budget, Mono.error(() -> new TimeoutException("no answer within the inspection's "
+                            + "deadline (" + budget.toMillis() + " ms, retries included)")));
+        });
+    }
+
+    /** Kept between a cut attempt's end and the budget's: a tenth of it, at most {@link #MAX_ATTEMPT_MARGIN}. */
+    private static Duration attemptMargin(Duration budget) {
+        Duration tenth = budget.dividedBy(10);
+        return tenth.compareTo(MAX_ATTEMPT_MARGIN) < 0 ? tenth : MAX_ATTEMPT_MARGIN;
     }
 
     /**
