@@ -21,7 +21,8 @@ public final class Suite {
 
     /** A new scenario is one more entry here. */
     static List<Scenario> scenarios() {
-        return List.of(new LosslessRelay(), new AbortStorm(), new BackendFailure(), new Security());
+        return List.of(new LosslessRelay(), new AbortStorm(), new BackendFailure(), new ReloadUnderLoad(),
+                new SigtermDrain(), new Security());
     }
 
     public static void main(String[] args) throws Exception {
