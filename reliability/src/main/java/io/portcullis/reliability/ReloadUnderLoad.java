@@ -38,7 +38,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * reject is a policy that no single version explains (half-applied); a pool of the wrong parity, outside the
  * moments when two versions could both be in force, is a reload lost or late. Every valid version must be in
  * force after its step ({@code GET /admin/rules} names its rules), every broken one refused with the running
- * policy kept, and the reload meters must count each exactly once.
+ * policy kept, and the reload meters must count each exactly once. Then as many swaps back to back, raced by
+ * {@code POST}s: a reload that reads the rules of one directory and the list of the next would be half-applied;
+ * the last swap must be in force by the watch, none refused.
  */
 final class ReloadUnderLoad implements Scenario {
 
@@ -46,6 +48,8 @@ final class ReloadUnderLoad implements Scenario {
     private static final int SOURCES = 40;
     private static final int FIRST_SOURCE = 10;
     private static final int CHECK_MILLIS = 250;
+    /** Swaps in the storm, per reload of the profile. */
+    private static final int STORM = 5;
     private static final String SUCCESS = "portcullis_policy_reloads_total{result=\"success\"";
     private static final String FAILURE = "portcullis_policy_reloads_total{result=\"failure\"";
 
@@ -99,6 +103,12 @@ final class ReloadUnderLoad implements Scenario {
                 int swaps = 0;
                 int posts = 0;
                 int current = 0;
+                int stormSwaps = 0;
+                long stormFailures = 0;
+                long stormMillis = 0;
+                String stormPosts = "-";
+                double stepSuccess = 0;
+                double stepFailure = 0;
                 try {
                     Thread.sleep(1000); // load running before the first change
                     for (int step = 1; step <= p.reloads(); step++) {
@@ -144,13 +154,47 @@ final class ReloadUnderLoad implements Scenario {
                             versions.add(new Version(n, written, System.nanoTime()));
                         }
                     }
+                    Thread.sleep(2 * CHECK_MILLIS + 500); // a late second count of one change would come now
+                    stepSuccess = gw.metric(SUCCESS);
+                    stepFailure = gw.metric(FAILURE);
+                    // Swaps back to back while POSTs race them: a reload that reads the rules of one directory
+                    // and the list of the next puts a policy in force that no version is.
+                    double stormFailures0 = gw.metric(FAILURE);
+                    long stormStart = System.nanoTime();
+                    Poster poster = new Poster(gw, token);
+                    for (int i = 0; i < STORM * p.reloads(); i++) {
+                        int n = ++current;
+                        long written = System.nanoTime();
+                        files.swap(rules(n, "./acc.txt"), list(n), p.reloads() + 1 + i);
+                        versions.add(new Version(n, written, Long.MAX_VALUE)); // confirmed below, for all
+                        stormSwaps++;
+                        Thread.sleep(5 + i % 20);
+                    }
+                    poster.stop();
+                    stormPosts = poster.ok + "/" + poster.sent;
+                    int last = current;
+                    if (!await(() -> rulesInForce(gw, token).contains("\"listed-v" + last + "\""), 10)) {
+                        problems.add("storm: the last swap (v" + last + ") not in force 10 s later");
+                    }
+                    long confirmed = System.nanoTime();
+                    for (int i = 0; i < versions.size(); i++) {
+                        Version v = versions.get(i);
+                        if (v.confirmed() == Long.MAX_VALUE) {
+                            versions.set(i, new Version(v.n(), v.written(), confirmed));
+                        }
+                    }
+                    stormFailures = Math.round(gw.metric(FAILURE) - stormFailures0);
+                    if (stormFailures != 0 || poster.ok != poster.sent) {
+                        problems.add("storm: " + stormFailures + " reloads refused, POST " + poster.ok + "/"
+                                + poster.sent + " answered 200 (every file swapped in was valid)");
+                    }
+                    stormMillis = TimeUnit.NANOSECONDS.toMillis(confirmed - stormStart);
                     Thread.sleep(1000); // load running after the last change
                 } finally {
                     load.stop();
                 }
-                Thread.sleep(2 * CHECK_MILLIS + 500); // a late second count of one change would come now
-                long successes = Math.round(gw.metric(SUCCESS) - success0);
-                long failures = Math.round(gw.metric(FAILURE) - failure0);
+                long successes = Math.round(stepSuccess - success0);
+                long failures = Math.round(stepFailure - failure0);
                 if (successes != valid) {
                     problems.add("reloads counted success " + successes + ", expected " + valid);
                 }
@@ -184,13 +228,16 @@ final class ReloadUnderLoad implements Scenario {
                 double seconds = (load.stoppedAt - load.startedAt) / 1e9;
                 String outcome = total + " connections " + outcomes + ", wrong pool " + wrongPool + "; reloads counted "
                         + successes + " success / " + failures + " failure (expected " + valid + " / " + broken
-                        + "), refusals logged " + refusedLogged + ", v" + current + " in force at the end"
+                        + "), refusals logged " + refusedLogged + "; storm of " + stormSwaps + " swaps in " + stormMillis
+                        + " ms under POST " + stormPosts + ": refused " + stormFailures + "; v" + current
+                        + " in force at the end"
                         + (problems.isEmpty() ? "" : "; " + String.join("; ", problems.subList(0, Math.min(8, problems.size()))));
                 return new Result(name(), String.format("%d new conns/s asked, %.0f/s made, from %d sources, %.0f s",
                         p.reloadRate(), total / seconds, SOURCES, seconds),
                         p.reloads() + " reloads: " + valid + " valid, " + broken + " broken (YAML error, unknown key, "
                                 + "missing action); " + edits + " edits, " + swaps + " ..data symlink swaps; " + posts
-                                + " by POST, " + (p.reloads() - posts) + " by the file watch",
+                                + " by POST, " + (p.reloads() - posts) + " by the file watch; then " + stormSwaps
+                                + " swaps back to back raced by POSTs",
                         problems.isEmpty(), outcome, 0, gw.statusKiB("VmHWM"),
                         TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - started));
             }
@@ -406,6 +453,36 @@ final class ReloadUnderLoad implements Scenario {
             workers.shutdown();
             workers.awaitTermination(30, TimeUnit.SECONDS);
             stoppedAt = System.nanoTime();
+        }
+    }
+
+    /** POSTs reloads back to back until stopped, on a thread of its own. */
+    private final class Poster {
+
+        volatile int sent;
+        volatile int ok;
+        private volatile boolean stopped;
+        private final Thread thread;
+
+        Poster(Gateway gw, String token) {
+            thread = new Thread(() -> {
+                while (!stopped) {
+                    try {
+                        int status = post(gw, token);
+                        ok += status == 200 ? 1 : 0;
+                        sent++;
+                    } catch (InterruptedException e) {
+                        return;
+                    }
+                }
+            }, "poster");
+            thread.setDaemon(true);
+            thread.start();
+        }
+
+        void stop() throws InterruptedException {
+            stopped = true;
+            thread.join(30_000);
         }
     }
 
