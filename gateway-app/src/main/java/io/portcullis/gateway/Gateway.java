@@ -26,6 +26,7 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -49,6 +50,8 @@ public final class Gateway implements AutoCloseable, Completer {
     private final List<BackendHealthChecker> healthCheckers = new ArrayList<>();
     /** Every pool of every listener, the default ones included, for relay counts. */
     private final List<BackendPool> allPools = new ArrayList<>();
+    /** Every listener's relay handler, to reset the relays still open when the shutdown grace is over. */
+    private final List<RelayAcceptHandler> relayHandlers = new ArrayList<>();
     /** Each listener's default pool, for readiness. */
     private final Map<String, BackendPool> pools = new LinkedHashMap<>();
     /** The names a route may use, by listener: "default" and the named pools. Any thread. */
@@ -114,6 +117,7 @@ public final class Gateway implements AutoCloseable, Completer {
                 new BackendHealthChecker(relay, named.get(name), name, plan.healthCheck(), loops.workers().next()).start()));
         pools.put(p.name(), pool);
         allPools.addAll(named.values());
+        relayHandlers.add(relay);
         routes.put(p.name(), Collections.unmodifiableSet(new TreeSet<>(named.keySet())));
         Listener listener = Listener.builder(p.name())
                 .settings(p.listener())
@@ -179,7 +183,8 @@ public final class Gateway implements AutoCloseable, Completer {
 
     /**
      * The graceful part of a stop: every listener stops accepting (pended inspections get their
-     * {@code on-timeout}), then relays may finish for up to {@code grace}. Returns the relays still open.
+     * {@code on-timeout}), then relays may finish for up to {@code grace}; those still open then are reset (not
+     * closed with a FIN, which would pass for a complete stream). Returns the relays that were still open.
      */
     public int drain(Duration grace) {
         List<Listener> current = listeners();
@@ -199,9 +204,24 @@ public final class Gateway implements AutoCloseable, Completer {
             open = openRelays();
         }
         if (open > 0) {
-            log.warn("Shutdown grace of {} ms over: closing {} relay(s)", grace.toMillis(), open);
+            log.warn("Shutdown grace of {} ms over: resetting {} relay(s)", grace.toMillis(), open);
+            // A reset, not a FIN: a stream cut short must not look complete to the client or the backend.
+            relayHandlers().forEach(RelayAcceptHandler::resetAll);
+            long resetDeadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
+            while (openRelays() > 0 && System.nanoTime() < resetDeadline) {
+                try {
+                    Thread.sleep(10);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    break;
+                }
+            }
         }
         return open;
+    }
+
+    private synchronized List<RelayAcceptHandler> relayHandlers() {
+        return new ArrayList<>(relayHandlers);
     }
 
     /** Relays open (or connecting) now, over all listeners. Any thread. */
@@ -231,6 +251,7 @@ public final class Gateway implements AutoCloseable, Completer {
         healthCheckers.clear();
         pools.clear();
         allPools.clear();
+        relayHandlers.clear();
         routes.clear();
         if (echo != null) {
             echo.close();

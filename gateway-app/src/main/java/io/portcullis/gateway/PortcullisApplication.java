@@ -18,6 +18,7 @@ public class PortcullisApplication {
         if (exit.isPresent()) {
             System.exit(exit.getAsInt());
         }
+        TermSignal.exitZero();
         SpringApplication.run(PortcullisApplication.class, args);
     }
 }

@@ -182,6 +182,16 @@ final class Gateway implements AutoCloseable {
         return log;
     }
 
+    /** Sends SIGTERM (what {@link Process#destroy()} sends on Linux), without waiting. */
+    void terminate() {
+        process.destroy();
+    }
+
+    /** The exit status once the process has ended, -1 if it still runs after {@code seconds}. */
+    int awaitExit(int seconds) throws InterruptedException {
+        return process.waitFor(seconds, TimeUnit.SECONDS) ? process.exitValue() : -1;
+    }
+
     @Override
     public void close() throws InterruptedException {
         process.destroy();

@@ -28,8 +28,8 @@ import org.slf4j.LoggerFactory;
  * policy that does not validate is refused whole and the running one stays.
  *
  * <p>What a tick compares against is each file as it was <em>just before</em> the last reload read it
- * (the policy stamps its files before reading them), so a change made while a reload reads shows as a
- * change at the next tick. The files watched are those of the last reload: after a refused one, every
+ * (the policy stamps its files before reading them). A reload whose files changed while it read them reads
+ * them again before anything goes in force, so the rules and list files in force are always of one moment. The files watched are those of the last reload: after a refused one, every
  * file the refused policy names, missing list files included, so creating one retries.
  *
  * <p>Polling and reloading run on one daemon thread of this class, never on an event loop.
@@ -37,6 +37,9 @@ import org.slf4j.LoggerFactory;
 public final class PolicyReloader implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(PolicyReloader.class);
+
+    /** Reads of one reload at most, while its files keep changing under it. */
+    static final int MAX_READS = 5;
 
     /** What one reload did. */
     public record Result(boolean success, Optional<Policy> policy, List<String> errors) {
@@ -110,24 +113,49 @@ public final class PolicyReloader implements AutoCloseable {
     /**
      * Reads, validates and, when valid, puts the policy in force at once. Any thread but an event loop;
      * reloads never overlap.
+     *
+     * <p>Files that changed while they were read are read again (at most {@link #MAX_READS} times): the rules
+     * of one ConfigMap version and a list file of the next (its {@code ..data} swapped in between) would be a
+     * policy that neither version is, and must never be in force, not even until the next check.
      */
     public synchronized Result reload() {
         candidate = null;
-        Policy next;
-        try {
-            next = Policy.load(rulesFile, options);
-        } catch (PolicyException e) {
-            return refused(e.errors().stream().map(PolicyError::toString).toList(), watched(e.files()));
+        for (int read = 1; ; read++) {
+            Policy next;
+            try {
+                next = Policy.load(rulesFile, options);
+            } catch (PolicyException e) {
+                if (read < MAX_READS && changed(e.files())) {
+                    continue;
+                }
+                return refused(e.errors().stream().map(PolicyError::toString).toList(), watched(e.files()));
+            }
+            if (changed(next.fileStamps())) {
+                if (read < MAX_READS) {
+                    continue;
+                }
+                // Still changing: keep the running policy and what was loaded, so the next check tries again.
+                observer.reloaded(false);
+                String error = rulesFile + ": the policy files changed while they were read, " + MAX_READS
+                        + " times in a row; the running policy stays, the next check reads them again";
+                log.warn(error);
+                return Result.failure(List.of(error));
+            }
+            List<String> problems = checks.problems(next);
+            if (!problems.isEmpty()) {
+                return refused(problems, watched(next.fileStamps()));
+            }
+            engine.replace(next);
+            loaded = watched(next.fileStamps());
+            observer.reloaded(true);
+            log.info("Policy reloaded from {}: {} listener(s), {} rule(s)", rulesFile, next.listenerNames().size(), next.ruleCount());
+            return new Result(true, Optional.of(next), List.of());
         }
-        List<String> problems = checks.problems(next);
-        if (!problems.isEmpty()) {
-            return refused(problems, watched(next.fileStamps()));
-        }
-        engine.replace(next);
-        loaded = watched(next.fileStamps());
-        observer.reloaded(true);
-        log.info("Policy reloaded from {}: {} listener(s), {} rule(s)", rulesFile, next.listenerNames().size(), next.ruleCount());
-        return new Result(true, Optional.of(next), List.of());
+    }
+
+    /** Whether any file differs now from its stamp taken just before it was read. */
+    private static boolean changed(List<FileStamp> stamps) {
+        return stamps.stream().anyMatch(stamp -> !stamp.equals(stamp.now()));
     }
 
     private Result refused(List<String> errors, List<FileStamp> named) {

@@ -1,6 +1,7 @@
 package io.portcullis.gateway.policy;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assumptions.assumeThat;
 import static org.awaitility.Awaitility.await;
 
 import io.portcullis.gateway.decision.DecisionNameCheck;
@@ -18,10 +19,13 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.FileTime;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
@@ -108,7 +112,7 @@ class PolicyReloaderTest {
     }
 
     @Test
-    void aRulesFileChangedWhileAReloadReadsItIsReloadedAtTheNextTick() throws Exception {
+    void aRulesFileChangedWhileAReloadReadsItIsReadAgainBeforeItGoesInForce() throws Exception {
         startWith(policy("", """
                   - name: first
                     source: [192.0.2.1]
@@ -130,7 +134,111 @@ class PolicyReloaderTest {
         await().atMost(DEADLINE).until(() -> midParse.ran.get() == 1);
         await().atMost(DEADLINE).until(() -> ruleFor("192.0.2.3").equals("third-version"));
         assertThat(ruleFor("192.0.2.2")).isEqualTo("default");
-        assertThat(successes).as("the second version, then the third").hasValue(2);
+        assertThat(successes).as("the second, changed while read, is read again: the third, once").hasValue(1);
+    }
+
+    /**
+     * A ConfigMap volume: rules.yaml and the list files link through {@code ..data}, which kubelet swaps to a new
+     * directory at any moment. Here it swaps while a reload is between the rules and their first list file (a
+     * FIFO, whose writer opens only once the reload has opened it): the rules of v1 and the second list of v2
+     * must never be in force together.
+     */
+    @Test
+    void aConfigMapSwapBetweenTheRulesAndAListFileNeverPutsAMixInForce() throws Exception {
+        Path v1 = Files.createDirectory(dir.resolve("..2026_12_05_08_00_01.000000001"));
+        Path v2 = Files.createDirectory(dir.resolve("..2026_12_05_08_00_02.000000002"));
+        for (Path v : List.of(v1, v2)) {
+            String n = v == v1 ? "1" : "2";
+            Files.writeString(v.resolve("rules.yaml"), policy("lists:\n  a: {file: ./a.txt}\n  b: {file: ./b.txt}\n", """
+                      - name: a-vN
+                        source: [list:a]
+                        action: reject
+                      - name: b-vN
+                        source: [list:b]
+                        action: reject
+                """.replace("N", n)));
+            Files.writeString(v.resolve("b.txt"), "192.0.2.2" + n + "\n");
+        }
+        Files.writeString(v2.resolve("a.txt"), "192.0.2.12\n");
+        Path fifo = v1.resolve("a.txt");
+        Process mkfifo = new ProcessBuilder("mkfifo", fifo.toString()).start();
+        assumeThat(mkfifo.waitFor(10, TimeUnit.SECONDS) && mkfifo.exitValue() == 0).as("mkfifo works here").isTrue();
+        Files.createSymbolicLink(dir.resolve("..data"), v2.getFileName());
+        for (String name : List.of("rules.yaml", "a.txt", "b.txt")) {
+            Files.createSymbolicLink(dir.resolve(name), Path.of("..data", name));
+        }
+        engine = new PolicyEngine(Policy.load(rules(), options));
+        reloader = new PolicyReloader(engine, rules(), options,
+                PolicyChecks.of(List.of(new PolicyChecks.ListenerFacts("db", true, false, false)), DecisionNameCheck.none()),
+                success -> (success ? successes : failures).incrementAndGet(), TICK);
+        swapData(v1);
+        CountDownLatch opened = new CountDownLatch(1);
+        CountDownLatch swapped = new CountDownLatch(1);
+        Thread feeder = new Thread(() -> {
+            try (var out = Files.newOutputStream(fifo)) { // returns once the reload has opened the FIFO
+                opened.countDown();
+                swapped.await(10, TimeUnit.SECONDS);
+                out.write("192.0.2.11\n".getBytes());
+            } catch (IOException | InterruptedException e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        feeder.setDaemon(true);
+        feeder.start();
+        AtomicReference<PolicyReloader.Result> result = new AtomicReference<>();
+        Thread reloading = new Thread(() -> result.set(reloader.reload()));
+        reloading.setDaemon(true);
+        reloading.start();
+
+        assertThat(opened.await(10, TimeUnit.SECONDS)).as("the reload opened v1's first list").isTrue();
+        swapData(v2);
+        swapped.countDown();
+        reloading.join(10_000);
+
+        assertThat(result.get().success()).isTrue();
+        assertThat(ruleFor("192.0.2.22")).as("v2's second list, with v2's rules").isEqualTo("b-v2");
+        assertThat(ruleFor("192.0.2.12")).isEqualTo("a-v2");
+        assertThat(ruleFor("192.0.2.11")).as("v1's first list is not in force").isEqualTo("default");
+        assertThat(successes).hasValue(1);
+    }
+
+    /** Files that change on every read are not put in force: the running policy stays, one failure is counted. */
+    @Test
+    void filesThatChangeOnEveryReadLeaveTheRunningPolicy() throws Exception {
+        startWith(policy("", """
+                  - name: first
+                    source: [192.0.2.1]
+                    action: reject
+            """));
+        reloader.close(); // no ticks: the reload below is the only one
+        AtomicInteger reads = new AtomicInteger();
+        Runnable rewrite = new Runnable() {
+            @Override
+            public void run() {
+                int n = reads.incrementAndGet();
+                write(rules(), policy("", HOOK + "      - name: changing\n        source: [192.0.2.9]\n"
+                        + "        action: reject\n" + "#".repeat(n) + "\n")).run();
+                midParse.action.set(this);
+            }
+        };
+        midParse.action.set(rewrite);
+        rewrite.run();
+
+        PolicyReloader.Result result = reloader.reload();
+
+        assertThat(result.success()).isFalse();
+        assertThat(result.errors()).singleElement().asString().contains("changed while they were read");
+        assertThat(reads.get() - 1).as("reads").isEqualTo(PolicyReloader.MAX_READS);
+        assertThat(ruleFor("192.0.2.1")).as("the running policy stays").isEqualTo("first");
+        assertThat(ruleFor("192.0.2.9")).isEqualTo("default");
+        assertThat(successes).hasValue(0);
+        assertThat(failures).hasValue(1);
+    }
+
+    /** Points {@code ..data} at {@code version} as kubelet does: a new link renamed over the old one. */
+    private void swapData(Path version) throws IOException {
+        Path link = Files.createSymbolicLink(dir.resolve("..data_tmp"), version.getFileName());
+        Files.move(link, dir.resolve("..data"), StandardCopyOption.ATOMIC_MOVE);
     }
 
     @Test

@@ -147,6 +147,7 @@ final class Relay implements ChannelFutureListener, Runnable {
         this.early = EarlyBytes.of(clientChannel, HOLD_WHILE_CONNECTING, earlyData);
         this.first = first;
         owner.observer().connectionOpened(owner.listener());
+        owner.opened(this);
         lastActivity = clientChannel.eventLoop().ticker().nanoTime();
         // A client that has not sent yet has nothing the backend could refuse: its FIN is not held.
         lastUpstream = lastActivity - FIN_SETTLE_NANOS;
@@ -399,6 +400,25 @@ final class Relay implements ChannelFutureListener, Runnable {
         close();
     }
 
+    /** Resets both sides on the relay's event loop, unless it has closed by then. Any thread. */
+    void resetLater() {
+        try {
+            clientChannel.eventLoop().execute(this::reset);
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            // The loop is shutting down and closes the channel itself.
+        }
+    }
+
+    /** Resets both sides now: the relay is cut short, and neither end may take it for a complete stream. */
+    void reset() {
+        if (state == State.CLOSED) {
+            return;
+        }
+        resetOnClose(clientChannel);
+        resetOnClose(backendChannel);
+        close();
+    }
+
     /** Closes both sides now, pending writes dropped and released; releases the held bytes. Idempotent. */
     void close() {
         if (!moveTo(State.CLOSED)) {
@@ -425,6 +445,7 @@ final class Relay implements ChannelFutureListener, Runnable {
             backendIndex = -1;
         }
         owner.observer().connectionClosed(owner.listener());
+        owner.closed(this);
         clientChannel.close();
         if (backendChannel != null) {
             // While connecting this also fails the connect, which then finds the relay closed.

@@ -23,6 +23,8 @@ import java.net.InetSocketAddress;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -59,6 +61,8 @@ public final class RelayAcceptHandler implements AcceptHandler {
     private final Bootstrap bootstrap;
     private final Bootstrap bootstrapV4;
     private final BackendConnector connector;
+    /** Relays from their start to their close, so that the end of a shutdown grace can reset them. */
+    private final Set<Relay> open = ConcurrentHashMap.newKeySet();
 
     /**
      * @param listener name of the listener this handler serves, for meters and logs
@@ -158,6 +162,30 @@ public final class RelayAcceptHandler implements AcceptHandler {
         relay.start(connection.takeEarlyData(), target.first(connection.request()),
                 ProxyHeaderOut.of(settings.sendProxy(), connection.request()));
         return true;
+    }
+
+    /**
+     * Resets every relay still open: client and backend get a reset, not a FIN, so that a stream cut short never
+     * looks complete to either end. For the end of a shutdown grace. Any thread; each reset runs on its relay's
+     * event loop, after this call returns.
+     *
+     * @return the relays that were open
+     */
+    public int resetAll() {
+        int n = 0;
+        for (Relay relay : open) {
+            relay.resetLater();
+            n++;
+        }
+        return n;
+    }
+
+    void opened(Relay relay) {
+        open.add(relay);
+    }
+
+    void closed(Relay relay) {
+        open.remove(relay);
     }
 
     /** A reset, not a FIN: the client must not take a close for an answer. The listener counts the refusal. */
