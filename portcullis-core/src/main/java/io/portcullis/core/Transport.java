@@ -107,8 +107,9 @@ public enum Transport {
     IoHandlerFactory ioHandlerFactory() {
         return switch (this) {
             case IO_URING -> IoUringIoHandler.newFactory();
-            // Through EpollHalfCloseWorkaround: stock Netty 4.2.13+ fails writes to half-closed connections.
-            case EPOLL -> EpollHalfCloseWorkaround.wrap(EpollIoHandler.newFactory());
+            // Through EpollRegistrations: stock Netty 4.2.13+ fails writes to half-closed connections, and it calls
+            // epoll_ctl more often than needed.
+            case EPOLL -> EpollRegistrations.wrap(EpollIoHandler.newFactory());
             case NIO -> NioIoHandler.newFactory();
         };
     }

@@ -74,7 +74,7 @@ class EpollHalfCloseTest {
         assertThat(TRANSPORTS.loops("epoll").transportName()).isEqualTo("epoll");
     }
 
-    /** The gateway's loops: on epoll, {@link EventLoops} installs {@link EpollHalfCloseWorkaround}. */
+    /** The gateway's loops: on epoll, {@link EventLoops} installs {@link EpollRegistrations}. */
     @ParameterizedTest(name = "{0}, autoRead={1}")
     @MethodSource("cases")
     void halfClosedClientReceivesEverything(String transport, boolean autoRead) throws Exception {
@@ -85,7 +85,7 @@ class EpollHalfCloseTest {
 
     /**
      * Stock Netty, no workaround: documents the bug. When this fails after a Netty upgrade, the bug is
-     * fixed upstream and {@link EpollHalfCloseWorkaround} can go.
+     * fixed upstream and the half-close part of {@link EpollRegistrations} can go.
      */
     @Test
     void stockEpollStillFailsWritesAfterHalfClose() throws Exception {

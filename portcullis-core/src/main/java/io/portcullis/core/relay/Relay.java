@@ -75,7 +75,10 @@ final class Relay implements ChannelFutureListener, Runnable {
     private long lastActivity;
     private ScheduledFuture<?> idleTimer;
 
-    /** The first check of a held backend FIN; the next ones back off, up to {@link #FIN_CHECK_MAX_NANOS}. */
+    /**
+     * The first check of a held backend FIN after the client's bytes settled; the next ones back off, up to
+     * {@link #FIN_CHECK_MAX_NANOS}.
+     */
     static final long FIN_CHECK_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
     static final long FIN_CHECK_MAX_NANOS = TimeUnit.MILLISECONDS.toNanos(64);
     /** Without TCP_INFO: how long no client byte may have gone to the backend before its FIN is passed on. */
@@ -278,7 +281,7 @@ final class Relay implements ChannelFutureListener, Runnable {
             default:
                 break;
         }
-        Boolean verdict = state == State.RELAYING && !client.inputShutSeen() ? mayReleaseFin() : Boolean.TRUE;
+        Boolean verdict = state == State.RELAYING && !client.inputShutSeen() ? mayReleaseFin(false) : Boolean.TRUE;
         if (verdict == Boolean.TRUE) {
             finHold = FinHold.RELEASED;
             return false;
@@ -306,15 +309,21 @@ final class Relay implements ChannelFutureListener, Runnable {
 
     /**
      * TRUE: every byte sent to the backend is acknowledged (or, without TCP_INFO, has had time to be refused);
-     * FALSE: the backend reset the connection; null: not known yet.
+     * FALSE: the backend reset the connection; null: not known yet. {@code last}: the hold's bound is reached, so a
+     * reset is looked for even though the client's bytes have not settled.
      */
-    private Boolean mayReleaseFin() {
+    private Boolean mayReleaseFin(boolean last) {
         ChannelOutboundBuffer out = backendChannel.unsafe().outboundBuffer();
         boolean settled = (out == null || out.totalPendingWriteBytes() == 0)
                 && clientChannel.eventLoop().ticker().nanoTime() - lastUpstream >= FIN_SETTLE_NANOS;
         if (backendChannel instanceof EpollSocketChannel epoll) {
             if (!epoll.isOpen()) {
                 return Boolean.FALSE;
+            }
+            if (!settled && !last) {
+                // TCP_INFO (a system call) only once the FIN could go: before, it could only find a reset, which the
+                // check at that moment finds as well, the FIN being held until then either way.
+                return null;
             }
             if (tcpInfo == null) {
                 tcpInfo = new EpollTcpInfo();
@@ -333,18 +342,20 @@ final class Relay implements ChannelFutureListener, Runnable {
     }
 
     /**
-     * The next check: backing off (a few dozen system calls per held FIN, not one a millisecond), but no later
-     * than the moment the client's last bytes have settled or the hold's bound.
+     * The next check: when the client's last bytes have settled (no check before could let the FIN go), then
+     * backing off (a few dozen system calls per held FIN, not one a millisecond); never past the hold's bound.
      */
     private void scheduleFinCheck() {
         long now = clientChannel.eventLoop().ticker().nanoTime();
-        long delay = finCheckDelay;
+        long delay;
         long untilSettled = lastUpstream + FIN_SETTLE_NANOS - now;
         if (untilSettled > 0) {
-            delay = Math.min(delay, untilSettled);
+            delay = untilSettled;
+        } else {
+            delay = finCheckDelay;
+            finCheckDelay = Math.min(finCheckDelay * 2, FIN_CHECK_MAX_NANOS);
         }
         delay = Math.max(1, Math.min(delay, finHeldSince + FIN_HOLD_MAX_NANOS - now));
-        finCheckDelay = Math.min(finCheckDelay * 2, FIN_CHECK_MAX_NANOS);
         finTimer = clientChannel.eventLoop().schedule(finCheck, delay, TimeUnit.NANOSECONDS);
     }
 
@@ -353,12 +364,12 @@ final class Relay implements ChannelFutureListener, Runnable {
         if (state != State.RELAYING || finHold != FinHold.HELD) {
             return;
         }
-        Boolean verdict = mayReleaseFin();
+        long held = clientChannel.eventLoop().ticker().nanoTime() - finHeldSince;
+        Boolean verdict = mayReleaseFin(held >= FIN_HOLD_MAX_NANOS);
         if (verdict == Boolean.FALSE) {
             abort(backend, new ChannelException("backend reset after its FIN"));
             return;
         }
-        long held = clientChannel.eventLoop().ticker().nanoTime() - finHeldSince;
         if (verdict == null && held < FIN_HOLD_MAX_NANOS) {
             scheduleFinCheck();
             return;

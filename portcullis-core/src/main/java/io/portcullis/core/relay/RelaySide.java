@@ -99,7 +99,7 @@ final class RelaySide extends ChannelInboundHandlerAdapter implements ChannelFut
 
     /** Client side only: keeps reading while connecting, up to the relay's bound, to notice a client leaving. */
     void readWhileConnecting() {
-        if (this == relay.clientSide() && !inputShut && relay.mayHoldMore()) {
+        if (this == relay.clientSide() && !inputShut && !endOfInputRead() && relay.mayHoldMore()) {
             ctx.read();
         }
     }
@@ -123,7 +123,7 @@ final class RelaySide extends ChannelInboundHandlerAdapter implements ChannelFut
 
     /** Requests the next read if the peer can take it; otherwise waits for its writability event. */
     void readMore() {
-        if (inputShut || relay.state() != Relay.State.RELAYING) {
+        if (inputShut || relay.state() != Relay.State.RELAYING || endOfInputRead()) {
             return;
         }
         if (peer.channel().isWritable()) {
@@ -132,6 +132,15 @@ final class RelaySide extends ChannelInboundHandlerAdapter implements ChannelFut
         } else {
             paused = true;
         }
+    }
+
+    /**
+     * The last read met the end of the input: the input-shutdown event follows this read batch. Reading again would
+     * want EPOLLIN once more on epoll, where an input at its end is always readable: a wake-up and an epoll_ctl to
+     * take it back.
+     */
+    private boolean endOfInputRead() {
+        return ctx.channel().unsafe().recvBufAllocHandle().lastBytesRead() < 0;
     }
 
     @Override
@@ -205,9 +214,10 @@ final class RelaySide extends ChannelInboundHandlerAdapter implements ChannelFut
 
     private void shutOutput() {
         outputShut = true;
-        if (peer.outputShut) {
-            // This socket's own FIN was passed on already: both directions are done. close() sends this FIN
-            // too, so no shutdown() first: a system call less per connection.
+        if (peer.outputShut || peer.shutdownDeferred && !relay.backendFinHeld()) {
+            // This socket's own FIN was passed on already (the peer's output is shut, or flushed and shut right after
+            // this, as a held backend FIN is let go): both directions are done, every byte is flushed and every FIN
+            // read. close() sends each FIN, so no shutdown() first: a system call less per connection.
             relay.close();
         } else {
             ((DuplexChannel) ctx.channel()).shutdownOutput();

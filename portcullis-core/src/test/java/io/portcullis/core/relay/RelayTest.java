@@ -52,7 +52,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * backend ({@link EchoServer} or a hand-driven {@link BlockingServer}), on both transports.
  *
  * <p>{@link #halfCloseUnderBackpressureDeliversEverything} covers a FIN followed by megabytes of
- * backpressured echo, which stock Netty 4.2.13+ epoll fails (see EpollHalfCloseWorkaround).
+ * backpressured echo, which stock Netty 4.2.13+ epoll fails (see EpollRegistrations).
  */
 class RelayTest {
 
