@@ -1,10 +1,7 @@
 #!/usr/bin/env bash
 # The reliability suite, short profile: the gateway jar as a child process on loopback, attacked by
-# io.portcullis.reliability.Suite (reliability/). Scenario 1: 200 connections relayed losslessly (SHA-256
-# checked at both ends); scenario 3: 2,000 pended clients leave at once by FIN or RST (each abort counted
-# once, gauge back to 0, open files back, no Netty leak at paranoid); scenario 6: backends SIGKILLed under
-# echo streams (cut streams must reset, new connections fail over) and a backend that never answers (idle
-# timeout). About 60 s on a 2-core machine.
+# io.portcullis.reliability.Suite (reliability/): scenarios 1-9 of the README's "Reliability" section.
+# About 5 minutes alone on a 2-core machine (-Dreliability.only=N runs scenario N alone).
 #
 # Needs only a JDK (java; jcmd for the leak check). Builds the jar and the suite when missing. Uses free
 # 127.0.0.1 ports from 27500 up (-Dreliability.basePort moves them) and source addresses
