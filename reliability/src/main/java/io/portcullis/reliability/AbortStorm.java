@@ -52,14 +52,14 @@ final class AbortStorm implements Scenario {
                 long filesBefore = gw.openFiles();
                 Socket[] clients = new Socket[n];
                 parallel(n, i -> clients[i] = Net.connect(2 + i % SOURCES, l.port()));
-                boolean allPended = await(() -> gw.metric(PENDING) == n, 30);
+                boolean allPended = Await.until(() -> gw.metric(PENDING) == n, 30);
                 double pendedPeak = gw.metric(PENDING);
                 if (!allPended) {
                     problems.add("pended " + (long) pendedPeak + " of " + n + " within 30 s");
                 }
                 long storm = System.nanoTime();
                 parallel(n, i -> leave(clients[i], i % 2 == 0));
-                boolean drained = await(() -> gw.metric(PENDING) == 0 && gw.metric(ABORTS) >= n, 15);
+                boolean drained = Await.until(() -> gw.metric(PENDING) == 0 && gw.metric(ABORTS) >= n, 15);
                 long drainMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - storm);
                 if (!drained) {
                     problems.add("still pended after 15 s: " + (long) gw.metric(PENDING));
@@ -73,12 +73,12 @@ final class AbortStorm implements Scenario {
                 if (otherOutcomes != 0) {
                     problems.add(otherOutcomes + " pends ended otherwise than abort");
                 }
-                await(() -> auditAborts(gw) >= n, 5);
+                Await.until(() -> auditAborts(gw) >= n, 5);
                 long audited = auditAborts(gw);
                 if (audited != n) {
                     problems.add("audit lines with outcome abort " + audited + ", expected " + n);
                 }
-                await(() -> gw.openFiles() <= filesBefore + 5, 10);
+                Await.until(() -> gw.openFiles() <= filesBefore + 5, 10);
                 long filesAfter = gw.openFiles();
                 if (filesAfter > filesBefore + 5) {
                     problems.add("gateway open files " + filesBefore + " before, " + filesAfter + " after");
@@ -155,7 +155,7 @@ final class AbortStorm implements Scenario {
             Thread.sleep(5);
             leave(s, false);
         }
-        await(() -> gw.metric(PENDING) == 0 && gw.metric(ABORTS) >= abortsBefore + PROBES, 10);
+        Await.until(() -> gw.metric(PENDING) == 0 && gw.metric(ABORTS) >= abortsBefore + PROBES, 10);
         Thread.sleep(500);
         long probeAborts = (long) gw.metric(ABORTS) - abortsBefore;
         if (probeAborts != PROBES) {
@@ -201,19 +201,4 @@ final class AbortStorm implements Scenario {
         }
     }
 
-    private interface Condition {
-        boolean holds() throws Exception;
-    }
-
-    /** Polls every 100 ms until {@code c} holds or {@code seconds} pass; whether it held. */
-    private static boolean await(Condition c, int seconds) throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
-        while (!c.holds()) {
-            if (System.nanoTime() > deadline) {
-                return false;
-            }
-            Thread.sleep(100);
-        }
-        return true;
-    }
 }

@@ -75,7 +75,7 @@ final class Flood implements Scenario {
                 for (int i = 0; i < RELAYS; i++) {
                     relays.add(new Relay(live.port(), 2 + i, i));
                 }
-                if (!await(() -> relays.stream().allMatch(r -> r.bytes.get() > 0), 10)) {
+                if (!Await.until(() -> relays.stream().allMatch(r -> r.bytes.get() > 0), 10)) {
                     problems.add("the long-lived relays did not start flowing within 10 s");
                 }
                 long[] relayedBefore = relays.stream().mapToLong(r -> r.bytes.get()).toArray();
@@ -172,11 +172,11 @@ final class Flood implements Scenario {
                     // The held relays wait for their backend's FIN (half-close): closing its queue resets them.
                     hold.close();
                     long recoverStart = System.nanoTime();
-                    boolean drained = await(() -> gw.metric(PENDING) == 0, 30);
+                    boolean drained = Await.until(() -> gw.metric(PENDING) == 0, 30);
                     if (!drained) {
                         problems.add("pended gauge " + (long) gw.metric(PENDING) + " 30 s after the flood");
                     }
-                    boolean filesBack = await(() -> gw.openFiles() <= filesBefore + 10, 30);
+                    boolean filesBack = Await.until(() -> gw.openFiles() <= filesBefore + 10, 30);
                     long filesAfter = gw.openFiles();
                     if (!filesBack) {
                         problems.add("gateway open files " + filesBefore + " before, " + filesAfter + " after");
@@ -186,7 +186,7 @@ final class Flood implements Scenario {
                     // The overflow: every flood connection the gateway ended was a refused pend, counted; each
                     // accepted connection ended exactly one way (the queued ones are accepted after the flood).
                     // The queue empties at the gateway's pace after the flood: wait until every accepted one ended.
-                    if (!await(() -> acceptQueue(flood.port()) <= 0 && gw.metric(PENDING) == 0
+                    if (!Await.until(() -> acceptQueue(flood.port()) <= 0 && gw.metric(PENDING) == 0
                             && outcomes(gw) == (long) gw.metric(CONNECTIONS), 30)) {
                         problems.add("accept queue " + acceptQueue(flood.port()) + " and pended "
                                 + (long) gw.metric(PENDING) + " 30 s after the flood");
@@ -276,11 +276,11 @@ final class Flood implements Scenario {
             return "a fresh relay after the flood failed: " + e;
         }
         try (Socket s = Net.connect(3, floodPort)) {
-            if (!await(() -> gw.metric(PENDING) == 1, 10)) {
+            if (!Await.until(() -> gw.metric(PENDING) == 1, 10)) {
                 return "a fresh connection after the flood was not pended (gauge " + (long) gw.metric(PENDING) + ")";
             }
         }
-        if (!await(() -> gw.metric(PENDING) == 0, 10)) {
+        if (!Await.until(() -> gw.metric(PENDING) == 0, 10)) {
             return "the fresh pended connection stayed pended after it left";
         }
         return "";
@@ -418,19 +418,4 @@ final class Flood implements Scenario {
         }
     }
 
-    private interface Condition {
-        boolean holds() throws Exception;
-    }
-
-    /** Polls every 100 ms until {@code c} holds or {@code seconds} pass; whether it held. */
-    private static boolean await(Condition c, int seconds) throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
-        while (!c.holds()) {
-            if (System.nanoTime() > deadline) {
-                return false;
-            }
-            Thread.sleep(100);
-        }
-        return true;
-    }
 }

@@ -199,7 +199,7 @@ final class HostileClients implements Scenario {
                 if (!counted.equals(toLong(wantedByMeter))) {
                     problems.add("peek rejects counted " + counted + ", expected " + wantedByMeter);
                 }
-                await(() -> recorder.received.size() >= 2 * n, 10);
+                Await.until(() -> recorder.received.size() >= 2 * n, 10);
                 long lost = 0;
                 List<byte[]> unmatched = new ArrayList<>(expected);
                 for (byte[] got : recorder.received) {
@@ -521,18 +521,4 @@ final class HostileClients implements Scenario {
         }
     }
 
-    private interface Condition {
-        boolean holds() throws Exception;
-    }
-
-    private static boolean await(Condition c, int seconds) throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
-        while (!c.holds()) {
-            if (System.nanoTime() > deadline) {
-                return false;
-            }
-            Thread.sleep(100);
-        }
-        return true;
-    }
 }

@@ -136,7 +136,7 @@ final class ReloadUnderLoad implements Scenario {
                             if (status != (good ? 200 : 422)) {
                                 problems.add(how + ": POST /admin/rules/reload answered " + status);
                             }
-                        } else if (!await(() -> gw.metric(SUCCESS) + gw.metric(FAILURE) > before, 20)) {
+                        } else if (!Await.until(() -> gw.metric(SUCCESS) + gw.metric(FAILURE) > before, 20, 20)) {
                             problems.add(how + ": not reloaded within 20 s");
                         }
                         if (good) {
@@ -147,7 +147,7 @@ final class ReloadUnderLoad implements Scenario {
                         }
                         // Valid or not, the version in force must now be the newest valid one.
                         int want = current;
-                        if (!await(() -> rulesInForce(gw, token).contains("\"listed-v" + want + "\""), 10)) {
+                        if (!Await.until(() -> rulesInForce(gw, token).contains("\"listed-v" + want + "\""), 10, 20)) {
                             problems.add(how + ": v" + want + " not in force afterwards");
                         }
                         if (good) {
@@ -173,7 +173,7 @@ final class ReloadUnderLoad implements Scenario {
                     poster.stop();
                     stormPosts = poster.ok + "/" + poster.sent;
                     int last = current;
-                    if (!await(() -> rulesInForce(gw, token).contains("\"listed-v" + last + "\""), 10)) {
+                    if (!Await.until(() -> rulesInForce(gw, token).contains("\"listed-v" + last + "\""), 10, 20)) {
                         problems.add("storm: the last swap (v" + last + ") not in force 10 s later");
                     }
                     long confirmed = System.nanoTime();
@@ -332,20 +332,6 @@ final class ReloadUnderLoad implements Scenario {
         }
     }
 
-    private interface Condition {
-        boolean holds() throws Exception;
-    }
-
-    private static boolean await(Condition c, int seconds) throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
-        while (!c.holds()) {
-            if (System.nanoTime() > deadline) {
-                return false;
-            }
-            Thread.sleep(20);
-        }
-        return true;
-    }
 
     private static void deleteTree(Path dir) throws IOException {
         if (!Files.exists(dir, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {

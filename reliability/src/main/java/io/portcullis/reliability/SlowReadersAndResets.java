@@ -54,7 +54,7 @@ final class SlowReadersAndResets implements Scenario {
                 long verifiedBefore = backend.verified.get();
                 peak = stalled(gw, senders, stall);
                 check(problems, "slow backend", senders, n);
-                await(() -> backend.verified.get() - verifiedBefore >= n, 30);
+                Await.until(() -> backend.verified.get() - verifiedBefore >= n, 30);
                 if (backend.verified.get() - verifiedBefore != n) {
                     problems.add("slow backend: verified " + (backend.verified.get() - verifiedBefore) + "/" + n);
                 }
@@ -158,14 +158,4 @@ final class SlowReadersAndResets implements Scenario {
         }
     }
 
-    private interface Condition {
-        boolean holds();
-    }
-
-    private static void await(Condition c, int seconds) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
-        while (!c.holds() && System.nanoTime() < deadline) {
-            Thread.sleep(100);
-        }
-    }
 }
