@@ -236,20 +236,9 @@ final class Security implements Scenario {
             """;
 
     /** The sum of a counter's samples with {@code tag}, waited for (2 s at most) until it reaches {@code expected}. */
-    private static double sum(Gateway gw, String meter, String tag, int expected) throws InterruptedException {
-        double v = 0;
-        for (int i = 0; i < 20 && v < expected; i++) {
-            v = 0;
-            for (String line : gw.get("/actuator/prometheus").split("\n")) {
-                if (line.startsWith(meter + "{") && line.contains(tag)) {
-                    v += Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
-                }
-            }
-            if (v < expected) {
-                Thread.sleep(100);
-            }
-        }
-        return v;
+    private static double sum(Gateway gw, String meter, String tag, int expected) throws Exception {
+        Await.until(() -> gw.sum(meter, tag) >= expected, 2);
+        return gw.sum(meter, tag);
     }
 
     /**
