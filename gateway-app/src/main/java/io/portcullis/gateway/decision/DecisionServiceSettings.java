@@ -94,6 +94,12 @@ public record DecisionServiceSettings(
                 + (url.getRawQuery() == null ? "" : "?" + url.getRawQuery()));
     }
 
+    /** The URL as logs and errors show it: without user info or query, which may carry credentials. */
+    public String shownUrl() {
+        return url.getScheme() + "://" + url.getHost() + (url.getPort() < 0 ? "" : ":" + url.getPort())
+                + (url.getRawPath() == null ? "" : url.getRawPath());
+    }
+
     /** The headers sent with every request: {@link #headers()}, and basic authentication from the URL's user info. */
     public Map<String, String> requestHeaders() {
         if (url.getRawUserInfo() == null) {
@@ -147,7 +153,7 @@ public record DecisionServiceSettings(
     /** Names and settings; neither the URL's user info nor header values. */
     @Override
     public String toString() {
-        return "DecisionServiceSettings[name=" + name + ", type=" + type + ", url=" + endpoint() + ", timeout="
+        return "DecisionServiceSettings[name=" + name + ", type=" + type + ", url=" + shownUrl() + ", timeout="
                 + timeout + ", onFailure=" + onFailure + ", cache=" + cache + ", maxConnections=" + maxConnections
                 + ", headers=" + headers.keySet() + (url.getRawUserInfo() == null ? "" : ", basic auth") + "]";
     }

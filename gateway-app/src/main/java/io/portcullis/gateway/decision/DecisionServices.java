@@ -10,7 +10,6 @@ import io.portcullis.core.InspectAction;
 import io.portcullis.core.InspectId;
 import io.portcullis.core.InspectRequest;
 import io.portcullis.core.Verdict;
-import java.net.URI;
 import java.time.Duration;
 import java.util.Collection;
 import java.util.Collections;
@@ -74,7 +73,7 @@ public final class DecisionServices implements DecisionTrigger, AbortHandler, Au
                 byName.put(s.name(), new DecisionService(s, loops, resilience));
                 observer.decisionServiceAdded(s.name());
                 log.info("Decision service '{}': {} {}{} (timeout {} ms, on-failure {}, cache {})", s.name(),
-                        s.type().name().toLowerCase(Locale.ROOT), withoutSecrets(s.url()), credentials(s),
+                        s.type().name().toLowerCase(Locale.ROOT), s.shownUrl(), credentials(s),
                         s.timeout().toMillis(),
                         s.onFailure().name().toLowerCase(Locale.ROOT),
                         s.cache().map(c -> "ttl " + c.ttl().toMillis() + " ms, " + c.maxEntries() + " entries").orElse("off"));
@@ -87,12 +86,6 @@ public final class DecisionServices implements DecisionTrigger, AbortHandler, Au
         if (!byName.isEmpty()) {
             DecisionJson.warmUp();
         }
-    }
-
-    /** The URL for a log line: without user info or query, which may carry credentials. */
-    private static String withoutSecrets(URI url) {
-        return url.getScheme() + "://" + url.getHost() + (url.getPort() < 0 ? "" : ":" + url.getPort())
-                + (url.getRawPath() == null ? "" : url.getRawPath());
     }
 
     /** Which credentials are sent, by header name only. */
