@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # The reliability suite by hand (reliability/, io.portcullis.reliability.Suite).
 #
-#   bench/reliability.sh          short profile, as .ci/reliability.sh (about 60 s on 2 cores)
+#   bench/reliability.sh          short profile, as .ci/reliability.sh (about 5 min on 2 cores)
 #   LONG=1 bench/reliability.sh   long profile: 2,000 connections from 100 sources, payloads up to 64 MiB
-#                                 (about 14 GiB moved), 10,000 pended clients aborting, 10 SIGKILL rounds; not timed yet (the short profile
-#                                 moves 104 MiB in about 15 s: expect well over 10 min), 2 h at most (watchdog)
+#                                 (about 14 GiB moved), 10,000 pended clients aborting, 10 SIGKILL rounds, a
+#                                 30-minute soak (11), then scenario 10: bench/fuzz.sh (the five Jazzer targets,
+#                                 2 min each); 3 h at most (watchdog)
 #
 # Builds the jar and the suite when missing. Writes bench/results/reliability-<date>[-short].md (the table
 # and the machine) and .json; gateway logs go to bench/results/tmp/reliability-<date>/.
@@ -23,6 +24,15 @@ fi
 start=$(date +%s)
 rc=0
 java -cp reliability/target/classes io.portcullis.reliability.Suite --profile "$PROFILE" --jar "$JAR" --out "$WORK" || rc=$?
+fuzz=
+if [ "$PROFILE" = long ]; then
+  f0=$(date +%s)
+  frc=0
+  FUZZ_LOG=$WORK/fuzz bash bench/fuzz.sh | tee "$WORK/fuzz.txt" || frc=$?
+  [ $frc -eq 0 ] || rc=1
+  verdict=pass; [ $frc -eq 0 ] || verdict=FAIL
+  fuzz="| 10 fuzzing | 5 Jazzer targets (PROXY peek, ClientHello, rules.yaml, list file, generated policies), 2 min each, $(( $(date +%s) - f0 )) s in all | mutated inputs | **$verdict**: $(grep -c '^fuzz: ok' "$WORK/fuzz.txt") of 5 targets ran clean: $(grep '^fuzz: ok' "$WORK/fuzz.txt" | sed -E 's/^fuzz: ok ([A-Za-z]+)FuzzTest#[^,]*, round [0-9]+, [0-9]+ s, /\1 /' | paste -sd ';' | sed 's/;/; /g') | - | - |"
+fi
 secs=$(( $(date +%s) - start ))
 {
   echo "# Reliability suite, $PROFILE profile, $DATE"
@@ -31,6 +41,7 @@ secs=$(( $(date +%s) - start ))
   echo "Commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown). Whole run: ${secs} s. Exit status: $rc."
   echo
   cat "$WORK/results.md" 2>/dev/null || echo "(no table: the suite stopped before writing it; see $WORK)"
+  [ -z "$fuzz" ] || echo "$fuzz"
 } > "$OUT.md"
 cp "$WORK/results.json" "$OUT.json" 2>/dev/null || true
 cat "$OUT.md"

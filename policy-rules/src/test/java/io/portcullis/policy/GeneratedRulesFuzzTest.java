@@ -60,7 +60,7 @@ class GeneratedRulesFuzzTest {
         }
     }
 
-    @FuzzTest(maxDuration = "10m")
+    @FuzzTest(maxDuration = "2m")
     void generatedRulesLoadOrFailTyped(FuzzedDataProvider in) {
         load(new Choices() {
             @Override

@@ -88,7 +88,7 @@ class ListFileFuzzTest {
         return LoadProperties.check(file);
     }
 
-    @FuzzTest(maxDuration = "10m")
+    @FuzzTest(maxDuration = "2m")
     @DictionaryEntries({"10.0.0.0/8", "192.0.2.1", "::1", "2001:db8::/32", "::ffff:10.0.0.1", "fe80::1%eth0",
         "t13d1516h2_8daaf6152771_e5627efa2ab1", "list:", "!", "#", "/32", "/128"})
     void listFileLoadsOrFailsTyped(FuzzedDataProvider in) {

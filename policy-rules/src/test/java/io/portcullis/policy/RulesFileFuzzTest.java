@@ -48,7 +48,7 @@ class RulesFileFuzzTest {
         return LoadProperties.check(rules);
     }
 
-    @FuzzTest(maxDuration = "10m")
+    @FuzzTest(maxDuration = "2m")
     @DictionaryEntries({"lists", "listeners", "rules", "default", "name", "action", "accept", "reject", "pend",
         "source", "port", "sni", "alpn", "tls-fingerprint", "pp-authority", "pp-tlv", "time", "decision", "timeout",
         "route", "rate-limit", "concurrency-limit", "mode", "shadow", "file", "list:", "!list:", "key", "rate",

@@ -18,7 +18,7 @@ import io.netty.buffer.Unpooled;
  */
 class ClientHelloFuzzTest {
 
-    @FuzzTest(maxDuration = "10s")
+    @FuzzTest(maxDuration = "2m")
     void parsesOrRejects(byte[] body) {
         ByteBuf buf = Unpooled.wrappedBuffer(body);
         try {

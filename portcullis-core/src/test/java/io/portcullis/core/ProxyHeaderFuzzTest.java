@@ -95,7 +95,7 @@ class ProxyHeaderFuzzTest {
         }
     }
 
-    @FuzzTest(maxDuration = "10s")
+    @FuzzTest(maxDuration = "2m")
     void peekEndsInATypedOutcome(FuzzedDataProvider in) {
         boolean tls = in.consumeBoolean();
         PeekSettings.ProxyProtocol mode = in.pickValue(PeekSettings.ProxyProtocol.values());

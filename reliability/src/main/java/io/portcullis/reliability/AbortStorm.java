@@ -143,10 +143,7 @@ final class AbortStorm implements Scenario {
      * {@code LEAK:} in its output. Their aborts are counted once each too.
      */
     private static int leaks(Gateway gw, int port, long abortsBefore, List<String> problems) throws Exception {
-        Process gc = new ProcessBuilder("jcmd", String.valueOf(gw.pid()), "GC.run").redirectErrorStream(true)
-                .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
-        if (!gc.waitFor(20, TimeUnit.SECONDS) || gc.exitValue() != 0) {
-            gc.destroyForcibly();
+        if (!gw.gc()) {
             problems.add("jcmd GC.run failed: the leak check saw no collection");
         }
         for (int i = 0; i < PROBES; i++) {

@@ -134,7 +134,7 @@ final class DecisionFaults implements Scenario {
     }
 
     /** A service without a cache (every pend calls), a small count-based circuit breaker and 1 s in open state. */
-    private static List<String> service(String name, String url, String onFailure) {
+    static List<String> service(String name, String url, String onFailure) {
         String d = "--portcullis.decision-services." + name + ".";
         String cb = "--resilience4j.circuitbreaker.instances." + name + ".";
         return List.of(d + "type=http", d + "url=" + url, d + "timeout=" + SERVICE_TIMEOUT,

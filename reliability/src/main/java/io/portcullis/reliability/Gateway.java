@@ -137,6 +137,17 @@ final class Gateway implements AutoCloseable {
         }
     }
 
+    /** Runs a full garbage collection in the gateway ({@code jcmd GC.run}); whether it ran within 20 s. */
+    boolean gc() throws IOException, InterruptedException {
+        Process gc = new ProcessBuilder("jcmd", String.valueOf(pid()), "GC.run").redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        if (!gc.waitFor(20, TimeUnit.SECONDS)) {
+            gc.destroyForcibly();
+            return false;
+        }
+        return gc.exitValue() == 0;
+    }
+
     /** Open file descriptors of the gateway, -1 when unreadable. */
     long openFiles() {
         String[] fds = new java.io.File("/proc/" + pid() + "/fd").list();

@@ -23,7 +23,7 @@ public final class Suite {
     static List<Scenario> scenarios() {
         return List.of(new LosslessRelay(), new SlowReadersAndResets(), new DecisionFaults(), new AbortStorm(),
                 new Flood(), new HostileClients(), new BackendFailure(), new ReloadUnderLoad(), new SigtermDrain(),
-                new Security());
+                new Security(), new Soak());
     }
 
     public static void main(String[] args) throws Exception {
@@ -47,7 +47,7 @@ public final class Suite {
             System.exit(2);
         }
         Files.createDirectories(out);
-        watchdog(p.name().equals("long") ? 120 : 15);
+        watchdog(p.name().equals("long") ? 180 : 15);
         Env env = new Env(p, jar, out, System.getProperty("java.class.path"));
         List<Result> results = new ArrayList<>();
         String only = System.getProperty("reliability.only", "");

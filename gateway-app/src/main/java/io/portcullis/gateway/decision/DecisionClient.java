@@ -77,11 +77,21 @@ final class DecisionClient implements AutoCloseable {
                 });
         warmUp(http);
         this.poster = http.post().uri(settings.endpoint().toString());
+        // One warning when an outage starts and one line when it ends: a service down for an hour re-opens from
+        // half-open every wait-duration, and a line for each probe would bury the log.
         circuitBreaker.getEventPublisher().onStateTransition(event -> {
-            switch (event.getStateTransition().getToState()) {
-                case OPEN, FORCED_OPEN -> log.warn("Decision service '{}': circuit breaker {}; calls fail at once "
-                        + "(on-failure: {})", settings.name(), event.getStateTransition(), label(settings.onFailure()));
-                default -> log.info("Decision service '{}': circuit breaker {}", settings.name(), event.getStateTransition());
+            CircuitBreaker.StateTransition t = event.getStateTransition();
+            if (t.getFromState() == CircuitBreaker.State.HALF_OPEN || t.getToState() == CircuitBreaker.State.HALF_OPEN) {
+                if (t.getToState() == CircuitBreaker.State.CLOSED) {
+                    log.info("Decision service '{}': circuit breaker {}", settings.name(), t);
+                } else {
+                    log.debug("Decision service '{}': circuit breaker {}", settings.name(), t);
+                }
+            } else if (t.getToState() == CircuitBreaker.State.OPEN || t.getToState() == CircuitBreaker.State.FORCED_OPEN) {
+                log.warn("Decision service '{}': circuit breaker {}; calls fail at once (on-failure: {})",
+                        settings.name(), t, label(settings.onFailure()));
+            } else {
+                log.info("Decision service '{}': circuit breaker {}", settings.name(), t);
             }
         });
     }
