@@ -26,11 +26,15 @@ import java.util.Optional;
  * <p>{@code auto} is epoll where the kernel has it, NIO otherwise. io_uring is taken only when asked for by
  * name: it submits socket operations in batches (one system call per loop turn instead of one per accept,
  * read, write, close and epoll_ctl), which roughly doubles the connection rate where system calls are dear.
- * But Netty's io_uring transport (4.2.15 to 4.2.18, seen with plain Netty and auto-read too) sometimes never
- * reports a reset that arrives right after the client's bytes. A relay then ends when a write to the client
- * fails, at its idle timeout, or, with its backend connect in flight, at the connect timeout; a pended
- * connection at its deadline. RelayTest holds io_uring to those bounds. Container runtimes' default seccomp
- * profiles often forbid io_uring; asking for it there stops the start with the reason.
+ * Container runtimes' default seccomp profiles often forbid io_uring; asking for it there stops the start with
+ * the reason.
+ *
+ * <p>Netty's io_uring transport (4.2.15 to 4.2.18) waits for readable data with a multishot poll, which the kernel
+ * makes edge-triggered. When a client's reset lands together with its last bytes, one wake-up reports both; the
+ * read that takes the bytes finds the socket empty, so Netty stops reading and waits for the next edge, which
+ * never comes: the reset is never reported (bench/repro/io_uring-lost-reset.sh). With the single-shot poll,
+ * armed anew each time, the kernel reports the pending reset at once. So unless the operator sets
+ * {@value #POLL_MULTISHOT} explicitly, it is set to false here, before Netty's io_uring classes read it.
  */
 public enum Transport {
     /** Linux io_uring: the fewest system calls; only where the kernel and the seccomp profile allow it. */
@@ -39,6 +43,15 @@ public enum Transport {
     EPOLL("epoll", EpollServerSocketChannel.class, EpollSocketChannel.class, EpollDatagramChannel.class),
     /** Java's NIO selector: everywhere. */
     NIO("nio", NioServerSocketChannel.class, NioSocketChannel.class, NioDatagramChannel.class);
+
+    /** Netty's switch for the multishot poll of its io_uring transport (read once, when its classes load). */
+    static final String POLL_MULTISHOT = "io.netty.iouring.pollAddMultishotEnabled";
+
+    static {
+        if (System.getProperty(POLL_MULTISHOT) == null) {
+            System.setProperty(POLL_MULTISHOT, "false");
+        }
+    }
 
     private final String label;
     private final Class<? extends ServerChannel> serverChannelType;

@@ -17,7 +17,6 @@ import io.netty.channel.ChannelOutboundBuffer;
 import io.portcullis.core.demo.EchoServer;
 import io.portcullis.core.EventLoops;
 import io.portcullis.core.Listener;
-import io.portcullis.core.Transport;
 import io.portcullis.core.testing.BlockingServer;
 import io.portcullis.core.testing.TestClient;
 import io.portcullis.core.testing.TestTransports;
@@ -543,15 +542,11 @@ class RelayTest {
         assertThat(observer.allFailed.get()).isZero();
     }
 
-    /**
-     * On io_uring a reset right after bytes may go unnoticed (see {@link Transport}): there the attempt is let
-     * go at the connect timeout instead, which this test holds it to.
-     */
+    /** A reset right after bytes, the connect in flight: the attempt ends at once, not at the connect timeout. */
     @ParameterizedTest
     @MethodSource("transports")
     void clientResetWhileConnectingClosesTheBackendChannel(String transport) throws Exception {
-        Duration connectTimeout = transport.equals(Transport.IO_URING.label()) ? Duration.ofSeconds(2) : Duration.ofSeconds(30);
-        relay.on(loops(transport)).blackhole().connectTimeout(connectTimeout).start();
+        relay.on(loops(transport)).blackhole().connectTimeout(Duration.ofSeconds(30)).start();
 
         TestClient client = relay.client();
         client.write("half a request".getBytes(StandardCharsets.US_ASCII));
@@ -673,9 +668,8 @@ class RelayTest {
     }
 
     /**
-     * Clients that reset right after sending, to a backend that never answers: every relay ends at once. On
-     * io_uring some of those resets are never reported (see {@link Transport}), so there the idle timeout is
-     * what ends them, and this test holds it to that bound.
+     * Clients that reset right after sending, to a backend that never answers: every relay ends at once, on every
+     * transport (the idle timeout is a minute).
      */
     @ParameterizedTest
     @MethodSource("transports")
@@ -697,8 +691,7 @@ class RelayTest {
                 s.close();
             }
         });
-        boolean uring = transport.equals(Transport.IO_URING.label());
-        Duration idle = uring ? Duration.ofSeconds(1) : Duration.ofMinutes(1);
+        Duration idle = Duration.ofMinutes(1);
         Listener gateway = relay.on(loops(transport)).backend(new InetSocketAddress(loopback(1), silent.getLocalPort()))
                 .idleTimeout(idle).start();
 
