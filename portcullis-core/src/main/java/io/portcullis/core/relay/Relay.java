@@ -10,8 +10,12 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.ChannelOutboundBuffer;
 import io.netty.channel.epoll.EpollSocketChannel;
 import io.netty.channel.epoll.EpollTcpInfo;
+import io.netty.channel.unix.RawUnixChannelOption;
+import io.netty.channel.uring.IoUringSocketChannel;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.portcullis.core.EarlyBytes;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -42,7 +46,7 @@ import org.slf4j.LoggerFactory;
  * arrives after: passed on at once, that FIN would end the client's stream cleanly although it was cut
  * ({@code read()} returns end of stream even when the reset follows). So the FIN waits until the backend has
  * had time to refuse every byte sent to it: none queued, none written for {@link #FIN_SETTLE_NANOS}, and on epoll
- * ({@code TCP_INFO}) every one acknowledged with no reset; at most
+ * and io_uring ({@code TCP_INFO}) every one acknowledged with no reset; at most
  * {@link #FIN_HOLD_MAX_NANOS}; a reset or write error meanwhile resets the client, which never saw a FIN.
  * A backend that half-closes while the client keeps sending gets its FIN through after that bound.
  */
@@ -87,6 +91,12 @@ final class Relay implements ChannelFutureListener, Runnable {
     static final long FIN_HOLD_MAX_NANOS = TimeUnit.SECONDS.toNanos(1);
     private static final int TCP_CLOSE_WAIT = 8;
     private static final int TCP_CLOSE = 7;
+    /**
+     * {@code getsockopt(IPPROTO_TCP, TCP_INFO)} as raw bytes: Netty's io_uring channel has no {@code tcpInfo()}.
+     * Of {@code struct tcp_info} only {@code tcpi_state} (byte 0) and {@code tcpi_unacked} (bytes 24-27) are read.
+     */
+    private static final RawUnixChannelOption TCP_INFO = new RawUnixChannelOption("TCP_INFO", 6, 11, 104);
+    private static final int TCPI_UNACKED = 24;
 
     private enum FinHold { NONE, HELD, RELEASED }
 
@@ -316,8 +326,9 @@ final class Relay implements ChannelFutureListener, Runnable {
         ChannelOutboundBuffer out = backendChannel.unsafe().outboundBuffer();
         boolean settled = (out == null || out.totalPendingWriteBytes() == 0)
                 && clientChannel.eventLoop().ticker().nanoTime() - lastUpstream >= FIN_SETTLE_NANOS;
-        if (backendChannel instanceof EpollSocketChannel epoll) {
-            if (!epoll.isOpen()) {
+        boolean epoll = backendChannel instanceof EpollSocketChannel;
+        if (epoll || backendChannel instanceof IoUringSocketChannel) {
+            if (!backendChannel.isOpen()) {
                 return Boolean.FALSE;
             }
             if (!settled && !last) {
@@ -325,20 +336,37 @@ final class Relay implements ChannelFutureListener, Runnable {
                 // check at that moment finds as well, the FIN being held until then either way.
                 return null;
             }
-            if (tcpInfo == null) {
+            if (epoll && tcpInfo == null) {
                 tcpInfo = new EpollTcpInfo();
             }
+            long info;
             try {
-                epoll.tcpInfo(tcpInfo);
+                info = tcpStateAndUnacked(backendChannel, tcpInfo);
             } catch (ChannelException e) {
                 return Boolean.FALSE;
             }
-            if (tcpInfo.state() == TCP_CLOSE) {
+            int state = (int) (info >>> 32);
+            if (state == TCP_CLOSE) {
                 return Boolean.FALSE;
             }
-            settled &= tcpInfo.state() == TCP_CLOSE_WAIT && tcpInfo.unacked() == 0;
+            settled &= state == TCP_CLOSE_WAIT && (int) info == 0;
         }
         return settled ? Boolean.TRUE : null;
+    }
+
+    /**
+     * {@code tcpi_state} in the high 32 bits, {@code tcpi_unacked} in the low 32, of an epoll ({@code reuse} filled)
+     * or io_uring TCP channel.
+     *
+     * @throws ChannelException when the socket cannot tell (closed)
+     */
+    static long tcpStateAndUnacked(Channel ch, EpollTcpInfo reuse) {
+        if (ch instanceof EpollSocketChannel epoll) {
+            epoll.tcpInfo(reuse);
+            return ((long) reuse.state() << 32) | (reuse.unacked() & 0xffffffffL);
+        }
+        ByteBuffer info = ch.config().getOption(TCP_INFO).order(ByteOrder.nativeOrder());
+        return ((long) (info.get(0) & 0xff) << 32) | (info.getInt(TCPI_UNACKED) & 0xffffffffL);
     }
 
     /**
