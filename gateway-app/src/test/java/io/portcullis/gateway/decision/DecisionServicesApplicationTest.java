@@ -306,6 +306,14 @@ class DecisionServicesApplicationTest {
         assertThat(seen.get("Content-Type")).containsExactly("application/json");
     }
 
+    /** One line per burst is the gateway's (FailureLog); Reactor Netty's warning per failed connection is off. */
+    @Test
+    void reactorNettysWarningPerFailedCallIsOff() {
+        org.slf4j.Logger reactor = org.slf4j.LoggerFactory.getLogger("reactor.netty.http.client.HttpClientConnect");
+        assertThat(reactor.isWarnEnabled()).isFalse();
+        assertThat(reactor.isErrorEnabled()).isTrue();
+    }
+
     @Test
     void aRejectAnswerResetsTheClient() throws Exception {
         InetAddress from = ip(0, 11);
