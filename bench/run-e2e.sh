@@ -6,6 +6,8 @@
 #   QUICK=1 bench/run-e2e.sh          smoke test: 1 round, 3 s runs (about 4 minutes)
 #   REPEATS=5 WORKERS=2 bench/run-e2e.sh
 #   AUDIT=off bench/run-e2e.sh        every Portcullis process with its audit log off
+#   EXTRA=0 bench/run-e2e.sh          without bench/real-clients.sh (pgbench, redis-benchmark) and
+#                                     bench/startup.sh (launch to ready), which it runs at its end
 #
 # Writes bench/results/e2e-<date>.json, .md (table, targets, machine) and .png (ratios to HAProxy);
 # QUICK=1 writes e2e-<date>-quick.*. Raw outputs and logs stay in bench/results/tmp/e2e-<date>[-quick]/.
@@ -258,3 +260,15 @@ done >"$RAW/audit-dropped.txt"
 "$PY" "$E2E_DIR/report.py" --raw "$RAW" --name "$NAME" \
     --json "$RESULTS/$NAME.json" --markdown "$RESULTS/$NAME.md" --png "$RESULTS/$NAME.png"
 log "wrote $RESULTS/$NAME.json, $RESULTS/$NAME.md and $RESULTS/$NAME.png (raw outputs and logs in $WORK)"
+
+# ---------------------------------------------------------------- real clients and start-up
+
+# pgbench and redis-benchmark through each proxy, and launch to ready: scripts of their own (they can run alone),
+# run here once this script's processes are stopped. EXTRA=0 skips them.
+if [ "${EXTRA:-1}" = 1 ]; then
+    stop_pids "${PIDS[@]}"
+    PIDS=()
+    QUICK=$QUICK DATE=$DATE WORKERS=$WORKERS bash "$BENCH_DIR/real-clients.sh" || log "bench/real-clients.sh failed"
+    if [ "$QUICK" = 1 ]; then ROUNDS=2; else ROUNDS=5; fi
+    ROUNDS=$ROUNDS DATE=$DATE bash "$BENCH_DIR/startup.sh" || log "bench/startup.sh failed"
+fi
