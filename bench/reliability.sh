@@ -31,7 +31,7 @@ if [ "$PROFILE" = long ]; then
   FUZZ_LOG=$WORK/fuzz bash bench/fuzz.sh | tee "$WORK/fuzz.txt" || frc=$?
   [ $frc -eq 0 ] || rc=1
   verdict=pass; [ $frc -eq 0 ] || verdict=FAIL
-  fuzz="| 10 fuzzing | 5 Jazzer targets (PROXY peek, ClientHello, rules.yaml, list file, generated policies), 2 min each, $(( $(date +%s) - f0 )) s in all | mutated inputs | **$verdict**: $(grep -c '^fuzz: ok' "$WORK/fuzz.txt") of 5 targets ran clean: $(grep '^fuzz: ok' "$WORK/fuzz.txt" | sed -E 's/^fuzz: ok ([A-Za-z]+)FuzzTest#[^,]*, round [0-9]+, [0-9]+ s, /\1 /' | paste -sd ';' | sed 's/;/; /g') | - | - |"
+  fuzz="| 10 fuzzing | 5 Jazzer targets (PROXY peek, ClientHello, rules.yaml, list file, generated policies), 2 min each, $(( $(date +%s) - f0 )) s in all | mutated inputs | **$verdict**: $(grep -c '^fuzz: ok' "$WORK/fuzz.txt") of 5 targets ran clean: $(grep '^fuzz: ok' "$WORK/fuzz.txt" | sed -E 's/^fuzz: ok ([A-Za-z]+)FuzzTest#[^ ]* round [0-9]+, [0-9]+ s, /\1: /' | paste -sd ';' | sed 's/;/; /g') | - | - |"
 fi
 secs=$(( $(date +%s) - start ))
 {
