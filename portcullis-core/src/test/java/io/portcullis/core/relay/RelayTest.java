@@ -410,14 +410,16 @@ class RelayTest {
     }
 
     /**
-     * Writes 16 KiB chunks back to back until {@code stop}, a write fails, or 1 GiB: no pause in which the relay
-     * could find the backend settled, however loaded the machine.
+     * Writes 16 KiB chunks back to back until {@code stop}, a write fails, or a minute: no pause in which the relay
+     * could find the backend settled, however loaded the machine. Bounded by time, not bytes: a fast machine moved
+     * a 1 GiB cap through loopback before the tests that stream on had looked, and the stream seemed stuck.
      */
     private static CompletableFuture<Void> streamUntilStopped(TestClient client, AtomicBoolean stop) {
         return CompletableFuture.runAsync(() -> {
             byte[] chunk = random(16 * 1024, 3);
+            long end = System.nanoTime() + TimeUnit.MINUTES.toNanos(1);
             try {
-                for (int i = 0; i < 65536 && !stop.get(); i++) {
+                while (!stop.get() && System.nanoTime() < end) {
                     client.write(chunk);
                 }
             } catch (IOException e) {
