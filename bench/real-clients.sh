@@ -68,26 +68,8 @@ wait_listen "$REDIS_PORT" "$LAST_PID" 20 || die "redis-server did not start"
 
 # ---------------------------------------------------------------- the proxies
 
-mkdir -p "$WORK/haproxy"
-{
-    echo "global"
-    echo "  nbthread $WORKERS"
-    echo "  maxconn 8000"
-    echo "defaults"
-    echo "  mode tcp"
-    echo "  timeout connect 2s"
-    echo "  timeout client 1h"
-    echo "  timeout server 1h"
-    echo "listen pg"
-    echo "  bind 127.0.0.1:$HA_PG"
-    echo "  server pg 127.0.0.1:$PG_PORT"
-    echo "listen redis"
-    echo "  bind 127.0.0.1:$HA_REDIS"
-    echo "  server redis 127.0.0.1:$REDIS_PORT"
-} >"$WORK/haproxy/haproxy.cfg"
-start_bg "haproxy (:$HA_PG, :$HA_REDIS)" "$WORK/haproxy/haproxy.log" \
-    ${PROXY_PIN[@]+"${PROXY_PIN[@]}"} haproxy -db -f "$WORK/haproxy/haproxy.cfg"
-wait_listen "$HA_REDIS" "$LAST_PID" 20 || die "haproxy did not start: $(tail -3 "$WORK/haproxy/haproxy.log")"
+# Its two frontends are named bench and iperf (lib.sh): here PostgreSQL and Redis.
+start_haproxy "$WORK/haproxy" "$PG_PORT" "$HA_PG" "$REDIS_PORT" "$HA_REDIS"
 
 RULES_LIST=$WORK/rules/rules-list.yaml
 mapfile -t PC_ARGS < <(listener_args 0 bench "$PC_PG" "$PG_PORT" true; listener_args 1 iperf "$PC_REDIS" "$REDIS_PORT" true)

@@ -156,10 +156,18 @@ final class Gateway implements AutoCloseable {
 
     /** GET on the management port; empty on any error. */
     String get(String path) {
+        return get(path, null);
+    }
+
+    /** GET on the management port with the admin token ({@code null}: none); the body, empty on any error. */
+    String get(String path, String token) {
         try {
             HttpURLConnection c = (HttpURLConnection) new URL("http://127.0.0.1:" + managementPort + path).openConnection();
             c.setConnectTimeout(2000);
             c.setReadTimeout(5000);
+            if (token != null) {
+                c.setRequestProperty("Authorization", "Bearer " + token);
+            }
             try (InputStream in = c.getResponseCode() < 400 ? c.getInputStream() : c.getErrorStream()) {
                 return in == null ? "" : new String(in.readAllBytes(), StandardCharsets.UTF_8);
             }
@@ -191,6 +199,15 @@ final class Gateway implements AutoCloseable {
 
     Path log() {
         return log;
+    }
+
+    /** Lines of the gateway's output that contain {@code text}; -1 when it cannot be read. */
+    long logLines(String text) {
+        try (java.util.stream.Stream<String> lines = Files.lines(log)) {
+            return lines.filter(x -> x.contains(text)).count();
+        } catch (IOException | java.io.UncheckedIOException e) {
+            return -1;
+        }
     }
 
     /** Sends SIGTERM (what {@link Process#destroy()} sends on Linux), without waiting. */

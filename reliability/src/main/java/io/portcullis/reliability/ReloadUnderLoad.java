@@ -147,7 +147,7 @@ final class ReloadUnderLoad implements Scenario {
                         }
                         // Valid or not, the version in force must now be the newest valid one.
                         int want = current;
-                        if (!Await.until(() -> rulesInForce(gw, token).contains("\"listed-v" + want + "\""), 10, 20)) {
+                        if (!Await.until(() -> gw.get("/admin/rules", token).contains("\"listed-v" + want + "\""), 10, 20)) {
                             problems.add(how + ": v" + want + " not in force afterwards");
                         }
                         if (good) {
@@ -173,7 +173,7 @@ final class ReloadUnderLoad implements Scenario {
                     poster.stop();
                     stormPosts = poster.ok + "/" + poster.sent;
                     int last = current;
-                    if (!Await.until(() -> rulesInForce(gw, token).contains("\"listed-v" + last + "\""), 10, 20)) {
+                    if (!Await.until(() -> gw.get("/admin/rules", token).contains("\"listed-v" + last + "\""), 10, 20)) {
                         problems.add("storm: the last swap (v" + last + ") not in force 10 s later");
                     }
                     long confirmed = System.nanoTime();
@@ -297,19 +297,6 @@ final class ReloadUnderLoad implements Scenario {
                 return head + "        sourc: [127.0.0.10/32]\n        action: accept\n    default: reject\n";
             default:
                 return head + "        source: [127.0.0.10/32]\n    default: reject\n";
-        }
-    }
-
-    private String rulesInForce(Gateway gw, String token) {
-        try {
-            HttpRequest r = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + gw.httpPort() + "/admin/rules"))
-                    .header("Authorization", "Bearer " + token).timeout(Duration.ofSeconds(5)).GET().build();
-            return http.send(r, HttpResponse.BodyHandlers.ofString()).body();
-        } catch (IOException e) {
-            return "";
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return "";
         }
     }
 

@@ -2,14 +2,9 @@ package io.portcullis.reliability;
 
 import io.portcullis.reliability.FakeDecisionService.Mode;
 import java.io.IOException;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -54,9 +49,6 @@ final class Soak implements Scenario {
         }
     }
 
-    private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-            .connectTimeout(Duration.ofSeconds(5)).build();
-
     @Override
     public String name() {
         return "11 soak";
@@ -97,8 +89,8 @@ final class Soak implements Scenario {
                 double failure0 = gw.metric(FAILURE);
                 double decisionsOk0 = answered(gw);
                 double decisionsFailed0 = failed(gw);
-                long failureLines0 = lines(gw.log(), "Decision service '" + SERVICE + "' failed:");
-                long logFrom = lines(gw.log(), "");
+                long failureLines0 = gw.logLines("Decision service '" + SERVICE + "' failed:");
+                long logFrom = gw.logLines("");
                 List<Sample> loaded = new ArrayList<>();
                 int valid = 0;
                 int broken = 0;
@@ -130,7 +122,7 @@ final class Soak implements Scenario {
                                 version++;
                                 valid++;
                                 int want = version;
-                                if (!Await.until(() -> rulesInForce(gw, token).contains("\"soak-v" + want + "\""), 10, 50)) {
+                                if (!Await.until(() -> gw.get("/admin/rules", token).contains("\"soak-v" + want + "\""), 10, 50)) {
                                     problems.add("v" + want + " not in force 10 s after its write");
                                 }
                             } else {
@@ -193,7 +185,7 @@ final class Soak implements Scenario {
                     problems.add("decisions " + decisionsOk + " answered, " + decisionsFailed
                             + " failed: the faults did not reach the gateway");
                 }
-                long failureLines = lines(gw.log(), "Decision service '" + SERVICE + "' failed:") - failureLines0;
+                long failureLines = gw.logLines("Decision service '" + SERVICE + "' failed:") - failureLines0;
                 long failureLinesAllowed = 1 + soakSeconds / 10;
                 if (failureLines > failureLinesAllowed) {
                     problems.add(failureLines + " failure log lines in " + soakSeconds + " s (one per 10 s at most)");
@@ -205,7 +197,7 @@ final class Soak implements Scenario {
                 if (!other.isEmpty()) {
                     problems.add(other.size() + " other log lines, e.g. " + other.get(0));
                 }
-                long leaks = lines(gw.log(), "LEAK:");
+                long leaks = gw.logLines("LEAK:");
                 if (leaks != 0) {
                     problems.add(leaks + " LEAK reports in " + gw.log());
                 }
@@ -292,27 +284,6 @@ final class Soak implements Scenario {
         return k % 2 == 0
                 ? head + "        source: [127.0.0.254/32\n        action: reject\n"
                 : head + "        sourc: [127.0.0.254/32]\n        action: reject\n";
-    }
-
-    private String rulesInForce(Gateway gw, String token) {
-        try {
-            HttpRequest r = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + gw.httpPort() + "/admin/rules"))
-                    .header("Authorization", "Bearer " + token).timeout(Duration.ofSeconds(5)).GET().build();
-            return http.send(r, HttpResponse.BodyHandlers.ofString()).body();
-        } catch (IOException e) {
-            return "";
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return "";
-        }
-    }
-
-    private static long lines(Path log, String text) {
-        try (java.util.stream.Stream<String> all = Files.lines(log)) {
-            return all.filter(x -> x.contains(text)).count();
-        } catch (IOException | java.io.UncheckedIOException e) {
-            return -1;
-        }
     }
 
     /** The log's lines from line {@code from} on. */
