@@ -19,15 +19,18 @@ import io.netty.channel.uring.IoUringIoHandler;
 import io.netty.channel.uring.IoUringServerSocketChannel;
 import io.netty.channel.uring.IoUringSocketChannel;
 import java.util.Optional;
+import java.util.function.BiConsumer;
+import java.util.function.Function;
+import org.slf4j.LoggerFactory;
 
 /**
  * The I/O transports Portcullis runs on.
  *
- * <p>{@code auto} is epoll where the kernel has it, NIO otherwise. io_uring is taken only when asked for by
- * name: it submits socket operations in batches (one system call per loop turn instead of one per accept,
- * read, write, close and epoll_ctl), which roughly doubles the connection rate where system calls are dear.
- * Container runtimes' default seccomp profiles often forbid io_uring; asking for it there stops the start with
- * the reason.
+ * <p>{@code auto} is io_uring where the kernel and the seccomp profile allow it, epoll otherwise, NIO where
+ * neither runs; why a better one was passed over is logged once. io_uring submits socket operations in batches
+ * (one system call per loop turn instead of one per accept, read, write, close and epoll_ctl), which raises the
+ * connection rate most where system calls are dear. Container runtimes' default seccomp profiles forbid it, so
+ * there {@code auto} is epoll; asking for io_uring by name there stops the start with the reason.
  *
  * <p>Netty's io_uring transport (4.2.15 to 4.2.18) waits for readable data with a multishot poll, which the kernel
  * makes edge-triggered. When a client's reset lands together with its last bytes, one wake-up reports both; the
@@ -90,12 +93,38 @@ public enum Transport {
     }
 
     /**
-     * What {@code auto} means here: epoll where available, else NIO.
+     * What {@code auto} means here: io_uring where available, else epoll, else NIO. The first call logs the
+     * choice and why each better transport was passed over.
      *
      * @return the transport
      */
     public static Transport auto() {
-        return EPOLL.unavailability().isEmpty() ? EPOLL : NIO;
+        return Auto.CHOICE;
+    }
+
+    /**
+     * Picks the first transport, in declaration order (fewest system calls first), that runs here.
+     *
+     * @param unavailability why a transport cannot run, empty when it can
+     * @param passedOver     receives each transport passed over and why
+     * @return the transport; NIO when no other runs
+     */
+    static Transport firstAvailable(Function<Transport, Optional<String>> unavailability,
+                                    BiConsumer<Transport, String> passedOver) {
+        for (Transport t : values()) {
+            Optional<String> why = unavailability.apply(t);
+            if (why.isEmpty()) {
+                return t;
+            }
+            passedOver.accept(t, why.get());
+        }
+        return NIO;
+    }
+
+    /** Decided once: availability does not change while the process runs, and the log line is worth one. */
+    private static final class Auto {
+        static final Transport CHOICE = firstAvailable(Transport::unavailability, (t, why) -> LoggerFactory.getLogger(Transport.class)
+                .info("Transport auto: not {} ({})", t.label(), why));
     }
 
     /**

@@ -4,7 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.netty.channel.epoll.Epoll;
+import io.netty.channel.uring.IoUring;
 import io.portcullis.core.testing.TestTransports;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Optional;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -12,9 +16,31 @@ import org.junit.jupiter.params.provider.MethodSource;
 class TransportTest {
 
     @Test
-    void autoIsEpollWhereTheKernelHasItNeverIoUring() {
+    void autoIsIoUringWhereTheKernelAllowsItThenEpoll() {
         assertThat(Transport.parse("auto")).isEqualTo(Transport.auto());
-        assertThat(Transport.auto()).isEqualTo(Epoll.isAvailable() ? Transport.EPOLL : Transport.NIO);
+        assertThat(Transport.auto()).isEqualTo(IoUring.isAvailable() ? Transport.IO_URING
+                : Epoll.isAvailable() ? Transport.EPOLL : Transport.NIO);
+    }
+
+    /** The container case: seccomp forbids io_uring, so auto is epoll and says why io_uring was passed over. */
+    @Test
+    void autoPassesOverWhatCannotRunAndSaysWhy() {
+        Map<Transport, String> passedOver = new LinkedHashMap<>();
+        Transport noUring = Transport.firstAvailable(
+                t -> t == Transport.IO_URING ? Optional.of("io_uring_setup: Operation not permitted") : Optional.empty(),
+                passedOver::put);
+        assertThat(noUring).isEqualTo(Transport.EPOLL);
+        assertThat(passedOver).containsExactly(Map.entry(Transport.IO_URING, "io_uring_setup: Operation not permitted"));
+
+        passedOver.clear();
+        Transport neither = Transport.firstAvailable(
+                t -> t == Transport.NIO ? Optional.empty() : Optional.of(t.label() + " missing"), passedOver::put);
+        assertThat(neither).isEqualTo(Transport.NIO);
+        assertThat(passedOver).containsOnlyKeys(Transport.IO_URING, Transport.EPOLL);
+
+        passedOver.clear();
+        assertThat(Transport.firstAvailable(t -> Optional.empty(), passedOver::put)).isEqualTo(Transport.IO_URING);
+        assertThat(passedOver).isEmpty();
     }
 
     /** Netty's multishot poll loses resets on io_uring (see Transport, ResetAfterBytesTest): off unless set. */
