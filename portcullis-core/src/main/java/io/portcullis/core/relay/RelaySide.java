@@ -226,10 +226,16 @@ final class RelaySide extends ChannelInboundHandlerAdapter implements ChannelFut
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
-        if (relay.isCurrent(this) && this != relay.clientSide() && relay.backendFinHeld()) {
-            // The backend went while its FIN was held: its stream was cut, the client must not see a clean end.
-            relay.abort(this, new IOException("backend closed while its FIN was held"));
-        } else if (relay.isCurrent(this)) {
+        if (!relay.isCurrent(this)) {
+            return;
+        }
+        if (relay.state() == Relay.State.RELAYING) {
+            // Closed under the relay, which closes its sockets itself only after leaving RELAYING: Netty closes a
+            // socket whose write failed. The peer reset it, and the write took the reset's error, so no read will
+            // report it. The stream was cut: the other end gets a reset, never a FIN that passes for a clean end.
+            relay.abort(this, new IOException((this == relay.clientSide() ? "client" : "backend")
+                    + " connection lost while relaying" + (relay.backendFinHeld() ? " (backend FIN held)" : "")));
+        } else {
             relay.close();
         }
     }
