@@ -4,11 +4,13 @@ import io.portcullis.policy.limit.Admission;
 import io.portcullis.policy.limit.ConcurrencyPermit;
 import io.portcullis.policy.limit.Limiter;
 import io.portcullis.policy.limit.Permits;
+import io.portcullis.policy.net.CidrSet;
 import io.portcullis.policy.model.InspectAction;
 import io.portcullis.policy.model.InspectRequest;
 import io.portcullis.policy.model.Permit;
 import io.portcullis.policy.model.Verdict;
 import io.portcullis.policy.rule.Rule;
+import io.portcullis.policy.rule.SourceMatch;
 
 import java.net.InetAddress;
 import java.util.ArrayList;
@@ -16,6 +18,7 @@ import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
 
 /**
@@ -142,6 +145,74 @@ public final class ListenerPolicy {
         } catch (RuntimeException e) {
             // the observer's failure must not change or break the evaluation (documented on ShadowObserver)
         }
+    }
+
+    /**
+     * The leading rules the kernel can enforce before the handshake: enforcing {@code reject} rules whose only
+     * condition is {@code source}, up to the first rule that is not one (a rule before which the kernel dropped a
+     * connection would never see it). IPv6 sources are left to user space.
+     */
+    public EarlyRejectPlan earlyRejectPlan() {
+        CidrSet.Builder ipv4 = CidrSet.builder();
+        List<String> compiled = new ArrayList<>();
+        List<String> userSpace = new ArrayList<>();
+        for (int i = 0; i < rules.length; i++) {
+            Rule rule = rules[i];
+            String why = notEarlyReject(rule, limiters[i] != null);
+            if (why != null) {
+                int after = rules.length - i - 1;
+                userSpace.add("rule '" + rule.name() + "' " + why
+                        + (after > 0 ? ", and the " + after + " rule(s) after it" : ""));
+                break;
+            }
+            SourceMatch source = (SourceMatch) rule.matches().get(0);
+            ipv4.addAll(source.ipv4Sources());
+            if (source.matchesSomeIpv6()) {
+                userSpace.add("the IPv6 sources of rule '" + rule.name() + "'");
+            }
+            compiled.add(rule.name());
+        }
+        return new EarlyRejectPlan(compiled, ipv4.build(), userSpace);
+    }
+
+    private static String notEarlyReject(Rule rule, boolean limiter) {
+        if (rule.isShadow()) {
+            return "runs in shadow mode";
+        }
+        if (limiter) {
+            return "is a limiter";
+        }
+        if (rule.action() != InspectAction.REJECT) {
+            return "does not reject (" + rule.action().label() + ")";
+        }
+        if (rule.matches().size() != 1 || !(rule.matches().get(0) instanceof SourceMatch)) {
+            return rule.matches().isEmpty() ? "has no source condition" : "has conditions besides source";
+        }
+        return null;
+    }
+
+    /**
+     * What this policy says now of a connection let through before, deciding locally only: the name of the rule
+     * (or {@value Verdict#DEFAULT_RULE}) that rejects it, or empty to leave it alone. Shadow rules are skipped;
+     * a limiter rule admitted the connection once and is passed over (its verdict never closes a live
+     * connection, and checking would take a token); a {@code pend} verdict leaves it alone (no remote call).
+     * Any thread; allocates only what {@code getAddress()} does.
+     */
+    public Optional<String> recheck(InspectRequest request) {
+        InetAddress address = request.source().getAddress();
+        byte[] sourceAddress = address == null ? null : address.getAddress();
+        for (int i = 0; i < rules.length; i++) {
+            Rule rule = rules[i];
+            if (shadow[i] || limiters[i] != null || !rule.matches(request, sourceAddress)) {
+                continue;
+            }
+            return rejecting(rule.verdict());
+        }
+        return rejecting(defaultVerdict);
+    }
+
+    private static Optional<String> rejecting(Verdict verdict) {
+        return verdict.action() == InspectAction.REJECT ? Optional.of(verdict.rule()) : Optional.empty();
     }
 
     /** Rule names in evaluation order. */

@@ -5,6 +5,7 @@ import io.portcullis.policy.model.InspectRequest;
 import io.portcullis.policy.model.Verdict;
 
 import java.util.Objects;
+import java.util.Optional;
 
 /**
  * Evaluates requests against the current {@link Policy}, which can be replaced at any time (reload).
@@ -61,6 +62,16 @@ public final class PolicyEngine {
      */
     public Verdict evaluate(InspectRequest request) {
         return evaluate(request, shadowObserver);
+    }
+
+    /**
+     * What the current policy says now of a connection let through before: the rejecting rule's name, or empty to
+     * leave it alone ({@link ListenerPolicy#recheck}); {@value #NO_POLICY_RULE} when the policy has no section for
+     * the listener any more, as a new connection would get. Does not block or lock.
+     */
+    public Optional<String> recheck(InspectRequest request) {
+        ListenerPolicy listener = current.listenerOrNull(request.listener());
+        return listener == null ? Optional.of(NO_POLICY_RULE) : listener.recheck(request);
     }
 
     /** As {@link #evaluate(InspectRequest)}, reporting shadow rules to {@code observer}. */

@@ -13,6 +13,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -46,6 +47,7 @@ public final class Listener implements AutoCloseable {
     private final AtomicInteger pendingSlots = new AtomicInteger();
     private final AtomicBoolean earlyCompletionSaid = new AtomicBoolean();
     private volatile Channel serverChannel;
+    private volatile SourceFilterState filterState = SourceFilterState.NONE;
 
     private Listener(Builder b) {
         this.settings = b.settings();
@@ -275,6 +277,58 @@ public final class Listener implements AutoCloseable {
      */
     public EventLoops eventLoops() {
         return loops;
+    }
+
+    /**
+     * Puts {@code filter} on the listening socket, in place of the one there: the kernel then drops SYNs from its
+     * ranges before it answers them. An empty filter removes the one there. Where the transport has no file
+     * descriptor to give (NIO) or the kernel refuses, nothing changes on the socket and the state says why; the
+     * rules still reject those sources after the handshake. Any thread; calls do not overlap.
+     *
+     * <p>Sockets accepted before keep the filter they were accepted under (the kernel copies it to each accepted
+     * socket); every one of them came from a source that filter let through, so a new filter never stalls one.
+     *
+     * @return what is in the kernel now
+     */
+    public synchronized SourceFilterState filterSources(SourceFilter filter) {
+        Channel ch = serverChannel;
+        SourceFilterState now;
+        if (ch == null || !ch.isOpen()) {
+            now = filter.isEmpty() ? SourceFilterState.NONE : SourceFilterState.failed(filter, "the listener is not bound");
+        } else if (loops.transport() == Transport.NIO) {
+            now = filter.isEmpty() ? SourceFilterState.NONE : SourceFilterState.failed(filter,
+                    "transport nio gives no socket to filter; use epoll or io_uring");
+        } else {
+            try {
+                if (filter.isEmpty()) {
+                    if (filterState.attached()) {
+                        SocketFilters.detach(ch);
+                    }
+                    now = SourceFilterState.NONE;
+                } else {
+                    SocketFilters.attach(ch, filter);
+                    now = SourceFilterState.attached(filter);
+                }
+            } catch (RuntimeException e) {
+                // The socket keeps the filter it had; say that one is still attached.
+                String why = "the kernel refused the socket filter: " + e.getMessage();
+                now = filterState.attached()
+                        ? new SourceFilterState(true, filterState.ranges(), filter.rangesAsked(),
+                        filterState.instructions(), Optional.of(why + " (the previous filter stays)"))
+                        : SourceFilterState.failed(filter, why);
+            }
+        }
+        filterState = now;
+        return now;
+    }
+
+    /**
+     * What {@link #filterSources} last put in the kernel. Any thread.
+     *
+     * @return the state; {@link SourceFilterState#NONE} when no filter was asked for
+     */
+    public SourceFilterState sourceFilterState() {
+        return filterState;
     }
 
     /**

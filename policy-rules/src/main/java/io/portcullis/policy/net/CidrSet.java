@@ -141,6 +141,33 @@ public final class CidrSet {
         return v4First.length;
     }
 
+    /** First address (unsigned) of the IPv4 range at {@code index}, in address order. */
+    public int ipv4First(int index) {
+        return v4First[index];
+    }
+
+    /** Last address (unsigned) of the IPv4 range at {@code index}, in address order. */
+    public int ipv4Last(int index) {
+        return v4Last[index];
+    }
+
+    /** The IPv4 addresses not in this set (no IPv6 address). */
+    public CidrSet ipv4Complement() {
+        Builder b = builder();
+        long next = 0;
+        for (int i = 0; i < v4First.length; i++) {
+            long first = v4First[i] & 0xFFFF_FFFFL;
+            if (first > next) {
+                b.addIpv4Range((int) next, (int) (first - 1));
+            }
+            next = (v4Last[i] & 0xFFFF_FFFFL) + 1;
+        }
+        if (next <= 0xFFFF_FFFFL) {
+            b.addIpv4Range((int) next, -1);
+        }
+        return b.build();
+    }
+
     /** Number of merged IPv6 ranges (not of entries added). */
     public int ipv6RangeCount() {
         return v6.length / 4;

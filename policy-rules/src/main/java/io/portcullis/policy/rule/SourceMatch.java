@@ -47,6 +47,35 @@ public final class SourceMatch implements Match {
         return false;
     }
 
+    /**
+     * The IPv4 addresses this condition holds for: those included, and those outside each excluded list.
+     *
+     * @return an IPv4-only set
+     */
+    public CidrSet ipv4Sources() {
+        CidrSet.Builder b = CidrSet.builder();
+        for (int i = 0; i < included.ipv4RangeCount(); i++) {
+            b.addIpv4Range(included.ipv4First(i), included.ipv4Last(i));
+        }
+        for (CidrSet list : excluded) {
+            b.addAll(list.ipv4Complement());
+        }
+        return b.build();
+    }
+
+    /** Whether this condition holds for some IPv6 address (one included, or outside an excluded list). */
+    public boolean matchesSomeIpv6() {
+        if (included.ipv6RangeCount() > 0) {
+            return true;
+        }
+        for (CidrSet list : excluded) {
+            if (!list.containsEveryIpv6()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     @Override
     public boolean matchesEverything() {
         if (included.containsEveryIpv4() && included.containsEveryIpv6()) {

@@ -88,6 +88,20 @@ public final class TestClient implements AutoCloseable {
         }
     }
 
+    /**
+     * Connects from {@code local} and expects no answer at all: no SYN-ACK and no reset, so the connect times out
+     * after {@code wait}. A kernel filter dropping the SYN looks like this; a reset fails the check.
+     */
+    public static void expectNoAnswer(InetAddress local, InetSocketAddress target, Duration wait) throws IOException {
+        try (Socket s = new Socket()) {
+            s.bind(new InetSocketAddress(local, 0));
+            s.connect(target, (int) wait.toMillis());
+            throw new AssertionError(local + " connected to " + target + "; expected no answer");
+        } catch (java.net.SocketTimeoutException expected) {
+            // nothing came back within the wait
+        }
+    }
+
     /** {@code 127.0.0.n}. */
     public static InetAddress loopback(int n) {
         try {
