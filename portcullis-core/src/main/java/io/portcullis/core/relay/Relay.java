@@ -3,6 +3,7 @@ package io.portcullis.core.relay;
 import io.netty.handler.codec.haproxy.HAProxyMessage;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
+import io.portcullis.core.InspectRequest;
 import io.netty.channel.ChannelException;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
@@ -106,18 +107,29 @@ final class Relay implements ChannelFutureListener, Runnable {
     private long lastUpstream;
     private EpollTcpInfo tcpInfo;
     private final Runnable finCheck = this::checkHeldFin;
+    private final InspectRequest request;
     private ScheduledFuture<?> finTimer;
     private long finCheckDelay;
 
     Relay(RelayAcceptHandler owner, Channel clientChannel) {
-        this(owner, owner.pool(), clientChannel);
+        this(owner, owner.pool(), clientChannel, null);
     }
 
-    Relay(RelayAcceptHandler owner, BackendPool pool, Channel clientChannel) {
+    Relay(RelayAcceptHandler owner, BackendPool pool, Channel clientChannel, InspectRequest request) {
         this.owner = owner;
         this.pool = pool;
         this.clientChannel = clientChannel;
+        this.request = request;
         this.client = new RelaySide(this, RelayObserver.UPSTREAM);
+    }
+
+    /** What the connection was inspected with; null for a connection that never was. */
+    InspectRequest request() {
+        return request;
+    }
+
+    Channel clientChannel() {
+        return clientChannel;
     }
 
     /** The handler for the client's pipeline; install it before {@link #start}. */

@@ -16,16 +16,24 @@ import io.netty.resolver.dns.DnsNameResolverBuilder;
 import io.portcullis.core.AcceptHandler;
 import io.portcullis.core.AcceptedConnection;
 import io.portcullis.core.EventLoops;
+import io.portcullis.core.InspectRequest;
 import io.portcullis.core.PipelineNames;
 import io.portcullis.core.Transport;
 import java.net.Inet4Address;
 import java.net.InetSocketAddress;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -157,7 +165,7 @@ public final class RelayAcceptHandler implements AcceptHandler {
                 return false;
             }
         }
-        Relay relay = new Relay(this, target, client);
+        Relay relay = new Relay(this, target, client, connection.request());
         client.pipeline().addLast(PipelineNames.RELAY, relay.clientSide());
         relay.start(connection.takeEarlyData(), target.first(connection.request()),
                 ProxyHeaderOut.of(settings.sendProxy(), connection.request()));
@@ -178,6 +186,134 @@ public final class RelayAcceptHandler implements AcceptHandler {
             n++;
         }
         return n;
+    }
+
+    /**
+     * Judges every open relay again: {@code judge} gives the name of the rule that rejects its connection now, or
+     * null to leave it alone. Each one rejected is told to {@code observer} and, when {@code reset}, reset on both
+     * sides (a stream cut short must not look complete). Runs on the relays' event loops, at most
+     * {@value #RECHECK_BATCH} relays a turn, so that their I/O goes on in between. Any thread.
+     *
+     * @param judge    on the relay's event loop; must not block. Its exception leaves the relay alone.
+     * @param reset    false: only tell the observer what would be reset
+     * @param observer on the relay's event loop
+     * @return completes with what was checked and rejected once every loop is through
+     */
+    public CompletableFuture<Recheck> recheck(Function<InspectRequest, String> judge, boolean reset,
+                                              RecheckObserver observer) {
+        Map<EventLoop, List<Relay>> byLoop = new HashMap<>();
+        for (Relay relay : open) {
+            if (relay.request() != null) {
+                byLoop.computeIfAbsent(relay.clientChannel().eventLoop(), l -> new ArrayList<>()).add(relay);
+            }
+        }
+        List<CompletableFuture<Recheck>> parts = new ArrayList<>();
+        byLoop.forEach((loop, relays) -> {
+            RecheckRun run = new RecheckRun(loop, relays, judge, reset, observer);
+            parts.add(run.done);
+            run.next();
+        });
+        return CompletableFuture.allOf(parts.toArray(new CompletableFuture<?>[0]))
+                .thenApply(v -> parts.stream().map(CompletableFuture::join).reduce(Recheck.NONE, Recheck::plus));
+    }
+
+    /** Relays rechecked per event-loop turn. */
+    static final int RECHECK_BATCH = 256;
+
+    /**
+     * What a recheck did.
+     *
+     * @param checked  relays judged
+     * @param rejected those the judge rejected (reset, unless only logged)
+     */
+    public record Recheck(int checked, int rejected) {
+
+        public static final Recheck NONE = new Recheck(0, 0);
+
+        Recheck plus(Recheck other) {
+            return new Recheck(checked + other.checked, rejected + other.rejected);
+        }
+    }
+
+    /** Told of each relay a recheck rejects, on its event loop. */
+    @FunctionalInterface
+    public interface RecheckObserver {
+        /**
+         * @param request the connection's inspection
+         * @param rule    the rule that rejects it now
+         * @param reset   whether it is reset (false: the recheck only logs)
+         */
+        void rejected(InspectRequest request, String rule, boolean reset);
+    }
+
+    /** One event loop's share of a recheck, a batch a turn. */
+    private static final class RecheckRun implements Runnable {
+        private final EventLoop loop;
+        private final List<Relay> relays;
+        private final Function<InspectRequest, String> judge;
+        private final boolean reset;
+        private final RecheckObserver observer;
+        final CompletableFuture<Recheck> done = new CompletableFuture<>();
+        private int at;
+        private int checked;
+        private int rejected;
+        private int failures;
+
+        RecheckRun(EventLoop loop, List<Relay> relays, Function<InspectRequest, String> judge, boolean reset,
+                   RecheckObserver observer) {
+            this.loop = loop;
+            this.relays = relays;
+            this.judge = judge;
+            this.reset = reset;
+            this.observer = observer;
+        }
+
+        /** The next batch, on the loop: scheduled, not executed, so that the loop's I/O runs before it. */
+        void next() {
+            try {
+                loop.schedule(this, 0, TimeUnit.NANOSECONDS);
+            } catch (RejectedExecutionException e) {
+                done.complete(new Recheck(checked, rejected)); // the loop is shutting down with its relays
+            }
+        }
+
+        @Override
+        public void run() {
+            int end = Math.min(relays.size(), at + RECHECK_BATCH);
+            for (; at < end; at++) {
+                Relay relay = relays.get(at);
+                if (relay.state() == Relay.State.CLOSED) {
+                    continue;
+                }
+                checked++;
+                String rule;
+                try {
+                    rule = judge.apply(relay.request());
+                } catch (RuntimeException e) {
+                    if (failures++ == 0) { // one line a run, not one per connection
+                        log.warn("Recheck of {} failed; such connections stay", relay.request(), e);
+                    }
+                    continue;
+                }
+                if (rule == null) {
+                    continue;
+                }
+                rejected++;
+                try {
+                    observer.rejected(relay.request(), rule, reset);
+                } catch (RuntimeException e) {
+                    log.warn("Recheck observer failed", e);
+                }
+                if (reset) {
+                    relay.reset();
+                }
+            }
+            if (at < relays.size()) {
+                next();
+            } else {
+                done.complete(new Recheck(checked, rejected));
+            }
+        }
     }
 
     void opened(Relay relay) {

@@ -69,6 +69,7 @@ final class RelayUnderTest implements AutoCloseable {
     private BackendConnector connector;
     private BackendPool pool;
     private Listener listener;
+    private RelayAcceptHandler handler;
 
     RelayUnderTest(RecordingRelayObserver observer) {
         this.observer = observer;
@@ -170,7 +171,7 @@ final class RelayUnderTest implements AutoCloseable {
     Listener start() {
         pool = new BackendPool(List.copyOf(backends), balance);
         RelaySettings settings = new RelaySettings(connectTimeout, idleTimeout, sendProxy);
-        RelayAcceptHandler handler = connector == null
+        handler = connector == null
                 ? new RelayAcceptHandler("relay-test", pool, settings, loops(), observer)
                 : new RelayAcceptHandler("relay-test", pool, settings, observer, connector);
         Listener.Builder builder = Listener.builder("relay-test")
@@ -201,6 +202,11 @@ final class RelayUnderTest implements AutoCloseable {
     }
 
     // ---- driving it
+
+    /** The relay handler, once started. */
+    RelayAcceptHandler handler() {
+        return handler;
+    }
 
     InetSocketAddress listenerAddress() {
         return listener.localAddress();
