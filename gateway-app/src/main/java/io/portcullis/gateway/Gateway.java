@@ -15,6 +15,7 @@ import io.portcullis.gateway.GatewaySettings.ListenerPlan;
 import io.portcullis.gateway.decision.Completer;
 import io.portcullis.gateway.decision.DecisionServices;
 import io.portcullis.gateway.metrics.GatewayMeters;
+import io.portcullis.gateway.policy.LiveEnforcement;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -56,6 +57,9 @@ public final class Gateway implements AutoCloseable, Completer {
     private final Map<String, BackendPool> pools = new LinkedHashMap<>();
     /** The names a route may use, by listener: "default" and the named pools. Any thread. */
     private final Map<String, Set<String>> routes = new ConcurrentHashMap<>();
+    private final LiveEnforcement enforcement;
+    /** Each listener's relay handler by listener name, for the enforcement. */
+    private final Map<String, RelayAcceptHandler> relayByListener = new LinkedHashMap<>();
     private volatile boolean started;
     private EchoServer echo;
 
@@ -69,6 +73,17 @@ public final class Gateway implements AutoCloseable, Completer {
      */
     public Gateway(GatewaySettings settings, EventLoops loops, InspectHandler inspectHandler, GatewayMeters meters,
                    DecisionServices decisions) {
+        this(settings, loops, inspectHandler, meters, decisions, null);
+    }
+
+    /**
+     * @param decisions   the decision services: they complete pended inspections through this gateway and are
+     *                    told when a pended client leaves (each listener's abort handler)
+     * @param enforcement early reject and recheck of the listeners that ask for them; null: none
+     */
+    public Gateway(GatewaySettings settings, EventLoops loops, InspectHandler inspectHandler, GatewayMeters meters,
+                   DecisionServices decisions, LiveEnforcement enforcement) {
+        this.enforcement = enforcement;
         this.decisions = decisions;
         this.settings = settings;
         this.loops = loops;
@@ -98,6 +113,9 @@ public final class Gateway implements AutoCloseable, Completer {
                 Listener listener = build(p);
                 byName.put(p.name(), listener);
                 listeners.add(listener.start());
+                if (enforcement != null && (p.earlyReject() || p.recheckOnReload() != LiveEnforcement.RecheckMode.OFF)) {
+                    enforcement.add(listener, relayByListener.get(p.name()), p.earlyReject(), p.recheckOnReload());
+                }
             }
             started = true;
         } catch (RuntimeException e) {
@@ -118,6 +136,7 @@ public final class Gateway implements AutoCloseable, Completer {
         pools.put(p.name(), pool);
         allPools.addAll(named.values());
         relayHandlers.add(relay);
+        relayByListener.put(p.name(), relay);
         routes.put(p.name(), Collections.unmodifiableSet(new TreeSet<>(named.keySet())));
         Listener listener = Listener.builder(p.name())
                 .settings(p.listener())
@@ -245,8 +264,12 @@ public final class Gateway implements AutoCloseable, Completer {
                 log.warn("Closing listener '{}' failed", l.name(), e);
             }
         }
+        if (enforcement != null) {
+            enforcement.clear();
+        }
         listeners.clear();
         byName.clear();
+        relayByListener.clear();
         healthCheckers.forEach(BackendHealthChecker::close);
         healthCheckers.clear();
         pools.clear();

@@ -4,6 +4,7 @@ import io.portcullis.core.ListenerSettings;
 import io.portcullis.core.relay.Balance;
 import io.portcullis.core.relay.HealthCheckSettings;
 import io.portcullis.core.relay.RelaySettings;
+import io.portcullis.gateway.policy.LiveEnforcement;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.List;
@@ -33,11 +34,15 @@ public record GatewaySettings(List<ListenerPlan> listeners, Demo demo) {
      * @param relay       connect and idle timeouts of the relays
      * @param healthCheck active check of the backends
      * @param pools       named pools by name, chosen by a route; the listener's own backends are not among them
+     * @param earlyReject whether the leading source-only reject rules are also a kernel filter on the listening socket
+     * @param recheckOnReload what a reload does to live relays the new policy rejects
      */
     public record ListenerPlan(ListenerSettings listener, List<InetSocketAddress> backends, Balance balance,
-                               RelaySettings relay, HealthCheckSettings healthCheck, Map<String, PoolPlan> pools) {
+                               RelaySettings relay, HealthCheckSettings healthCheck, Map<String, PoolPlan> pools,
+                               boolean earlyReject, LiveEnforcement.RecheckMode recheckOnReload) {
 
         public ListenerPlan {
+            Objects.requireNonNull(recheckOnReload, "recheckOnReload");
             Objects.requireNonNull(listener, "listener");
             backends = List.copyOf(backends);
             Objects.requireNonNull(balance, "balance");
@@ -83,7 +88,8 @@ public record GatewaySettings(List<ListenerPlan> listeners, Demo demo) {
                     io.portcullis.core.PeekSettings.NONE);
             return new ListenerPlan(settings, List.of(echo), Balance.ROUND_ROBIN,
                     new RelaySettings(Duration.ofSeconds(2), Duration.ofMinutes(10)),
-                    new HealthCheckSettings(true, Duration.ofSeconds(5), Duration.ofSeconds(1), 2, 3), Map.of());
+                    new HealthCheckSettings(true, Duration.ofSeconds(5), Duration.ofSeconds(1), 2, 3), Map.of(),
+                    false, LiveEnforcement.RecheckMode.OFF);
         }
     }
 }

@@ -4,6 +4,8 @@ import io.portcullis.gateway.Gateway;
 import io.portcullis.core.Listener;
 import io.portcullis.core.ListenerSettings;
 import io.portcullis.core.PeekSettings;
+import io.portcullis.core.SourceFilterState;
+import io.portcullis.gateway.policy.LiveEnforcement;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -13,24 +15,26 @@ import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.RequestMapping;
 import org.springframework.web.bind.annotation.RestController;
 
-/** {@code GET /admin/listeners}: each listener's address, mode and pended load. */
+/** {@code GET /admin/listeners}: each listener's address, mode, pended load, early reject and recheck. */
 @RestController
 @Conditional(AdminApiCondition.class)
 @RequestMapping(AdminTokenFilter.PREFIX + "/listeners")
 public class ListenersController {
 
     private final Gateway gateway;
+    private final LiveEnforcement enforcement;
 
-    public ListenersController(Gateway gateway) {
+    public ListenersController(Gateway gateway, LiveEnforcement enforcement) {
         this.gateway = gateway;
+        this.enforcement = enforcement;
     }
 
     @GetMapping
     public List<Map<String, Object>> listeners() {
-        return gateway.listeners().stream().map(ListenersController::describe).toList();
+        return gateway.listeners().stream().map(this::describe).toList();
     }
 
-    private static Map<String, Object> describe(Listener listener) {
+    private Map<String, Object> describe(Listener listener) {
         ListenerSettings s = listener.settings();
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("name", s.name());
@@ -44,6 +48,23 @@ public class ListenersController {
         PeekSettings peek = s.peek();
         m.put("proxyProtocol", peek.proxyProtocol().name().toLowerCase(Locale.ROOT));
         m.put("peekTls", peek.tls());
+        m.put("earlyReject", enforcement.earlyReject(s.name()).map(ListenersController::earlyReject)
+                .orElse(Map.of("mode", "off")));
+        m.put("recheckOnReload", enforcement.recheckMode(s.name()).label());
+        return m;
+    }
+
+    private static Map<String, Object> earlyReject(LiveEnforcement.EarlyReject e) {
+        SourceFilterState filter = e.filter();
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("mode", "kernel");
+        m.put("attached", filter.attached());
+        m.put("ranges", filter.ranges());
+        m.put("rangesAsked", filter.rangesAsked());
+        m.put("instructions", filter.instructions());
+        m.put("rules", e.rules());
+        m.put("userSpace", e.userSpace());
+        m.put("problem", filter.problem().orElse(null));
         return m;
     }
 }

@@ -16,6 +16,7 @@ import io.portcullis.gateway.decision.DecisionServices;
 import io.portcullis.gateway.decision.ResilienceRegistries;
 import io.portcullis.gateway.metrics.GatewayMeters;
 import io.portcullis.gateway.policy.PolicyInspectHandler;
+import io.portcullis.gateway.policy.LiveEnforcement;
 import io.portcullis.gateway.policy.PolicyReloader;
 import io.portcullis.policy.Policy;
 import io.portcullis.policy.PolicyEngine;
@@ -104,16 +105,32 @@ public class GatewayConfiguration {
         return new PolicyEngine(policy, meters);
     }
 
+    @Bean
+    LiveEnforcement liveEnforcement(PolicyEngine engine, GatewayMeters meters) {
+        return new LiveEnforcement(engine, meters);
+    }
+
     /** Watches the configured rules file when it is a file. */
     @Bean(destroyMethod = "close")
     PolicyWatch policyWatch(PolicySource source, PolicyEngine engine, PolicyOptions options,
-                            GatewayMeters meters, PortcullisProperties properties) {
+                            GatewayMeters meters, PortcullisProperties properties, LiveEnforcement enforcement) {
         // The demo's built-in policy is never reloaded, wherever its resource happens to live.
         Optional<Path> file = source.file();
         if (!source.configured() || file.isEmpty()) {
             return new PolicyWatch(Optional.empty());
         }
-        PolicyReloader reloader = new PolicyReloader(engine, file.get(), options, source.checks(), meters,
+        PolicyReloader.Observer observer = new PolicyReloader.Observer() {
+            @Override
+            public void reloaded(boolean success) {
+                meters.reloaded(success);
+            }
+
+            @Override
+            public void replaced(Policy next) {
+                enforcement.policyReplaced(next);
+            }
+        };
+        PolicyReloader reloader = new PolicyReloader(engine, file.get(), options, source.checks(), observer,
                 properties.rulesCheckInterval());
         reloader.start();
         return new PolicyWatch(Optional.of(reloader));
@@ -121,9 +138,9 @@ public class GatewayConfiguration {
 
     @Bean
     Gateway gateway(PortcullisProperties properties, EventLoops loops, PolicyEngine engine, GatewayMeters meters,
-                    DecisionServices decisions) {
+                    DecisionServices decisions, LiveEnforcement enforcement) {
         return new Gateway(properties.toGatewaySettings(), loops, new PolicyInspectHandler(engine, meters, decisions),
-                meters, decisions);
+                meters, decisions, enforcement);
     }
 
     @Bean

@@ -6,6 +6,7 @@ import io.portcullis.core.relay.Balance;
 import io.portcullis.core.relay.HealthCheckSettings;
 import io.portcullis.core.relay.RelaySettings;
 import io.portcullis.gateway.GatewaySettings;
+import io.portcullis.gateway.policy.LiveEnforcement;
 import jakarta.validation.Valid;
 import jakarta.validation.constraints.AssertTrue;
 import jakarta.validation.constraints.Max;
@@ -103,6 +104,8 @@ public record PortcullisProperties(
      * @param peek              the TLS ClientHello read before inspection
      * @param pools             named backend pools besides {@code backends} (the pool called {@value #DEFAULT_POOL}),
      *                          chosen by a rule's or a decision's {@code route}
+     * @param earlyReject       kernel: the leading source-only reject rules also drop SYNs in the kernel; off
+     * @param recheckOnReload   off | close | log: live relays judged again after each reload
      */
     public record ListenerProperties(
             @NotNull @Pattern(regexp = "[a-z0-9]([a-z0-9_-]{0,61}[a-z0-9])?",
@@ -118,7 +121,9 @@ public record PortcullisProperties(
             @Valid @DefaultValue HealthCheck healthCheck,
             @Valid @DefaultValue ProxyProtocol proxyProtocol,
             @Valid @DefaultValue Peek peek,
-            @Valid @DefaultValue Map<String, Pool> pools) {
+            @Valid @DefaultValue Map<String, Pool> pools,
+            @NotNull @DefaultValue("off") EarlyRejectMode earlyReject,
+            @NotNull @DefaultValue("off") LiveEnforcement.RecheckMode recheckOnReload) {
 
         /** The name a route gives the listener's own {@code backends}; no named pool may take it. */
         public static final String DEFAULT_POOL = io.portcullis.core.relay.RelayObserver.DEFAULT_POOL;
@@ -137,6 +142,19 @@ public record PortcullisProperties(
             Set<String> names = new java.util.TreeSet<>(pools.keySet());
             names.add(DEFAULT_POOL);
             return names;
+        }
+
+        @AssertTrue(message = "early-reject: kernel needs conditional-accept: true and proxy-protocol.accept: off: the"
+                + " kernel sees the TCP peer, which behind a PROXY header is the balancer, not the client")
+        public boolean isEarlyRejectPossible() {
+            return earlyReject == EarlyRejectMode.OFF
+                    || conditionalAccept && proxyProtocol.accept() == PeekSettings.ProxyProtocol.OFF;
+        }
+
+        @AssertTrue(message = "recheck-on-reload needs conditional-accept: true: only inspected connections have rules"
+                + " to judge them")
+        public boolean isRecheckPossible() {
+            return recheckOnReload == LiveEnforcement.RecheckMode.OFF || conditionalAccept;
         }
 
         @AssertTrue(message = "connect-timeout must be between 1ms and 5m")
@@ -175,8 +193,16 @@ public record PortcullisProperties(
             pools.forEach((poolName, pool) -> named.put(poolName, pool.toPlan()));
             return new GatewaySettings.ListenerPlan(settings, backends.stream().map(HostAndPort::toSocketAddress).toList(),
                     balance, new RelaySettings(connectTimeout, idleTimeout, proxyProtocol.send()), healthCheck.toSettings(),
-                    named);
+                    named, earlyReject == EarlyRejectMode.KERNEL, recheckOnReload);
         }
+    }
+
+    /** Whether a listener's leading source-only reject rules are also enforced in the kernel, before the handshake. */
+    public enum EarlyRejectMode {
+        /** A socket filter on the listening socket drops the SYNs of those sources. */
+        KERNEL,
+        /** Only the rules, after the handshake. */
+        OFF
     }
 
     /**

@@ -90,6 +90,13 @@ public final class AuditLog implements AutoCloseable {
         }
     }
 
+    /** Queues the audit line of a live connection a recheck rejects ({@code reset}) or would reject. Any thread; never blocks. */
+    public void rechecked(InspectRequest request, String rule, boolean reset) {
+        if (audit.isInfoEnabled()) {
+            offer(new RecheckLine(request, rule, reset), auditDropped);
+        }
+    }
+
     /** Queues the shadow log line of a shadow rule's would-be verdict. Any thread; never blocks. */
     public void shadowVerdict(io.portcullis.policy.model.InspectRequest request, io.portcullis.policy.model.Verdict wouldBe) {
         if (shadow.isInfoEnabled()) {
@@ -126,6 +133,8 @@ public final class AuditLog implements AutoCloseable {
         try {
             if (line instanceof InspectionEnd end) {
                 audit.info(JSON.writeValueAsString(fields(end)));
+            } else if (line instanceof RecheckLine r) {
+                audit.info(JSON.writeValueAsString(fields(r)));
             } else {
                 ShadowLine s = (ShadowLine) line;
                 shadow.info("shadow rule '{}' of listener '{}' would {} {} ({})", s.wouldBe.rule(), s.request.listener(),
@@ -133,7 +142,7 @@ public final class AuditLog implements AutoCloseable {
             }
         } catch (Throwable t) {
             // The writer is the only way out for every later line: it outlives a broken appender.
-            (line instanceof InspectionEnd ? auditDropped : shadowDropped).increment();
+            (line instanceof ShadowLine ? shadowDropped : auditDropped).increment();
             if (!failureReported) {
                 failureReported = true;
                 log.warn("An audit or shadow line could not be logged; such lines are counted in "
@@ -174,15 +183,7 @@ public final class AuditLog implements AutoCloseable {
 
     static Map<String, Object> fields(InspectionEnd end) {
         InspectRequest r = end.request();
-        Map<String, Object> line = new LinkedHashMap<>();
-        line.put("id", r.id().toString());
-        line.put("listener", r.listener());
-        line.put("source", Map.of("ip", r.source().getAddress().getHostAddress(), "port", r.source().getPort()));
-        line.put("destination", Map.of("ip", r.destination().getAddress().getHostAddress(), "port", r.destination().getPort()));
-        line.put("peer", Map.of("ip", r.peer().getAddress().getHostAddress(), "port", r.peer().getPort()));
-        line.put("sni", r.sni().orElse(null));
-        line.put("alpn", r.alpn());
-        line.put("ja4", r.tls().map(TlsHello::ja4).orElse(null));
+        Map<String, Object> line = connection(r);
         line.put("rule", end.rule());
         line.put("action", end.action().map(InspectAction::label).orElse(null));
         line.put("outcome", end.outcome());
@@ -194,6 +195,34 @@ public final class AuditLog implements AutoCloseable {
         line.put("inspectMicros", end.inspectNanos() / 1_000);
         line.put("pendMillis", end.pendNanos() / 1_000_000);
         return line;
+    }
+
+    /** A live connection judged again after a reload: the inspection's connection fields, and what the recheck did. */
+    static Map<String, Object> fields(RecheckLine recheck) {
+        InspectRequest r = recheck.request;
+        Map<String, Object> line = connection(r);
+        line.put("rule", recheck.rule);
+        line.put("action", "reject");
+        line.put("outcome", recheck.reset ? "recheck-closed" : "recheck-would-close");
+        line.put("decidedBy", "recheck");
+        line.put("receivedAt", r.receivedAt().toString());
+        return line;
+    }
+
+    private static Map<String, Object> connection(InspectRequest r) {
+        Map<String, Object> line = new LinkedHashMap<>();
+        line.put("id", r.id().toString());
+        line.put("listener", r.listener());
+        line.put("source", Map.of("ip", r.source().getAddress().getHostAddress(), "port", r.source().getPort()));
+        line.put("destination", Map.of("ip", r.destination().getAddress().getHostAddress(), "port", r.destination().getPort()));
+        line.put("peer", Map.of("ip", r.peer().getAddress().getHostAddress(), "port", r.peer().getPort()));
+        line.put("sni", r.sni().orElse(null));
+        line.put("alpn", r.alpn());
+        line.put("ja4", r.tls().map(TlsHello::ja4).orElse(null));
+        return line;
+    }
+
+    record RecheckLine(InspectRequest request, String rule, boolean reset) {
     }
 
     private record ShadowLine(io.portcullis.policy.model.InspectRequest request, io.portcullis.policy.model.Verdict wouldBe) {

@@ -147,6 +147,25 @@ public final class GatewayMeters implements ListenerObserver, RelayObserver, Sha
         audit.inspectionEnded(end);
     }
 
+    /** {@code portcullis_early_reject_ranges{listener}}: IPv4 ranges the kernel drops SYNs from, as {@code ranges} reads. */
+    public void earlyRejectRanges(String listener, IntSupplier ranges) {
+        // Micrometer holds a gauge's object weakly: the supplier lives nowhere else, so hold it strongly.
+        Gauge.builder("portcullis.early.reject.ranges", ranges, r -> r.getAsInt())
+                .description("IPv4 source ranges the listening socket's kernel filter drops SYNs from (0: none attached)")
+                .strongReference(true)
+                .tag("listener", listener).register(registry);
+    }
+
+    /** {@code portcullis_rechecked_closes_total{listener,rule}}: a live connection reset by a recheck. Any thread. */
+    public void recheckedClose(String listener, String rule) {
+        of(listener).rechecked(rule).increment();
+    }
+
+    /** The audit line of a connection a recheck rejects ({@code reset}) or would reject. Any thread; never blocks. */
+    public void rechecked(io.portcullis.core.InspectRequest request, String rule, boolean reset) {
+        audit.rechecked(request, rule, reset);
+    }
+
     @Override
     public void acceptRefused(String listener) {
         of(listener).acceptRefused.increment();
@@ -269,6 +288,7 @@ public final class GatewayMeters implements ListenerObserver, RelayObserver, Sha
         final AtomicInteger active = new AtomicInteger();
         final Map<String, Counter> verdicts = new ConcurrentHashMap<>();
         final Map<String, Counter> shadows = new ConcurrentHashMap<>();
+        final Map<String, Counter> rechecks = new ConcurrentHashMap<>();
 
         ListenerMeters(MeterRegistry registry, String listener, IntSupplier pending) {
             this.listener = listener;
@@ -319,6 +339,17 @@ public final class GatewayMeters implements ListenerObserver, RelayObserver, Sha
 
         Counter verdict(String rule, String action) {
             return byRule(verdicts, "portcullis.verdicts", "Policy verdicts by deciding rule", rule, action);
+        }
+
+        Counter rechecked(String rule) {
+            // Keyed by names from rules.yaml only, so the map is bounded by the policy's size.
+            Counter c = rechecks.get(rule);
+            if (c == null) {
+                c = rechecks.computeIfAbsent(rule, r -> Counter.builder("portcullis.rechecked.closes")
+                        .description("Live relayed connections reset because the policy rejects them after a reload")
+                        .tags("listener", listener, "rule", r).register(registry));
+            }
+            return c;
         }
 
         Counter shadow(String rule, String action) {

@@ -52,6 +52,10 @@ public final class PolicyReloader implements AutoCloseable {
     /** Told about every reload, for meters. */
     public interface Observer {
         void reloaded(boolean success);
+
+        /** A new policy is in force (after {@link #reloaded}); on the reloading thread. */
+        default void replaced(Policy next) {
+        }
     }
 
     private final PolicyEngine engine;
@@ -148,6 +152,11 @@ public final class PolicyReloader implements AutoCloseable {
             engine.replace(next);
             loaded = watched(next.fileStamps());
             observer.reloaded(true);
+            try {
+                observer.replaced(next);
+            } catch (RuntimeException e) {
+                log.warn("Applying the reloaded policy beyond the inspections failed", e);
+            }
             log.info("Policy reloaded from {}: {} listener(s), {} rule(s)", rulesFile, next.listenerNames().size(), next.ruleCount());
             return new Result(true, Optional.of(next), List.of());
         }

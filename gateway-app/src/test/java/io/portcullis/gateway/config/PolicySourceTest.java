@@ -71,6 +71,7 @@ class PolicySourceTest {
                 new HealthCheck(true, Duration.ofSeconds(5), Duration.ofSeconds(1), 2, 3),
                 new PortcullisProperties.ProxyProtocol(io.portcullis.core.PeekSettings.ProxyProtocol.OFF, List.of(),
                         io.portcullis.core.relay.RelaySettings.SendProxy.OFF, io.portcullis.core.PeekSettings.OnLocal.RELAY),
-                new PortcullisProperties.Peek(false, Duration.ofSeconds(2), 16384, io.portcullis.core.PeekSettings.OnNotTls.REJECT), Map.of());
+                new PortcullisProperties.Peek(false, Duration.ofSeconds(2), 16384, io.portcullis.core.PeekSettings.OnNotTls.REJECT), Map.of(),
+                PortcullisProperties.EarlyRejectMode.OFF, io.portcullis.gateway.policy.LiveEnforcement.RecheckMode.OFF);
     }
 }
