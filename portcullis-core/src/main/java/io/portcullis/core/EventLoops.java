@@ -5,6 +5,7 @@ import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.ServerChannel;
 import io.netty.channel.socket.DatagramChannel;
 import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.uring.IoUring;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
@@ -57,6 +58,11 @@ public final class EventLoops implements AutoCloseable {
             throw new IllegalStateException("transport " + transport.label() + " is unavailable here: " + why);
         });
         log.info("Transport: {}, {} I/O threads", transport.label(), threads);
+        if (transport == Transport.IO_URING && IoUring.isAcceptMultishotEnabled()) {
+            // Set by the operator, or read by Netty before Transport could turn it off.
+            log.warn("Transport io_uring with multishot accept ({}): out of files, accepting retries in a busy loop"
+                    + " instead of pausing", Transport.ACCEPT_MULTISHOT);
+        }
         return new EventLoops(transport, threads);
     }
 

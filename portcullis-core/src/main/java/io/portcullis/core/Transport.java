@@ -38,6 +38,11 @@ import org.slf4j.LoggerFactory;
  * never comes: the reset is never reported (bench/repro/io_uring-lost-reset.sh). With the single-shot poll,
  * armed anew each time, the kernel reports the pending reset at once. So unless the operator sets
  * {@value #POLL_MULTISHOT} explicitly, it is set to false here, before Netty's io_uring classes read it.
+ *
+ * <p>Likewise {@value #ACCEPT_MULTISHOT}: when a multishot accept ends in an error (EMFILE when the process is out
+ * of files), Netty's io_uring server channel arms it again at once, even after its acceptor turned auto-read off to
+ * pause accepting for a second, so the accept fails and is re-armed in a busy loop for as long as files are short.
+ * A single-shot accept is armed only while auto-read is on, which gives the pause epoll and NIO have.
  */
 public enum Transport {
     /** Linux io_uring: the fewest system calls; only where the kernel and the seccomp profile allow it. */
@@ -49,10 +54,15 @@ public enum Transport {
 
     /** Netty's switch for the multishot poll of its io_uring transport (read once, when its classes load). */
     static final String POLL_MULTISHOT = "io.netty.iouring.pollAddMultishotEnabled";
+    /** Netty's switch for the multishot accept of its io_uring transport (read once, when its classes load). */
+    static final String ACCEPT_MULTISHOT = "io.netty.iouring.acceptMultiShotEnabled";
 
     static {
         if (System.getProperty(POLL_MULTISHOT) == null) {
             System.setProperty(POLL_MULTISHOT, "false");
+        }
+        if (System.getProperty(ACCEPT_MULTISHOT) == null) {
+            System.setProperty(ACCEPT_MULTISHOT, "false");
         }
     }
 

@@ -50,6 +50,16 @@ class TransportTest {
         assertThat(System.getProperty(Transport.POLL_MULTISHOT)).isEqualTo("false");
     }
 
+    /** Netty re-arms a multishot accept that failed at once, pause or not: a spin at EMFILE (AcceptEmfileTest). */
+    @Test
+    void ioUringMultishotAcceptIsOffUnlessTheOperatorSetsIt() {
+        assertThat(Transport.IO_URING.label()).isEqualTo("io_uring");
+        assertThat(System.getProperty(Transport.ACCEPT_MULTISHOT)).isEqualTo("false");
+        if (Transport.IO_URING.unavailability().isEmpty()) {
+            assertThat(IoUring.isAcceptMultishotEnabled()).isFalse();
+        }
+    }
+
     @Test
     void namesAreTheConfigurationValues() {
         assertThat(Transport.parse("io_uring")).isEqualTo(Transport.IO_URING);
