@@ -288,6 +288,7 @@ public final class Listener implements AutoCloseable {
      * <p>Sockets accepted before keep the filter they were accepted under (the kernel copies it to each accepted
      * socket); every one of them came from a source that filter let through, so a new filter never stalls one.
      *
+     * @param filter the ranges to drop; empty to drop none
      * @return what is in the kernel now
      */
     public synchronized SourceFilterState filterSources(SourceFilter filter) {
@@ -378,12 +379,18 @@ public final class Listener implements AutoCloseable {
         return observer;
     }
 
+    /** Never counts past the bound, not even for a moment: the count is the pending gauge, read from any thread. */
     boolean reservePendingSlot() {
-        if (pendingSlots.incrementAndGet() > settings.maxPending()) {
-            pendingSlots.decrementAndGet();
-            return false;
+        int max = settings.maxPending();
+        while (true) {
+            int held = pendingSlots.get();
+            if (held >= max) {
+                return false;
+            }
+            if (pendingSlots.compareAndSet(held, held + 1)) {
+                return true;
+            }
         }
-        return true;
     }
 
     void releasePendingSlot() {

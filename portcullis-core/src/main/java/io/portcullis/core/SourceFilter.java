@@ -58,6 +58,9 @@ public final class SourceFilter {
      * The filter for IPv4 ranges given as first and last addresses (unsigned 32-bit), sorted by first address,
      * disjoint. When more ranges are given than fit, the widest are kept.
      *
+     * @param first the first address of each range
+     * @param last  the last address of each range
+     * @return the filter
      * @throws IllegalArgumentException when the arrays differ in length, or ranges are unsorted, empty or overlap
      */
     public static SourceFilter ofIpv4Ranges(int[] first, int[] last) {
@@ -88,7 +91,11 @@ public final class SourceFilter {
         return new SourceFilter(keptFirst, keptLast, first.length);
     }
 
-    /** The most ranges one program holds. */
+    /**
+     * The most ranges one program holds.
+     *
+     * @return the number of ranges
+     */
     public static int capacity() {
         return CAPACITY;
     }
@@ -105,22 +112,38 @@ public final class SourceFilter {
         return (last & 0xFFFF_FFFFL) - (first & 0xFFFF_FFFFL) + 1;
     }
 
-    /** Ranges the program drops. */
+    /**
+     * Ranges the program drops.
+     *
+     * @return the count
+     */
     public int ranges() {
         return first.length;
     }
 
-    /** Ranges asked for; more than {@link #ranges()} when not all fit. */
+    /**
+     * Ranges asked for; more than {@link #ranges()} when not all fit.
+     *
+     * @return the count
+     */
     public int rangesAsked() {
         return asked;
     }
 
-    /** Whether the filter drops nothing (detaching is the same). */
+    /**
+     * Whether the filter drops nothing (detaching is the same).
+     *
+     * @return true when it has no range
+     */
     public boolean isEmpty() {
         return first.length == 0;
     }
 
-    /** Instructions of the program. */
+    /**
+     * Instructions of the program.
+     *
+     * @return the count
+     */
     public int instructions() {
         return code.length / 4;
     }

@@ -86,6 +86,44 @@ class ConfigurationErrorsTest {
     }
 
     @Test
+    void earlyRejectAndRecheckKeysAreCheckedAndNamed() throws Exception {
+        assertThat(errors("--portcullis.listeners[0].early-reject=bpf")).singleElement().asString()
+                .startsWith("portcullis.listeners[0].early-reject: found 'bpf', expected kernel or off");
+        assertThat(errors("--portcullis.listeners[0].recheck-on-reload=drop")).singleElement().asString()
+                .startsWith("portcullis.listeners[0].recheck-on-reload: found 'drop', expected off, close or log");
+        // Behind a PROXY header the kernel sees the balancer: filtering it would cut every client off.
+        assertThat(errors("--portcullis.listeners[0].early-reject=kernel",
+                "--portcullis.listeners[0].proxy-protocol.accept=optional",
+                "--portcullis.listeners[0].proxy-protocol.trusted[0]=10.0.0.1")).singleElement().asString()
+                .contains("early-reject: kernel needs conditional-accept: true and proxy-protocol.accept: off");
+        assertThat(errors("--portcullis.listeners[0].recheck-on-reload=close",
+                "--portcullis.listeners[0].conditional-accept=false")).singleElement().asString()
+                .contains("recheck-on-reload: found 'close', which needs conditional-accept: true");
+    }
+
+    /** YAML 1.1 reads a bare {@code off} as false: the keys must still take it as the value off. */
+    @Test
+    void bareOffInYamlIsOff() throws Exception {
+        Path rules = rules(COVERING_RULES);
+        Path app = Files.writeString(dir.resolve("application.yml"), """
+                portcullis:
+                  rules: file:%s
+                  listeners:
+                    - name: db
+                      bind: 127.0.0.1:0
+                      backends: [127.0.0.1:9]
+                      early-reject: off
+                      recheck-on-reload: off
+                """.formatted(rules));
+        try (var g = new io.portcullis.gateway.testing.GatewayUnderTest()
+                .properties("spring.config.additional-location=file:" + app).start()) {
+            assertThat(g.bean(io.portcullis.gateway.policy.LiveEnforcement.class).earlyReject("db")).isEmpty();
+            assertThat(g.bean(io.portcullis.gateway.policy.LiveEnforcement.class).recheckMode("db"))
+                    .isEqualTo(io.portcullis.gateway.policy.LiveEnforcement.RecheckMode.OFF);
+        }
+    }
+
+    @Test
     void snIRulesOnAListenerThatPeeksStart() throws Exception {
         // The refusal of sni rules where nothing peeks is lifted by peek.tls: the start gets past the policy.
         Path file = rules("listeners:\n  db:\n    rules:\n      - name: n\n        sni: [a.example]\n"
@@ -123,7 +161,7 @@ class ConfigurationErrorsTest {
         assertThat(errors("--portcullis.listners[0].name=x", "--portcullis.listners[0].bind=127.0.0.1:1",
                 "--portcullis.listeners[0].terminate-tls.cert=x")).containsExactly(
                 "portcullis.listeners[0].terminate-tls: unknown key (known here: name, bind, conditional-accept, backends, "
-                        + "balance, connect-timeout, idle-timeout, inspect, health-check, proxy-protocol, peek, pools) (from the command line)",
+                        + "balance, connect-timeout, idle-timeout, inspect, health-check, proxy-protocol, peek, pools, early-reject, recheck-on-reload) (from the command line)",
                 "portcullis.listners: unknown key; did you mean 'listeners'? (from the command line)");
     }
 

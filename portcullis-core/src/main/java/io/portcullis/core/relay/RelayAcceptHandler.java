@@ -228,6 +228,7 @@ public final class RelayAcceptHandler implements AcceptHandler {
      */
     public record Recheck(int checked, int rejected) {
 
+        /** Nothing checked. */
         public static final Recheck NONE = new Recheck(0, 0);
 
         Recheck plus(Recheck other) {
