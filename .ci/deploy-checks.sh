@@ -213,7 +213,8 @@ contract = ["portcullis_verdicts_total", "portcullis_pending_inspections", "port
             "portcullis_decision_duration_seconds", "portcullis_decision_requests_total",
             "resilience4j_circuitbreaker_state", "portcullis_connections_total", "portcullis_connections_active",
             "portcullis_bytes_total", "portcullis_backend_up", "portcullis_policy_reloads_total",
-            "portcullis_shadow_verdicts_total", "portcullis_audit_dropped_total"]
+            "portcullis_shadow_verdicts_total", "portcullis_audit_dropped_total",
+            "portcullis_rechecked_closes_total", "portcullis_early_reject_ranges"]
 missing = [m for m in contract if m not in text]
 if missing:
     problems.append(f"meters not on the dashboard: {missing}")
