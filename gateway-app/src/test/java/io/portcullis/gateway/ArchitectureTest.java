@@ -25,7 +25,8 @@ class ArchitectureTest {
             "AbortHandler", "AbortReason", "AcceptHandler", "AcceptedConnection", "Completion", "EarlyBytes",
             "EventLoops", "InspectAction", "InspectHandler", "InspectId", "InspectRequest", "InspectionEnd", "Listener",
             "Listener$Builder", "ListenerObserver", "ListenerSettings", "PendOutcome", "PendingInspection", "Permit",
-            "PeekReject", "PeekSettings", "PipelineNames", "ProxyHeader", "TlsHello", "Transport", "Verdict",
+            "PeekReject", "PeekSettings", "PipelineNames", "ProxyHeader", "SourceFilter", "SourceFilterState", "TlsHello",
+            "Transport", "Verdict",
             "relay.BackendHealthChecker", "relay.BackendPool", "relay.Balance", "relay.HealthCheckSettings",
             "relay.RelayAcceptHandler", "relay.RelayObserver", "relay.RelaySettings",
             "demo.EchoServer");

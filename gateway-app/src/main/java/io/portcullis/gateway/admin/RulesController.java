@@ -64,8 +64,12 @@ public class RulesController {
                 : LiveEnforcement.RecheckMode.LOG;
         return Mono.fromFuture(enforcement.recheck(listener, recheckMode)).timeout(RECHECK_WAIT).map(results -> {
             Map<String, Object> byListener = new LinkedHashMap<>();
-            results.forEach((name, r) -> byListener.put(name, Map.of("checked", r.checked(),
-                    recheckMode == LiveEnforcement.RecheckMode.CLOSE ? "closed" : "wouldClose", r.rejected())));
+            results.forEach((name, r) -> {
+                Map<String, Object> counts = new LinkedHashMap<>();
+                counts.put("checked", r.checked());
+                counts.put(recheckMode == LiveEnforcement.RecheckMode.CLOSE ? "closed" : "wouldClose", r.rejected());
+                byListener.put(name, counts);
+            });
             Map<String, Object> body = new LinkedHashMap<>();
             body.put("mode", m);
             body.put("listeners", byListener);

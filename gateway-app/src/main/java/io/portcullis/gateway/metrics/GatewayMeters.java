@@ -13,6 +13,7 @@ import io.portcullis.core.PendOutcome;
 import io.portcullis.core.relay.RelayObserver;
 import io.portcullis.gateway.decision.DecisionObserver;
 import io.portcullis.gateway.decision.DecisionOutcome;
+import io.portcullis.gateway.policy.LiveEnforcement;
 import io.portcullis.gateway.policy.PolicyInspectHandler;
 import io.portcullis.gateway.policy.PolicyReloader;
 import io.portcullis.policy.ShadowObserver;
@@ -32,7 +33,7 @@ import java.util.function.IntSupplier;
  * outcome and direction: names from configuration, never client data.
  */
 public final class GatewayMeters implements ListenerObserver, RelayObserver, ShadowObserver, PolicyReloader.Observer,
-        PolicyInspectHandler.VerdictCounter,
+        PolicyInspectHandler.VerdictCounter, LiveEnforcement.Observer,
         DecisionObserver, AutoCloseable {
 
     private static final Duration[] INSPECT_SLO = {
@@ -148,6 +149,7 @@ public final class GatewayMeters implements ListenerObserver, RelayObserver, Sha
     }
 
     /** {@code portcullis_early_reject_ranges{listener}}: IPv4 ranges the kernel drops SYNs from, as {@code ranges} reads. */
+    @Override
     public void earlyRejectRanges(String listener, IntSupplier ranges) {
         // Micrometer holds a gauge's object weakly: the supplier lives nowhere else, so hold it strongly.
         Gauge.builder("portcullis.early.reject.ranges", ranges, r -> r.getAsInt())
@@ -156,13 +158,15 @@ public final class GatewayMeters implements ListenerObserver, RelayObserver, Sha
                 .tag("listener", listener).register(registry);
     }
 
-    /** {@code portcullis_rechecked_closes_total{listener,rule}}: a live connection reset by a recheck. Any thread. */
-    public void recheckedClose(String listener, String rule) {
-        of(listener).rechecked(rule).increment();
-    }
-
-    /** The audit line of a connection a recheck rejects ({@code reset}) or would reject. Any thread; never blocks. */
+    /**
+     * A live connection a recheck rejects: {@code portcullis_rechecked_closes_total{listener,rule}} when it is reset,
+     * and its audit line either way. Any thread; never blocks.
+     */
+    @Override
     public void rechecked(io.portcullis.core.InspectRequest request, String rule, boolean reset) {
+        if (reset) {
+            of(request.listener()).rechecked(rule).increment();
+        }
         audit.rechecked(request, rule, reset);
     }
 

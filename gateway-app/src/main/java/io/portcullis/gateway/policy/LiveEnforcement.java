@@ -6,7 +6,6 @@ import io.portcullis.core.SourceFilter;
 import io.portcullis.core.SourceFilterState;
 import io.portcullis.core.relay.RelayAcceptHandler;
 import io.portcullis.core.relay.RelayAcceptHandler.Recheck;
-import io.portcullis.gateway.metrics.GatewayMeters;
 import io.portcullis.policy.EarlyRejectPlan;
 import io.portcullis.policy.ListenerPolicy;
 import io.portcullis.policy.Policy;
@@ -22,6 +21,7 @@ import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
+import java.util.function.IntSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -62,15 +62,29 @@ public final class LiveEnforcement {
     public record EarlyReject(List<String> rules, List<String> userSpace, SourceFilterState filter) {
     }
 
+    /** Told what the enforcement does, for meters and the audit log. */
+    public interface Observer {
+        /** {@code ranges} reads the IPv4 ranges in the kernel filter of {@code listener}, from now on. */
+        void earlyRejectRanges(String listener, IntSupplier ranges);
+
+        /**
+         * A live connection the policy rejects now: reset ({@code reset}) or only reported. On its event loop.
+         *
+         * @param request the connection's inspection
+         * @param rule    the rule that rejects it
+         */
+        void rechecked(InspectRequest request, String rule, boolean reset);
+    }
+
     private record Entry(Listener listener, RelayAcceptHandler relay, boolean earlyReject, RecheckMode recheck) {
     }
 
     private final PolicyEngine engine;
-    private final GatewayMeters meters;
+    private final Observer meters;
     private final Map<String, Entry> entries = new ConcurrentHashMap<>();
     private final Map<String, EarlyReject> earlyRejects = new ConcurrentHashMap<>();
 
-    public LiveEnforcement(PolicyEngine engine, GatewayMeters meters) {
+    public LiveEnforcement(PolicyEngine engine, Observer meters) {
         this.engine = Objects.requireNonNull(engine, "engine");
         this.meters = Objects.requireNonNull(meters, "meters");
     }
@@ -147,12 +161,7 @@ public final class LiveEnforcement {
         boolean close = mode == RecheckMode.CLOSE;
         Function<InspectRequest, String> judge = request ->
                 engine.recheck(PolicyInspectHandler.toPolicy(request)).orElse(null);
-        return entry.relay().recheck(judge, close, (request, rule, reset) -> {
-            if (reset) {
-                meters.recheckedClose(listener, rule);
-            }
-            meters.rechecked(request, rule, reset);
-        }).whenComplete((result, failure) -> {
+        return entry.relay().recheck(judge, close, meters::rechecked).whenComplete((result, failure) -> {
             if (failure != null) {
                 log.warn("Listener '{}': recheck ({}) failed", listener, why, failure);
             } else if (result.rejected() > 0 || why.equals("admin")) {
