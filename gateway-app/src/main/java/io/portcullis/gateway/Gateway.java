@@ -113,7 +113,8 @@ public final class Gateway implements AutoCloseable, Completer {
                 Listener listener = build(p);
                 byName.put(p.name(), listener);
                 listeners.add(listener.start());
-                if (enforcement != null && (p.earlyReject() || p.recheckOnReload() != LiveEnforcement.RecheckMode.OFF)) {
+                // Every listener with rules: POST /admin/rules/recheck reaches it whatever its own keys say.
+                if (enforcement != null && p.listener().conditionalAccept()) {
                     enforcement.add(listener, relayByListener.get(p.name()), p.earlyReject(), p.recheckOnReload());
                 }
             }

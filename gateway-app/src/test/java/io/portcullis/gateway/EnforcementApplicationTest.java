@@ -133,6 +133,32 @@ class EnforcementApplicationTest {
         }
     }
 
+    /** A listener without either key: nothing in the kernel, no recheck on reload, but the admin recheck reaches it. */
+    @Test
+    void aListenerWithoutTheKeysIsRecheckedOnDemandOnly() throws Exception {
+        try (GatewayUnderTest gateway = new GatewayUnderTest().rules(FIRST)
+                .properties("portcullis.rules-check-interval=100ms", "portcullis.admin.token=" + TOKEN)
+                .addListener("svc")
+                .start()) {
+            Listener listener = gateway.listener("svc");
+            TestClient.expectRejected(loopback(2), listener.localAddress(), DEADLINE);
+            TestClient four = TestClient.connect(loopback(4), listener.localAddress());
+            echoes(four);
+            assertThat(admin(gateway, "GET", "/admin/listeners").body())
+                    .contains("\"earlyReject\":{\"mode\":\"off\"}").contains("\"recheckOnReload\":\"off\"");
+
+            Files.writeString(gateway.rulesFile(), SECOND);
+            await().atMost(DEADLINE).untilAsserted(() -> assertThat(
+                    admin(gateway, "POST", "/admin/rules/recheck?listener=svc&mode=log").body())
+                    .isEqualTo("{\"mode\":\"log\",\"listeners\":{\"svc\":{\"checked\":1,\"wouldClose\":1}}}"));
+            // No recheck on reload here: .4 still relays until asked.
+            echoes(four);
+            assertThat(admin(gateway, "POST", "/admin/rules/recheck?listener=svc").body())
+                    .isEqualTo("{\"mode\":\"close\",\"listeners\":{\"svc\":{\"checked\":1,\"closed\":1}}}");
+            four.expectReset(DEADLINE);
+        }
+    }
+
     private static List<String> messages(ListAppender<ILoggingEvent> lines) {
         synchronized (lines.list) {
             return lines.list.stream().map(ILoggingEvent::getFormattedMessage).toList();
