@@ -166,7 +166,7 @@ KUBE=$(mktemp -d /tmp/portcullis-image-check.XXXXXX)
 helpers=()
 cleanup() {
   podman logs "$NAME" >"$CACHE/last-run.log" 2>&1 || true
-  podman rm -f "$NAME" >/dev/null 2>&1 || true
+  podman rm -f "$NAME" "$NAME-uring" >/dev/null 2>&1 || true
   if [ -f "$KUBE/play.yaml" ]; then timeout --kill-after=10 60 podman kube down "$KUBE/play.yaml" >/dev/null 2>&1 || true; fi
   for pid in "${helpers[@]}"; do kill "$pid" 2>/dev/null || true; done
   rm -rf "$KUBE"
@@ -203,8 +203,14 @@ heap=$(podman exec "$NAME" java -XX:+PrintFlagsFinal -version 2>/dev/null | awk 
 [ -n "$heap" ] && [ "$heap" -le $((300 * 1024 * 1024)) ] && [ "$heap" -ge $((200 * 1024 * 1024)) ] \
   || fail "MaxHeapSize is '$heap' bytes, expected about half of $MEMORY"
 ok "MaxHeapSize $((heap / 1024 / 1024)) MiB from the $MEMORY limit"
-transport=$(podman logs "$NAME" 2>&1 | grep -o 'Transport: [a-zA-Z ]*' | sed -n 1p || true)
+transport=$(podman logs "$NAME" 2>&1 | grep -o 'Transport: [a-zA-Z_]*' | sed -n 1p || true)
 echo "image-check: $transport"
+if [ "$transport" = "Transport: epoll" ]; then
+  # The runtime's default seccomp profile denies io_uring: auto falls back, and says why.
+  podman logs "$NAME" 2>&1 | grep -q 'Transport auto: not io_uring (' \
+    || fail "auto chose epoll without saying why io_uring was passed over"
+  ok "auto: epoll under the default seccomp profile, with the reason io_uring was passed over"
+fi
 podman logs "$NAME" 2>&1 | grep 'Transport:' | sed -n 1p | python3 -c 'import json, sys; line = json.loads(sys.stdin.read()); assert "@timestamp" in line and line["log"]["level"], line' \
   || fail "logs are not structured JSON (ECS) lines"
 ok "logs are structured JSON (ECS)"
@@ -258,6 +264,30 @@ if podman healthcheck run "$NAME" >/dev/null 2>&1; then
   ok "the image's HEALTHCHECK passes"
 else
   fail "the image's HEALTHCHECK fails: $(podman healthcheck run "$NAME" 2>&1 | tail -1)"
+fi
+
+step "io_uring opt-in: the image under docker/seccomp-io_uring.py's profile"
+# The profile operators make from their runtime's default; here from podman's (containers-common).
+BASE_PROFILE=/usr/share/containers/seccomp.json
+if [ -f "$BASE_PROFILE" ]; then
+  python3 docker/seccomp-io_uring.py "$BASE_PROFILE" >"$KUBE/seccomp-io_uring.json" || fail "seccomp-io_uring.py failed"
+  podman rm -f "$NAME-uring" >/dev/null 2>&1 || true
+  podman run -d --name "$NAME-uring" --network=none --read-only --read-only-tmpfs=false \
+    --tmpfs /tmp:rw,exec,nosuid,nodev,size=64m --memory "$MEMORY" --health-interval=disable \
+    --security-opt seccomp="$KUBE/seccomp-io_uring.json" "$IMAGE" >/dev/null 2>>"$CACHE/podman-run.err" \
+    || fail "podman run with the io_uring profile failed"
+  uring=""
+  for _ in $(seq 1 90); do
+    uring=$(podman logs "$NAME-uring" 2>&1 | grep -o 'Transport: [a-zA-Z_]*' | sed -n 1p || true)
+    [ -n "$uring" ] && break
+    sleep 1
+  done
+  podman logs "$NAME-uring" >"$CACHE/uring-run.log" 2>&1 || true
+  podman rm -f "$NAME-uring" >/dev/null 2>&1 || true
+  [ "$uring" = "Transport: io_uring" ] || fail "under the io_uring profile: '${uring:-no Transport line}' (log: $CACHE/uring-run.log)"
+  ok "auto: io_uring under the profile docker/seccomp-io_uring.py makes"
+else
+  echo "image-check: $BASE_PROFILE missing; io_uring opt-in not checked"
 fi
 
 step "stop with SIGTERM (grace $GRACE s)"
