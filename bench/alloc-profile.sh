@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# Allocation profile of the connection path: the gateway jar under a connection-per-request load (wrk, 32
+# connections, "Connection: close") through one inspecting listener (audit on, to a file; a 10,000-CIDR
+# deny list), recorded with JDK Flight Recorder's allocation sampling (jdk.ObjectAllocationSample, settings
+# "profile"). Reports the sampled bytes per connection by the top Portcullis frame of each stack, and the
+# top frames overall, so an allocation on the hot path shows up with its place in the code.
+#
+#   bench/alloc-profile.sh                 20 s of load after 5 s of warm-up (about a minute)
+#   SECONDS_LOAD=60 TRANSPORT=epoll bench/alloc-profile.sh
+#
+# Loopback only; ports 27930-27932 must be free. Writes bench/results/alloc-profile-<date>.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SECONDS_LOAD=${SECONDS_LOAD:-20}
+TRANSPORT=${TRANSPORT:-auto}
+DATE=${DATE:-$(date -u +%Y-%m-%d)}
+JAR=gateway-app/target/portcullis.jar
+WORK=bench/results/tmp/alloc-profile
+OUT=bench/results/alloc-profile-$DATE.md
+PORT=27930 HTTP=27931 BACK=27932
+[ -f "$JAR" ] || mvn -q -B -DskipTests package
+for tool in wrk nginx jfr; do command -v $tool >/dev/null || { echo "$tool is needed" >&2; exit 1; }; done
+rm -rf "$WORK" && mkdir -p "$WORK/nginx/tmp"
+
+cat > "$WORK/nginx/nginx.conf" <<NGX
+worker_processes 1; daemon off; pid $PWD/$WORK/nginx/nginx.pid; error_log $PWD/$WORK/nginx/error.log warn;
+events { worker_connections 4096; }
+http { access_log off;
+  client_body_temp_path $PWD/$WORK/nginx/tmp/b; proxy_temp_path $PWD/$WORK/nginx/tmp/p;
+  fastcgi_temp_path $PWD/$WORK/nginx/tmp/f; uwsgi_temp_path $PWD/$WORK/nginx/tmp/u; scgi_temp_path $PWD/$WORK/nginx/tmp/s;
+  server { listen 127.0.0.1:$BACK backlog=4096; location / { default_type text/plain; return 200 'portcullis-alloc-bench'; } } }
+NGX
+python3 - "$WORK/deny.txt" <<'PY'
+import sys
+with open(sys.argv[1], "w") as f:
+    for i in range(10_000):
+        f.write(f"10.{i // 256 % 256}.{i % 256}.0/24\n")
+PY
+cat > "$WORK/rules.yaml" <<YAML
+lists:
+  deny: { file: ./deny.txt }
+listeners:
+  bench:
+    rules:
+      - name: deny-listed
+        source: [list:deny]
+        action: reject
+      - name: local
+        source: [127.0.0.0/8]
+        action: accept
+    default: reject
+YAML
+cat > "$WORK/logback.xml" <<XML
+<configuration>
+  <appender name="AUDIT" class="ch.qos.logback.core.FileAppender">
+    <file>$PWD/$WORK/audit.log</file>
+    <encoder><pattern>%msg%n</pattern></encoder>
+  </appender>
+  <appender name="CONSOLE" class="ch.qos.logback.core.ConsoleAppender">
+    <encoder><pattern>%d %-5level %logger{36} - %msg%n</pattern></encoder>
+  </appender>
+  <logger name="io.portcullis.audit" level="INFO" additivity="false"><appender-ref ref="AUDIT"/></logger>
+  <root level="INFO"><appender-ref ref="CONSOLE"/></root>
+</configuration>
+XML
+
+nginx -p "$PWD/$WORK/nginx" -c "$PWD/$WORK/nginx/nginx.conf" -e "$PWD/$WORK/nginx/error.log" &
+NGINX=$!
+gw=""
+cleanup() { [ -n "$gw" ] && kill "$gw" 2>/dev/null; kill "$NGINX" 2>/dev/null; wait 2>/dev/null || true; }
+trap cleanup EXIT
+
+java -Dlogging.config="$WORK/logback.xml" -jar "$JAR" --server.port=$HTTP --portcullis.worker-threads=1 \
+  --portcullis.transport="$TRANSPORT" --portcullis.rules="file:$WORK/rules.yaml" \
+  --portcullis.listeners[0].name=bench --portcullis.listeners[0].bind=127.0.0.1:$PORT \
+  --portcullis.listeners[0].backends[0]=127.0.0.1:$BACK --portcullis.listeners[0].health-check.enabled=false \
+  >"$WORK/gateway.log" 2>&1 &
+gw=$!
+for _ in $(seq 1 300); do curl -fs "http://127.0.0.1:$HTTP/actuator/health/liveness" >/dev/null 2>&1 && break; sleep 0.1; done
+wrk -t1 -c32 -d5s -H "Connection: close" "http://127.0.0.1:$PORT/" >/dev/null
+before=$(curl -s "http://127.0.0.1:$HTTP/actuator/prometheus" | awk '/^portcullis_connections_total/{s+=$2} END{printf "%d", s}')
+jcmd "$gw" JFR.start name=alloc settings=profile filename="$PWD/$WORK/alloc.jfr" >/dev/null
+wrk -t1 -c32 -d"${SECONDS_LOAD}s" -H "Connection: close" "http://127.0.0.1:$PORT/" >"$WORK/wrk.txt"
+jcmd "$gw" JFR.stop name=alloc >/dev/null
+after=$(curl -s "http://127.0.0.1:$HTTP/actuator/prometheus" | awk '/^portcullis_connections_total/{s+=$2} END{printf "%d", s}')
+transport=$(grep -o 'Transport: [a-z_]*' "$WORK/gateway.log" | head -1 | cut -d' ' -f2)
+jfr print --json --events jdk.ObjectAllocationSample "$WORK/alloc.jfr" >"$WORK/alloc.json"
+
+python3 - "$WORK/alloc.json" "$((after - before))" "$OUT" "$DATE" "$transport" "$SECONDS_LOAD" <<'PY'
+import json, sys, collections
+path, conns, out, date, transport, seconds = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5], sys.argv[6]
+events = json.load(open(path))["recording"]["events"]
+by_ours = collections.Counter()
+by_top = collections.Counter()
+by_class = collections.Counter()
+by_thread = collections.Counter()
+total = 0
+for e in events:
+    v = e["values"]
+    w = v.get("weight", 0)
+    total += w
+    frames = (v.get("stackTrace") or {}).get("frames") or []
+    def name(f):
+        m = f["method"]
+        return f'{m["type"]["name"].replace("/", ".")}.{m["name"]}'
+    if frames:
+        by_top[name(frames[0])] += w
+    ours = next((name(f) for f in frames if name(f).startswith("io.portcullis.")), "(no Portcullis frame)")
+    by_ours[ours] += w
+    by_class[v["objectClass"]["name"].replace("/", ".")] += w
+    thread = (v.get("eventThread") or {}).get("javaName") or "?"
+    by_thread[thread.rstrip("0123456789-")] += w
+per = lambda b: b / max(conns, 1)
+lines = [f"# Allocation profile of the connection path ({date})", "",
+         f"bench/alloc-profile.sh: wrk -t1 -c32 -d{seconds}s, a connection per request, through one inspecting listener",
+         f"(10,000-CIDR deny list, audit on), transport {transport}, 1 I/O thread. JFR allocation sampling (weights are",
+         f"estimates of the bytes allocated). {conns:,} connections inspected in the recording: "
+         f"{per(total):,.0f} bytes a connection in all.", "",
+         "## By the innermost Portcullis frame", "", "| frame | bytes a connection | share |", "|---|--:|--:|"]
+for k, w in by_ours.most_common(25):
+    lines.append(f"| `{k}` | {per(w):,.0f} | {100 * w / max(total, 1):.1f} % |")
+lines += ["", "## By the allocating frame (top of the stack)", "", "| frame | bytes a connection |", "|---|--:|"]
+for k, w in by_top.most_common(20):
+    lines.append(f"| `{k}` | {per(w):,.0f} |")
+lines += ["", "## By thread (numbers dropped from the names)", "", "| thread | bytes a connection |", "|---|--:|"]
+for k, w in by_thread.most_common(10):
+    lines.append(f"| {k} | {per(w):,.0f} |")
+lines += ["", "## By class", "", "| class | bytes a connection |", "|---|--:|"]
+for k, w in by_class.most_common(15):
+    lines.append(f"| `{k}` | {per(w):,.0f} |")
+open(out, "w").write("\n".join(lines) + "\n")
+print("\n".join(lines[:40]))
+PY
+echo "wrote $OUT"
