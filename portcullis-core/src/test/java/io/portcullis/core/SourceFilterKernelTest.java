@@ -76,8 +76,11 @@ class SourceFilterKernelTest {
     void blockedSourcesGetNoAnswerOthersConnectAndANewFilterReplacesTheOld(String transport) throws Exception {
         Listener listener = start(transport, new InetSocketAddress(TestClient.loopback(1), 0));
         InetSocketAddress target = listener.localAddress();
-        // Without a filter the blocked source is answered (and here accepted).
+        // Without a filter the blocked source is answered (and here accepted). Its inspection runs after the connect
+        // returns: wait for it, so that it cannot land after the clear below.
         TestClient.connect(BLOCKED, target).close();
+        org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(5))
+                .until(() -> inspected.contains(BLOCKED.getHostAddress()));
 
         SourceFilterState state = listener.filterSources(only(BLOCKED));
         assertThat(state.attached()).isTrue();
