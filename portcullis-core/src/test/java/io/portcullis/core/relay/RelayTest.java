@@ -178,7 +178,7 @@ class RelayTest {
     @MethodSource("transports")
     void slowReaderKeepsRelayBuffersBoundedAndDoesNotStall(String transport) throws Exception {
         relay.on(loops(transport)).echo().start();
-        long total = 48L << 20;
+        long total = pastKernelBuffers();
         TestClient client = relay.client(16 * 1024);
         AtomicLong written = new AtomicLong();
         CompletableFuture<Void> writer = CompletableFuture.runAsync(() -> {
@@ -243,6 +243,26 @@ class RelayTest {
         if (allocatedBefore >= 0) {
             assertThat(maxAllocated.get() - allocatedBefore).as("allocator growth").isLessThan(8L << 20);
         }
+    }
+
+    /**
+     * More bytes than every socket buffer on the echo path can hold (four hops, each a send and a receive buffer
+     * the kernel may grow to its tcp_wmem and tcp_rmem maxima; 32 MiB receive buffers are common), so that only
+     * the relay's backpressure can hold the writer back: at least 48 MiB, in whole 64 KiB chunks.
+     */
+    private static long pastKernelBuffers() {
+        long perHop = 0;
+        for (String sysctl : new String[] {"tcp_rmem", "tcp_wmem"}) {
+            try {
+                String[] fields = java.nio.file.Files.readString(java.nio.file.Path.of("/proc/sys/net/ipv4", sysctl))
+                        .trim().split("\\s+");
+                perHop += Long.parseLong(fields[fields.length - 1]);
+            } catch (IOException | RuntimeException e) {
+                perHop += 8L << 20;
+            }
+        }
+        long bytes = Math.max(48L << 20, 4 * perHop + (8L << 20));
+        return (bytes + 65535) / 65536 * 65536;
     }
 
     // ---- half-close
