@@ -12,25 +12,19 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# shellcheck source=bench/e2e/lib.sh
+source "$(dirname "$0")/e2e/lib.sh"
+
 SECONDS_LOAD=${SECONDS_LOAD:-20}
 TRANSPORT=${TRANSPORT:-auto}
 DATE=${DATE:-$(date -u +%Y-%m-%d)}
-JAR=gateway-app/target/portcullis.jar
-WORK=bench/results/tmp/alloc-profile
-OUT=bench/results/alloc-profile-$DATE.md
+WORK=$RESULTS/tmp/alloc-profile
+OUT=$RESULTS/alloc-profile-$DATE.md
 PORT=27930 HTTP=27931 BACK=27932
-[ -f "$JAR" ] || mvn -q -B -DskipTests package
-for tool in wrk nginx jfr; do command -v $tool >/dev/null || { echo "$tool is needed" >&2; exit 1; }; done
-rm -rf "$WORK" && mkdir -p "$WORK/nginx/tmp"
-
-cat > "$WORK/nginx/nginx.conf" <<NGX
-worker_processes 1; daemon off; pid $PWD/$WORK/nginx/nginx.pid; error_log $PWD/$WORK/nginx/error.log warn;
-events { worker_connections 4096; }
-http { access_log off;
-  client_body_temp_path $PWD/$WORK/nginx/tmp/b; proxy_temp_path $PWD/$WORK/nginx/tmp/p;
-  fastcgi_temp_path $PWD/$WORK/nginx/tmp/f; uwsgi_temp_path $PWD/$WORK/nginx/tmp/u; scgi_temp_path $PWD/$WORK/nginx/tmp/s;
-  server { listen 127.0.0.1:$BACK backlog=4096; location / { default_type text/plain; return 200 'portcullis-alloc-bench'; } } }
-NGX
+ensure_jar
+for tool in wrk nginx jfr; do command -v $tool >/dev/null || die "$tool is needed"; done
+rm -rf "$WORK" && mkdir -p "$WORK"
+start_backend "$WORK/nginx" "$BACK"
 python3 - "$WORK/deny.txt" <<'PY'
 import sys
 with open(sys.argv[1], "w") as f:
@@ -51,36 +45,16 @@ listeners:
         action: accept
     default: reject
 YAML
-cat > "$WORK/logback.xml" <<XML
-<configuration>
-  <appender name="AUDIT" class="ch.qos.logback.core.FileAppender">
-    <file>$PWD/$WORK/audit.log</file>
-    <encoder><pattern>%msg%n</pattern></encoder>
-  </appender>
-  <appender name="CONSOLE" class="ch.qos.logback.core.ConsoleAppender">
-    <encoder><pattern>%d %-5level %logger{36} - %msg%n</pattern></encoder>
-  </appender>
-  <logger name="io.portcullis.audit" level="INFO" additivity="false"><appender-ref ref="AUDIT"/></logger>
-  <root level="INFO"><appender-ref ref="CONSOLE"/></root>
-</configuration>
-XML
-
-nginx -p "$PWD/$WORK/nginx" -c "$PWD/$WORK/nginx/nginx.conf" -e "$PWD/$WORK/nginx/error.log" &
-NGINX=$!
-gw=""
-cleanup() { [ -n "$gw" ] && kill "$gw" 2>/dev/null; kill "$NGINX" 2>/dev/null; wait 2>/dev/null || true; }
-trap cleanup EXIT
-
-java -Dlogging.config="$WORK/logback.xml" -jar "$JAR" --server.port=$HTTP --portcullis.worker-threads=1 \
+start_bg "portcullis ($TRANSPORT)" "$WORK/gateway.log" java -Dlogging.config="$E2E_DIR/logback-audit.xml" \
+  -Daudit.file="$WORK/audit.log" -jar "$JAR" --server.port=$HTTP --portcullis.worker-threads=1 \
   --portcullis.transport="$TRANSPORT" --portcullis.rules="file:$WORK/rules.yaml" \
   --portcullis.listeners[0].name=bench --portcullis.listeners[0].bind=127.0.0.1:$PORT \
-  --portcullis.listeners[0].backends[0]=127.0.0.1:$BACK --portcullis.listeners[0].health-check.enabled=false \
-  >"$WORK/gateway.log" 2>&1 &
-gw=$!
+  --portcullis.listeners[0].backends[0]=127.0.0.1:$BACK --portcullis.listeners[0].health-check.enabled=false
+gw=$LAST_PID
 for _ in $(seq 1 300); do curl -fs "http://127.0.0.1:$HTTP/actuator/health/liveness" >/dev/null 2>&1 && break; sleep 0.1; done
 wrk -t1 -c32 -d5s -H "Connection: close" "http://127.0.0.1:$PORT/" >/dev/null
 before=$(curl -s "http://127.0.0.1:$HTTP/actuator/prometheus" | awk '/^portcullis_connections_total/{s+=$2} END{printf "%d", s}')
-jcmd "$gw" JFR.start name=alloc settings=profile filename="$PWD/$WORK/alloc.jfr" >/dev/null
+jcmd "$gw" JFR.start name=alloc settings=profile filename="$WORK/alloc.jfr" >/dev/null
 wrk -t1 -c32 -d"${SECONDS_LOAD}s" -H "Connection: close" "http://127.0.0.1:$PORT/" >"$WORK/wrk.txt"
 jcmd "$gw" JFR.stop name=alloc >/dev/null
 after=$(curl -s "http://127.0.0.1:$HTTP/actuator/prometheus" | awk '/^portcullis_connections_total/{s+=$2} END{printf "%d", s}')

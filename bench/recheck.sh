@@ -9,42 +9,32 @@
 #                                     to the hard one. Where the hard limit is 20,000 (this machine kind) 8,000 is
 #                                     about the most.
 #
-# nginx answers wrk on 127.0.0.1:27912 behind the gateway's listener 127.0.0.1:27910 (admin/metrics :27911).
+# nginx (bench/e2e/lib.sh's backend) answers wrk on 127.0.0.1:27912 behind the gateway's listener 127.0.0.1:27910 (admin/metrics :27911).
 # Loopback only. Writes bench/results/recheck-<date>.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 LIVE=${LIVE:-8000}
+# The nginx backend (bench/e2e/lib.sh) takes 10,000 connections a worker: enough workers for every live relay.
+BACKEND_WORKERS=${BACKEND_WORKERS:-$(( LIVE / 9000 + 1 ))}
+# shellcheck source=bench/e2e/lib.sh
+source "$(dirname "$0")/e2e/lib.sh"
 ROUNDS=${ROUNDS:-2}
 RUN=${RUN:-12}
 DATE=${DATE:-$(date -u +%Y-%m-%d)}
-JAR=gateway-app/target/portcullis.jar
-WORK=bench/results/tmp/recheck
-OUT=bench/results/recheck-$DATE.md
+WORK=$RESULTS/tmp/recheck
+OUT=$RESULTS/recheck-$DATE.md
 PORT=27910 HTTP=27911 BACK=27912
 ulimit -n "$(ulimit -Hn)"
-[ -f "$JAR" ] || mvn -q -B -DskipTests package
-command -v wrk >/dev/null && command -v nginx >/dev/null || { echo "wrk and nginx are needed" >&2; exit 1; }
-rm -rf "$WORK" && mkdir -p "$WORK/nginx/tmp"
-
-cat > "$WORK/nginx/nginx.conf" <<NGX
-worker_processes 1; daemon off; pid $PWD/$WORK/nginx/nginx.pid; error_log $PWD/$WORK/nginx/error.log warn;
-worker_rlimit_nofile 200000; events { worker_connections 150000; }
-http { access_log off; keepalive_requests 100000000; keepalive_timeout 300s;
-  client_body_temp_path $PWD/$WORK/nginx/tmp/b; proxy_temp_path $PWD/$WORK/nginx/tmp/p;
-  fastcgi_temp_path $PWD/$WORK/nginx/tmp/f; uwsgi_temp_path $PWD/$WORK/nginx/tmp/u; scgi_temp_path $PWD/$WORK/nginx/tmp/s;
-  server { listen 127.0.0.1:$BACK; location / { default_type text/plain; return 200 'portcullis-recheck-bench'; } } }
-NGX
-nginx -p "$PWD/$WORK/nginx" -c "$PWD/$WORK/nginx/nginx.conf" -e "$PWD/$WORK/nginx/error.log" &
-NGINX=$!
-gw=""
-cleanup() { [ -n "$gw" ] && kill "$gw" 2>/dev/null; kill "$NGINX" 2>/dev/null; wait 2>/dev/null || true; }
-trap cleanup EXIT
+ensure_jar
+command -v wrk >/dev/null || die "wrk is needed"
+rm -rf "$WORK" && mkdir -p "$WORK"
+start_backend "$WORK/nginx" "$BACK"
 
 cat > "$WORK/app.yml" <<YAML
 server: { port: $HTTP, address: 127.0.0.1 }
 portcullis:
-  rules: file:$PWD/$WORK/rules.yaml
+  rules: file:$WORK/rules.yaml
   listeners:
     - name: bench
       bind: 127.0.0.1:$PORT
@@ -66,8 +56,9 @@ declare -a ROWS
 for round in $(seq 1 "$ROUNDS"); do
   for mode in none reload; do
     rules
-    java -Xms1g -Xmx1g -jar "$JAR" --spring.config.additional-location="file:$WORK/app.yml" >"$WORK/gateway-$mode-$round.log" 2>&1 &
-    gw=$!
+    start_bg "portcullis (round $round, $mode)" "$WORK/gateway-$mode-$round.log" \
+      java -Xms1g -Xmx1g -jar "$JAR" --spring.config.additional-location="file:$WORK/app.yml"
+    gw=$LAST_PID
     for _ in $(seq 1 300); do curl -fs "http://127.0.0.1:$HTTP/actuator/health/liveness" >/dev/null 2>&1 && break; sleep 0.1; done
     coproc HOLD { python3 bench/e2e/hold_connections.py 127.0.0.1 "$PORT" "$LIVE" 127.0.3 $(( RUN + 30 )); }
     read -r _ _ <&"${HOLD[0]}"
@@ -100,7 +91,7 @@ PY
     fi
     ROWS+=("| $round | $mode | $held | $reset | $rps | $p50 | $p99 | $max | $took |")
     echo "round $round $mode: held $held, reset $reset, $rps req/s, p50 $p50, p99 $p99, max $max ${took}"
-    kill "$gw"; wait "$gw" 2>/dev/null || true; gw=""
+    stop_pids "$gw"; forget_pid "$gw"
   done
 done
 

@@ -79,7 +79,7 @@ public final class Gateway implements AutoCloseable, Completer {
     /**
      * @param decisions   the decision services: they complete pended inspections through this gateway and are
      *                    told when a pended client leaves (each listener's abort handler)
-     * @param enforcement early reject and recheck of the listeners that ask for them; null: none
+     * @param enforcement early reject and recheck; every listener with rules is given to it; null: none
      */
     public Gateway(GatewaySettings settings, EventLoops loops, InspectHandler inspectHandler, GatewayMeters meters,
                    DecisionServices decisions, LiveEnforcement enforcement) {

@@ -106,8 +106,9 @@ public final class LiveEnforcement {
     }
 
     /**
-     * {@code next} is in force: new filters where they differ, and a recheck of the live relays of each listener
-     * that asks for one (asynchronous: this returns once every event loop has its first batch).
+     * {@code next} is in force: each early-reject filter compiled from it and swapped in (logged when it changed),
+     * and a recheck of the live relays of each listener that asks for one (asynchronous: this returns once every
+     * event loop has its first batch).
      */
     public synchronized void policyReplaced(Policy next) {
         for (Entry entry : entries.values()) {
