@@ -11,12 +11,13 @@ import io.netty.buffer.ByteBufAllocatorMetricProvider;
 import io.portcullis.core.EventLoops;
 import io.portcullis.core.Transport;
 import io.portcullis.gateway.Gateway;
+import io.portcullis.gateway.cluster.ClusterStore;
 import io.portcullis.gateway.decision.DecisionServiceSettings;
 import io.portcullis.gateway.decision.DecisionServices;
 import io.portcullis.gateway.decision.ResilienceRegistries;
 import io.portcullis.gateway.metrics.GatewayMeters;
-import io.portcullis.gateway.policy.PolicyInspectHandler;
 import io.portcullis.gateway.policy.LiveEnforcement;
+import io.portcullis.gateway.policy.PolicyInspectHandler;
 import io.portcullis.gateway.policy.PolicyReloader;
 import io.portcullis.policy.Policy;
 import io.portcullis.policy.PolicyEngine;
@@ -28,6 +29,7 @@ import java.util.List;
 import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnExpression;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
 import org.springframework.context.SmartLifecycle;
 import org.springframework.context.annotation.Bean;
@@ -93,6 +95,37 @@ public class GatewayConfiguration {
                 .map(e -> e.getValue().toSettings(e.getKey())).toList();
         return new DecisionServices(settings, loops.workers(),
                 new ResilienceRegistries(circuitBreakers, retries, bulkheads), meters);
+    }
+
+    /**
+     * The Redis the replicas share, when {@code portcullis.cluster.redis.url} is set; its meters are
+     * {@code portcullis_cluster_store_*}. Starting does not wait for Redis: it connects in the background.
+     */
+    @Bean(destroyMethod = "close")
+    @ConditionalOnExpression("!'${portcullis.cluster.redis.url:}'.isBlank()")
+    ClusterStore clusterStore(PortcullisProperties properties, MeterRegistry registry) {
+        PortcullisProperties.Cluster cluster = properties.cluster();
+        PortcullisProperties.Redis redis = cluster.redis();
+        String replica = cluster.replicaId() != null ? cluster.replicaId() : defaultReplicaId();
+        ClusterStore store = new ClusterStore(replica, redis.url(), redis.timeout(), redis.pool().connections(),
+                redis.pool().maxInFlight(), redis.leaseTtl());
+        store.bindTo(registry);
+        log.info("Cluster: replica {} shares state through Redis at {}", replica, store.shownUri());
+        return store;
+    }
+
+    /** The pod's name in Kubernetes (HOSTNAME), else the host's, with the process id: unique on one host too. */
+    static String defaultReplicaId() {
+        String host = System.getenv("HOSTNAME");
+        if (host == null || host.isBlank()) {
+            try {
+                host = java.net.InetAddress.getLocalHost().getHostName();
+            } catch (java.io.IOException e) {
+                host = "replica";
+            }
+        }
+        String id = host.replaceAll("[^A-Za-z0-9._:-]", "_") + "-" + ProcessHandle.current().pid();
+        return id.length() > 128 ? id.substring(id.length() - 128) : id;
     }
 
     @Bean

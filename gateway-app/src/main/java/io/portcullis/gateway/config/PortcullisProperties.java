@@ -40,6 +40,7 @@ import org.springframework.validation.annotation.Validated;
  * @param decisionServices remote decision services by name, as {@code decision:} in rules.yaml names them
  * @param shutdownGrace  on SIGTERM: how long relays may go on after the listeners stop accepting
  * @param audit          the audit and shadow logs' hand-off to their writer thread
+ * @param cluster        replicas sharing limits, verdicts and pending lists through Redis; off without a url
  */
 @Validated
 @ConfigurationProperties(prefix = "portcullis", ignoreUnknownFields = false)
@@ -54,7 +55,8 @@ public record PortcullisProperties(
         @DefaultValue("500ms") Duration rulesCheckInterval,
         @Valid @DefaultValue Map<String, DecisionServiceProperties> decisionServices,
         @DefaultValue("20s") Duration shutdownGrace,
-        @Valid @DefaultValue Audit audit) {
+        @Valid @DefaultValue Audit audit,
+        @Valid @DefaultValue Cluster cluster) {
 
     @AssertTrue(message = "shutdown-grace must be between 0 and 10m")
     public boolean isShutdownGraceValid() {
@@ -386,5 +388,81 @@ public record PortcullisProperties(
     public record Demo(
             @DefaultValue("127.0.0.1:7000") HostAndPort bind,
             @DefaultValue("127.0.0.1:7001") HostAndPort echoBind) {
+    }
+
+    /**
+     * Several replicas sharing state through one Redis: cluster-scope limiters, a shared verdict cache, one pending
+     * list for the admin API. Off (every replica on its own) while {@code redis.url} is not set.
+     *
+     * @param redis     the Redis every replica uses
+     * @param replicaId this replica's name among the others (admin API, pending lists); default: the host name and
+     *                  process id
+     */
+    public record Cluster(
+            @Valid @DefaultValue Redis redis,
+            @Pattern(regexp = "[A-Za-z0-9._:-]{1,128}", message = "must be 1 to 128 letters, digits, '.', '_', ':' or '-'")
+            String replicaId) {
+
+        /** Whether replicas share state: a Redis url is set. */
+        public boolean enabled() {
+            return redis.url() != null && !redis.url().isBlank();
+        }
+    }
+
+    /**
+     * The Redis of a cluster (Lettuce). TLS with {@code rediss://}, a password with {@code redis://:PASSWORD@host},
+     * Sentinel with {@code redis-sentinel://}; write a secret as {@code ${REDIS_PASSWORD}} to take it from the
+     * environment.
+     *
+     * @param url      where Redis is; empty: no cluster
+     * @param timeout  a command not answered within this fails, and the limiter's {@code on-store-failure} decides
+     * @param pool     connections and commands in flight
+     * @param leaseTtl a {@code concurrency-limit} lease not renewed for this long is gone (a replica that died
+     *                 without releasing its leases); renewed every third of it while the connection lives
+     */
+    public record Redis(
+            String url,
+            @DefaultValue("100ms") Duration timeout,
+            @Valid @DefaultValue RedisPool pool,
+            @DefaultValue("15s") Duration leaseTtl) {
+
+        @AssertTrue(message = "url must be a redis://, rediss:// or redis-sentinel:// address")
+        public boolean isUrlValid() {
+            if (url == null || url.isBlank()) {
+                return true;
+            }
+            try {
+                io.lettuce.core.RedisURI.create(url);
+                return url.startsWith("redis://") || url.startsWith("rediss://") || url.startsWith("redis-sentinel://");
+            } catch (RuntimeException e) {
+                return false;
+            }
+        }
+
+        @AssertTrue(message = "timeout must be between 1ms and 10s")
+        public boolean isTimeoutValid() {
+            return timeout.toMillis() >= 1 && timeout.compareTo(Duration.ofSeconds(10)) <= 0;
+        }
+
+        @AssertTrue(message = "lease-ttl must be between 1s and 10m")
+        public boolean isLeaseTtlValid() {
+            return leaseTtl.compareTo(Duration.ofSeconds(1)) >= 0 && leaseTtl.compareTo(Duration.ofMinutes(10)) <= 0;
+        }
+
+        @Override
+        public String toString() {
+            return "Redis[url=" + (url == null ? null : Secrets.withoutUserInfo(url)) + ", timeout=" + timeout
+                    + ", pool=" + pool + ", leaseTtl=" + leaseTtl + "]";
+        }
+    }
+
+    /**
+     * @param connections Redis connections, each multiplexing many commands
+     * @param maxInFlight commands sent and not yet answered, at most; past it a command fails at once (counted,
+     *                    {@code on-store-failure} decides), so a slow Redis cannot pile up memory
+     */
+    public record RedisPool(
+            @Min(1) @Max(64) @DefaultValue("2") int connections,
+            @Min(1) @Max(1_000_000) @DefaultValue("10000") int maxInFlight) {
     }
 }

@@ -61,7 +61,9 @@ class PolicySourceTest {
     private static PortcullisProperties properties(List<ListenerProperties> listeners) {
         return new PortcullisProperties(listeners.isEmpty() ? null : "file:./rules.yaml", listeners, 0, "auto",
                 new Demo(HostAndPort.parse("127.0.0.1:7000"), HostAndPort.parse("127.0.0.1:7001")), new Admin(null),
-                Duration.ofMillis(500), Map.of(), Duration.ofSeconds(20), new PortcullisProperties.Audit(65536));
+                Duration.ofMillis(500), Map.of(), Duration.ofSeconds(20), new PortcullisProperties.Audit(65536),
+                new PortcullisProperties.Cluster(new PortcullisProperties.Redis(null, Duration.ofMillis(100),
+                        new PortcullisProperties.RedisPool(2, 10_000), Duration.ofSeconds(15)), null));
     }
 
     private static ListenerProperties listener(String name, boolean inspects) {

@@ -1,0 +1,360 @@
+package io.portcullis.gateway.cluster;
+
+import io.lettuce.core.ClientOptions;
+import io.lettuce.core.RedisCommandTimeoutException;
+import io.lettuce.core.RedisFuture;
+import io.lettuce.core.RedisURI;
+import io.lettuce.core.SocketOptions;
+import io.lettuce.core.TimeoutOptions;
+import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.api.async.RedisAsyncCommands;
+import io.lettuce.core.RedisClient;
+import io.lettuce.core.codec.RedisCodec;
+import io.lettuce.core.codec.StringCodec;
+import io.lettuce.core.resource.ClientResources;
+import io.lettuce.core.resource.DefaultClientResources;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.function.Function;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The Redis that the replicas of one gateway share ({@code portcullis.cluster.redis}): connections that come up by
+ * themselves, every command bounded in time ({@code timeout}) and in number ({@code pool.max-in-flight}), so a slow or
+ * absent Redis costs a fast, typed failure ({@link StoreUnavailableException}) and never a wait.
+ *
+ * <p>Lettuce reconnects a connection it once had; a Redis that is down when the gateway starts is retried here in
+ * the background (each second, then every five), and while a connection is down its commands fail at once instead
+ * of queueing ({@code REJECT_COMMANDS}). Callbacks run on Lettuce's own threads, never on a listener's event loop.
+ * Thread-safe.
+ */
+public final class ClusterStore implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(ClusterStore.class);
+
+    /** Why a command was not answered; the tag of {@code portcullis_cluster_store_failures_total}. */
+    public enum Failure {
+        /** Not answered within {@code timeout}. */
+        TIMEOUT,
+        /** No connection to Redis now. */
+        UNAVAILABLE,
+        /** {@code max-in-flight} commands already waited. */
+        OVERLOADED,
+        /** Redis answered with an error, or the answer could not be read. */
+        ERROR;
+
+        public String tag() {
+            return name().toLowerCase(java.util.Locale.ROOT);
+        }
+    }
+
+    private final String replicaId;
+    private final RedisURI uri;
+    private final String shownUri;
+    private final Duration timeout;
+    private final Duration leaseTtl;
+    private final int maxInFlight;
+    private final ClientResources resources;
+    private final RedisClient client;
+    private final AtomicInteger inFlight = new AtomicInteger();
+    private final LongAdder[] failures = new LongAdder[Failure.values().length];
+    private final List<Connection<?, ?>> connections = new ArrayList<>();
+    private final AtomicInteger next = new AtomicInteger();
+    private final Connection<String, String>[] commands;
+    private final AtomicBoolean closed = new AtomicBoolean();
+
+    /**
+     * Starts connecting; returns at once, whether Redis is there or not.
+     *
+     * @param replicaId   this replica's name among the others
+     * @param url         the Redis URL ({@code redis://}, {@code rediss://}, {@code redis-sentinel://})
+     * @param timeout     per command
+     * @param connections string connections for commands (each multiplexes)
+     * @param maxInFlight commands unanswered at most
+     * @param leaseTtl    how long a concurrency lease lives without renewal
+     */
+    @SuppressWarnings("unchecked")
+    public ClusterStore(String replicaId, String url, Duration timeout, int connections, int maxInFlight,
+                        Duration leaseTtl) {
+        this.replicaId = Objects.requireNonNull(replicaId, "replicaId");
+        this.uri = RedisURI.create(url);
+        this.uri.setTimeout(timeout);
+        this.shownUri = uri.getHost() == null ? "sentinel " + uri.getSentinelMasterId() : uri.getHost() + ":" + uri.getPort();
+        this.timeout = timeout;
+        this.leaseTtl = leaseTtl;
+        this.maxInFlight = maxInFlight;
+        for (int i = 0; i < failures.length; i++) {
+            failures[i] = new LongAdder();
+        }
+        // Two threads: Redis traffic is small next to the relays, and must not take the cores they run on.
+        this.resources = DefaultClientResources.builder().ioThreadPoolSize(2).computationThreadPoolSize(2).build();
+        this.client = RedisClient.create(resources);
+        client.setOptions(ClientOptions.builder()
+                .autoReconnect(true)
+                .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
+                .timeoutOptions(TimeoutOptions.enabled(timeout))
+                .socketOptions(SocketOptions.builder().connectTimeout(connectTimeout(timeout)).keepAlive(true).build())
+                .build());
+        this.commands = new Connection[connections];
+        for (int i = 0; i < connections; i++) {
+            commands[i] = connect(StringCodec.UTF8);
+        }
+    }
+
+    private static Duration connectTimeout(Duration timeout) {
+        Duration min = Duration.ofSeconds(1);
+        return timeout.compareTo(min) > 0 ? timeout : min;
+    }
+
+    /** This replica's name among the others. */
+    public String replicaId() {
+        return replicaId;
+    }
+
+    /** Per command. */
+    public Duration timeout() {
+        return timeout;
+    }
+
+    /** How long a concurrency lease lives without renewal. */
+    public Duration leaseTtl() {
+        return leaseTtl;
+    }
+
+    /** Where Redis is, without credentials: for logs and the admin API. */
+    public String shownUri() {
+        return shownUri;
+    }
+
+    /** Whether the command connections are up now. */
+    public boolean connected() {
+        for (Connection<String, String> c : commands) {
+            if (!c.connected()) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** Commands sent and not answered now. */
+    public int inFlight() {
+        return inFlight.get();
+    }
+
+    /** Commands failed for {@code why} since the start. */
+    public long failures(Failure why) {
+        return failures[why.ordinal()].sum();
+    }
+
+    /**
+     * Runs one command (or a script) on a string connection. The future fails with {@link StoreUnavailableException}
+     * when there is no connection, {@code max-in-flight} is reached, Redis does not answer within {@code timeout} or
+     * answers with an error. Completes on a Lettuce thread.
+     */
+    public <T> CompletableFuture<T> call(Function<RedisAsyncCommands<String, String>, RedisFuture<T>> command) {
+        Connection<String, String> connection = commands[Math.floorMod(next.getAndIncrement(), commands.length)];
+        return connection.call(command);
+    }
+
+    /**
+     * A connection with its own codec (Bucket4j's buckets are byte arrays), connected in the background like the
+     * others; its commands count against the same {@code max-in-flight}.
+     */
+    public synchronized <K, V> Connection<K, V> connect(RedisCodec<K, V> codec) {
+        Connection<K, V> connection = new Connection<>(() -> client.connectAsync(codec, uri));
+        connections.add(connection);
+        connection.start();
+        return connection;
+    }
+
+    /**
+     * Runs {@code call} under the in-flight bound and maps its failure to {@link StoreUnavailableException};
+     * for commands sent through another client API (Bucket4j's proxy manager) on a {@link Connection} of this store.
+     */
+    public <T> CompletableFuture<T> bounded(Supplier<? extends CompletionStage<T>> call) {
+        if (closed.get()) {
+            return failed(Failure.UNAVAILABLE, "the gateway is stopping");
+        }
+        if (inFlight.incrementAndGet() > maxInFlight) {
+            inFlight.decrementAndGet();
+            return failed(Failure.OVERLOADED, maxInFlight + " Redis commands in flight (pool.max-in-flight)");
+        }
+        CompletionStage<T> stage;
+        try {
+            stage = call.get();
+        } catch (RuntimeException e) {
+            inFlight.decrementAndGet();
+            return failed(classify(e), describe(e));
+        }
+        CompletableFuture<T> result = new CompletableFuture<>();
+        stage.whenComplete((value, error) -> {
+            inFlight.decrementAndGet();
+            if (error == null) {
+                result.complete(value);
+            } else {
+                Throwable cause = unwrap(error);
+                if (cause instanceof StoreUnavailableException unavailable) {
+                    result.completeExceptionally(unavailable);
+                } else {
+                    Failure why = classify(cause);
+                    failures[why.ordinal()].increment();
+                    result.completeExceptionally(new StoreUnavailableException(why, describe(cause)));
+                }
+            }
+        });
+        return result;
+    }
+
+    private <T> CompletableFuture<T> failed(Failure why, String message) {
+        failures[why.ordinal()].increment();
+        return CompletableFuture.failedFuture(new StoreUnavailableException(why, message));
+    }
+
+    private static Throwable unwrap(Throwable error) {
+        Throwable cause = error;
+        while (cause instanceof CompletionException && cause.getCause() != null) {
+            cause = cause.getCause();
+        }
+        return cause;
+    }
+
+    private static Failure classify(Throwable cause) {
+        if (cause instanceof RedisCommandTimeoutException || cause instanceof java.util.concurrent.TimeoutException) {
+            return Failure.TIMEOUT;
+        }
+        if (cause instanceof io.lettuce.core.RedisConnectionException
+                || cause instanceof io.lettuce.core.RedisException && String.valueOf(cause.getMessage())
+                .contains("not connected")) {
+            return Failure.UNAVAILABLE;
+        }
+        return Failure.ERROR;
+    }
+
+    private static String describe(Throwable cause) {
+        String message = cause.getMessage();
+        return cause.getClass().getSimpleName() + (message == null ? "" : ": " + message);
+    }
+
+    /** Meters of the store: {@code portcullis_cluster_store_up}, {@code _in_flight}, {@code _failures_total{reason}}. */
+    public void bindTo(MeterRegistry registry) {
+        Gauge.builder("portcullis.cluster.store.up", this, s -> s.connected() ? 1 : 0)
+                .description("1 while this replica's connections to the cluster's Redis are up")
+                .register(registry);
+        Gauge.builder("portcullis.cluster.store.in.flight", inFlight, AtomicInteger::get)
+                .description("Redis commands sent and not answered yet").register(registry);
+        for (Failure why : Failure.values()) {
+            io.micrometer.core.instrument.FunctionCounter.builder("portcullis.cluster.store.failures",
+                            failures[why.ordinal()], LongAdder::sum)
+                    .description("Redis commands that failed: timeout, unavailable, overloaded (max-in-flight), error")
+                    .tag("reason", why.tag()).register(registry);
+        }
+    }
+
+    @Override
+    public void close() {
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
+        synchronized (this) {
+            for (Connection<?, ?> c : connections) {
+                c.close();
+            }
+        }
+        client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+        resources.shutdown(0, 2, TimeUnit.SECONDS);
+    }
+
+    /**
+     * One connection of the store: connected in the background until it is up (Lettuce then keeps it up), its
+     * commands under the store's bounds.
+     */
+    public final class Connection<K, V> {
+
+        private final Supplier<CompletionStage<StatefulRedisConnection<K, V>>> connector;
+        private volatile StatefulRedisConnection<K, V> connection;
+        private volatile boolean toldDown;
+        private int attempts;
+
+        private Connection(Supplier<CompletionStage<StatefulRedisConnection<K, V>>> connector) {
+            this.connector = connector;
+        }
+
+        private void start() {
+            if (closed.get()) {
+                return;
+            }
+            CompletionStage<StatefulRedisConnection<K, V>> attempt;
+            try {
+                attempt = connector.get();
+            } catch (RuntimeException e) {
+                retry(e);
+                return;
+            }
+            attempt.whenComplete((c, error) -> {
+                if (error != null) {
+                    retry(error);
+                } else if (closed.get()) {
+                    c.closeAsync();
+                } else {
+                    connection = c;
+                    if (toldDown) {
+                        log.info("Redis at {} reachable: cluster state is shared again", shownUri);
+                    }
+                }
+            });
+        }
+
+        private void retry(Throwable error) {
+            if (!toldDown) {
+                toldDown = true;
+                log.warn("Redis at {} not reachable ({}): cluster-scope limiters follow their on-store-failure until"
+                        + " it is; retrying in the background", shownUri, describe(unwrap(error)));
+            }
+            long delay = attempts++ < 5 ? 1 : 5;
+            if (!closed.get()) {
+                resources.eventExecutorGroup().schedule(this::start, delay, TimeUnit.SECONDS);
+            }
+        }
+
+        /** Whether the connection is up now. */
+        public boolean connected() {
+            StatefulRedisConnection<K, V> c = connection;
+            return c != null && c.isOpen();
+        }
+
+        /** The connection once it was made (Lettuce reconnects it); null before. */
+        public StatefulRedisConnection<K, V> connectionOrNull() {
+            return connection;
+        }
+
+        /** One command on this connection, under the store's bounds (see {@link ClusterStore#call}). */
+        public <T> CompletableFuture<T> call(Function<RedisAsyncCommands<K, V>, RedisFuture<T>> command) {
+            StatefulRedisConnection<K, V> c = connection;
+            if (c == null || !c.isOpen()) {
+                return failed(Failure.UNAVAILABLE, "no connection to Redis at " + shownUri);
+            }
+            return bounded(() -> command.apply(c.async()));
+        }
+
+        private void close() {
+            StatefulRedisConnection<K, V> c = connection;
+            if (c != null) {
+                c.closeAsync();
+            }
+        }
+    }
+}
