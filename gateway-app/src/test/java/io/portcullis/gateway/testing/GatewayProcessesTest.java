@@ -1,6 +1,7 @@
 package io.portcullis.gateway.testing;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.portcullis.core.EventLoops;
 import io.portcullis.core.demo.EchoServer;
@@ -10,7 +11,9 @@ import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -19,7 +22,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * Three replicas as real processes against one real Redis: each shares state through it under its own replica id;
  * Redis going away is seen by every replica within seconds and stops no relay of a listener without cluster-scope
  * rules (the relay never waits for Redis); Redis coming back is seen again; a replica that crashes disturbs neither
- * the others nor a relay they hold. One test: the replicas' start is most of its time.
+ * the others nor a relay they hold; one stopped with SIGTERM exits with 0. One test: the replicas' start is most of its
+ * time.
  */
 @ExtendWith(GatewayProcesses.LogsOnFailure.class)
 class GatewayProcessesTest {
@@ -28,6 +32,7 @@ class GatewayProcessesTest {
 
     @Test
     void replicasShareRedisAndRelayWithoutIt() throws Exception {
+        List<Long> pids = new ArrayList<>();
         try (EventLoops loops = EventLoops.create(1);
              EchoServer echo = new EchoServer(loops, new InetSocketAddress("127.0.0.1", 0)).start();
              RedisServer redis = RedisServer.start();
@@ -39,9 +44,11 @@ class GatewayProcessesTest {
             StringBuilder times = new StringBuilder("GatewayProcessesTest: 3 replicas ready in "
                     + gateways.startTime().toMillis() + " ms (");
             gateways.forEach(p -> times.append(p.replicaId()).append(' ').append(p.readyAfter().toMillis())
-                    .append(" ms; "));
+                    .append(" ms, ").append(p.logLines("Started PortcullisApplication").get(0).replaceAll(".*: ", ""))
+                    .append("; "));
             System.out.println(times.append(')'));
 
+            gateways.forEach(p -> pids.add(p.pid()));
             Set<String> ids = new HashSet<>();
             for (GatewayProcess p : gateways) {
                 p.awaitScrape(STORE_UP + " 1", Duration.ofSeconds(10), s -> up(s) == 1);
@@ -84,8 +91,28 @@ class GatewayProcessesTest {
                 }
                 assertEchoes(held, "after a replica crashed");
             }
+
+            GatewayProcess stopped = gateways.get(1);
+            assertThat(stopped.stop(Duration.ofSeconds(20))).as("%s's exit status after SIGTERM", stopped).isZero();
+            assertThat(gateways.get(0).ready()).isTrue();
+            assertRelays(gateways.get(0));
             gateways.assertNoLeaks();
         }
+        assertThat(pids).as("no replica outlives close()")
+                .noneMatch(pid -> ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false));
+    }
+
+    @Test
+    void aReplicaThatCannotStartFailsTheStartWithItsLog() {
+        long started = System.nanoTime();
+        assertThatThrownBy(() -> GatewayProcesses.builder()
+                .listener("plain", "127.0.0.1:9", "conditional-accept: false", "balance: fastest")
+                .start().close())
+                .isInstanceOf(AssertionError.class)
+                .hasMessageContaining("gateway replica-0")
+                .hasMessageContaining("before it was ready")
+                .hasMessageContaining("balance: found 'fastest'");
+        System.out.println("GatewayProcessesTest: a failed start reported in " + millisSince(started) + " ms");
     }
 
     private static double up(Scrape s) {
