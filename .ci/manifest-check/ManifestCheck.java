@@ -11,8 +11,11 @@
  * valid IANA service names, volumes and mounts, HPA target), and with --chart-policy the chart's
  * security and operational promises (non-root, read-only root, no privilege escalation, capabilities
  * dropped, seccomp RuntimeDefault, emptyDir /tmp, rules mounted without subPath, probes, memory limit,
- * admin token from a Secret, checksum on application.yml only, no fixed -Xmx, the admin API on a port of
- * its own that only an admin Service exposes, and on the pod's loopback without one).
+ * admin token and Redis credentials from a Secret, checksum on application.yml only, no fixed -Xmx, the admin API
+ * on a port of its own that only an admin Service exposes, and on the pod's loopback without one, every ${VAR}
+ * of application.yml set in the container, the cluster's replica id from the pod's name). References also cover
+ * HPA metrics (Pods metrics as AverageValue, a resource request for a Utilization target) and a PDB whose
+ * minAvailable would let no pod of the Deployment's fewest go.
  *
  * Usage: java -cp "$(cat classpath.txt)" ManifestCheck.java [--chart-policy] [--self-test] FILE...
  * The class path comes from .ci/manifest-check/pom.xml (mvn dependency:build-classpath). Run by
@@ -511,6 +514,69 @@ public final class ManifestCheck {
             }
             deployments.stream().filter(d -> d.getMetadata().getName().equals(ref.getName()) && d.getSpec().getReplicas() != null)
                     .forEach(d -> errors.add("Deployment/" + d.getMetadata().getName() + " sets replicas although an HPA scales it"));
+            errors.addAll(hpaMetrics(hpa, deployments.stream().filter(d -> d.getMetadata().getName().equals(ref.getName())).toList()));
+        }
+        // A PDB that lets no pod go when the Deployment runs its fewest pods: node drains wait for ever.
+        for (PodDisruptionBudget pdb : ofKind(objects, PodDisruptionBudget.class)) {
+            IntOrString min = pdb.getSpec().getMinAvailable();
+            if (min == null || min.getIntVal() == null) {
+                continue;
+            }
+            for (Deployment d : deployments) {
+                if (!selects(pdb.getSpec().getSelector().getMatchLabels(), podLabels(d))) {
+                    continue;
+                }
+                Integer fewest = ofKind(objects, HorizontalPodAutoscaler.class).stream()
+                        .filter(h -> d.getMetadata().getName().equals(h.getSpec().getScaleTargetRef().getName()))
+                        .map(h -> Optional.ofNullable(h.getSpec().getMinReplicas()).orElse(1)).findFirst()
+                        .orElse(Optional.ofNullable(d.getSpec().getReplicas()).orElse(1));
+                if (min.getIntVal() >= fewest) {
+                    errors.add("PodDisruptionBudget/" + pdb.getMetadata().getName() + ": minAvailable " + min.getIntVal()
+                            + " is not below the " + fewest + " pod(s) Deployment/" + d.getMetadata().getName()
+                            + " may run: no pod could be evicted (node drains would wait for ever)");
+                }
+            }
+        }
+        return errors;
+    }
+
+    /**
+     * What the API server or the HPA controller would refuse or could not compute: a Pods metric is an AverageValue
+     * with a name, a Utilization target needs a request of that resource in every container of the target.
+     */
+    static List<String> hpaMetrics(HorizontalPodAutoscaler hpa, List<Deployment> targets) {
+        List<String> errors = new ArrayList<>();
+        String at = "HorizontalPodAutoscaler/" + hpa.getMetadata().getName() + ": ";
+        var spec = hpa.getSpec();
+        if (spec.getMinReplicas() != null && spec.getMaxReplicas() != null && spec.getMinReplicas() > spec.getMaxReplicas()) {
+            errors.add(at + "minReplicas " + spec.getMinReplicas() + " above maxReplicas " + spec.getMaxReplicas());
+        }
+        for (var m : Optional.ofNullable(spec.getMetrics()).orElse(List.of())) {
+            if ("Pods".equals(m.getType())) {
+                if (m.getPods() == null || m.getPods().getMetric() == null || m.getPods().getMetric().getName() == null
+                        || m.getPods().getMetric().getName().isBlank()) {
+                    errors.add(at + "a Pods metric without a name");
+                } else if (m.getPods().getTarget() == null || !"AverageValue".equals(m.getPods().getTarget().getType())
+                        || m.getPods().getTarget().getAverageValue() == null) {
+                    errors.add(at + "Pods metric " + m.getPods().getMetric().getName() + ": target must be an AverageValue");
+                }
+            } else if ("Resource".equals(m.getType()) && m.getResource() != null && m.getResource().getTarget() != null
+                    && "Utilization".equals(m.getResource().getTarget().getType())) {
+                String resource = m.getResource().getName();
+                for (Deployment d : targets) {
+                    for (Container c : d.getSpec().getTemplate().getSpec().getContainers()) {
+                        boolean requested = c.getResources() != null && c.getResources().getRequests() != null
+                                && c.getResources().getRequests().containsKey(resource)
+                                || c.getResources() != null && c.getResources().getLimits() != null
+                                && c.getResources().getLimits().containsKey(resource); // a limit alone is the request
+                        if (!requested) {
+                            errors.add(at + "scales on " + resource + " utilization, but container " + c.getName()
+                                    + " of Deployment/" + d.getMetadata().getName() + " requests no " + resource
+                                    + " (the HPA cannot compute a utilization)");
+                        }
+                    }
+                }
+            }
         }
         return errors;
     }
@@ -589,6 +655,8 @@ public final class ManifestCheck {
             }
             if (config != null) {
                 adminApart(at, config.getData().get("application.yml"), c, objects, errors);
+                placeholders(at, config.getData().get("application.yml"), c, errors);
+                cluster(at, config.getData().get("application.yml"), c, errors);
             }
             probe(at + "livenessProbe", c.getLivenessProbe(), "/actuator/health/liveness", c, errors);
             probe(at + "readinessProbe", c.getReadinessProbe(), "/actuator/health/readiness", c, errors);
@@ -596,9 +664,9 @@ public final class ManifestCheck {
                 errors.add(at + "no memory limit (the heap is sized from it)");
             }
             for (EnvVar e : Optional.ofNullable(c.getEnv()).orElse(List.of())) {
-                if ("PORTCULLIS_ADMIN_TOKEN".equals(e.getName())
+                if (SECRET_ENV.contains(e.getName())
                         && (e.getValue() != null || e.getValueFrom() == null || e.getValueFrom().getSecretKeyRef() == null)) {
-                    errors.add(at + "PORTCULLIS_ADMIN_TOKEN does not come from a Secret");
+                    errors.add(at + e.getName() + " does not come from a Secret");
                 }
                 if (e.getValue() != null && e.getValue().matches("(?s).*-Xmx\\d.*")) {
                     errors.add(at + "env " + e.getName() + " fixes the heap with -Xmx; use -XX:MaxRAMPercentage");
@@ -649,6 +717,56 @@ public final class ManifestCheck {
         String address = app.path("server").path("address").asText("");
         if (!exposed && !address.equals("127.0.0.1")) {
             errors.add(at + "application.yml: server.address is '" + address + "' without an admin Service; expected 127.0.0.1");
+        }
+    }
+
+    /** Environment variables that carry secrets: never a literal value in the manifest. */
+    static final Set<String> SECRET_ENV = Set.of("PORTCULLIS_ADMIN_TOKEN", "PORTCULLIS_REDIS_URL", "PORTCULLIS_REDIS_PASSWORD");
+    /** ${NAME} without a default (a default follows a colon): Spring leaves it a literal when NAME is unset. */
+    static final Pattern PLACEHOLDER = Pattern.compile("\\$\\{([A-Za-z_][A-Za-z0-9_]*)}");
+
+    /** Every ${NAME} without a default in application.yml is an env var of the container. */
+    static void placeholders(String at, String applicationYml, Container c, List<String> errors) {
+        Set<String> env = new java.util.HashSet<>(Set.of("HOSTNAME")); // set by the container runtime
+        Optional.ofNullable(c.getEnv()).orElse(List.of()).forEach(e -> env.add(e.getName()));
+        var m = PLACEHOLDER.matcher(applicationYml);
+        while (m.find()) {
+            if (!env.contains(m.group(1))) {
+                errors.add(at + "application.yml names ${" + m.group(1) + "}, which the container does not set: it would"
+                        + " stay a literal");
+            }
+        }
+    }
+
+    /**
+     * With a cluster (portcullis.cluster.redis.url): no password in the ConfigMap (only a ${VAR} of a Secret), and the
+     * replica id is the pod's name from the downward API (unique in the Deployment, the pod an operator reaches).
+     */
+    static void cluster(String at, String applicationYml, Container c, List<String> errors) {
+        JsonNode cluster;
+        try {
+            cluster = new ObjectMapper(new YAMLFactory()).readTree(applicationYml).path("portcullis").path("cluster");
+        } catch (IOException e) {
+            return; // adminApart reported it
+        }
+        String url = cluster.path("redis").path("url").asText("");
+        if (url.isBlank()) {
+            return;
+        }
+        var userInfo = Pattern.compile("^[a-z-]+://([^@/]*)@").matcher(url);
+        if (userInfo.find() && userInfo.group(1).contains(":")
+                && !userInfo.group(1).substring(userInfo.group(1).indexOf(':') + 1).matches("\\$\\{[A-Z0-9_]+}")) {
+            errors.add(at + "application.yml: portcullis.cluster.redis.url holds a password in the ConfigMap");
+        }
+        String id = cluster.path("replica-id").asText("");
+        var named = PLACEHOLDER.matcher(id);
+        boolean podName = named.matches() && Optional.ofNullable(c.getEnv()).orElse(List.of()).stream()
+                .anyMatch(e -> e.getName().equals(named.group(1)) && e.getValueFrom() != null
+                        && e.getValueFrom().getFieldRef() != null
+                        && "metadata.name".equals(e.getValueFrom().getFieldRef().getFieldPath()));
+        if (!podName) {
+            errors.add(at + "application.yml: portcullis.cluster.replica-id is '" + id + "', expected ${VAR} of an env var"
+                    + " from the pod's metadata.name");
         }
     }
 

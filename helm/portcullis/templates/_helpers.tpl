@@ -122,6 +122,17 @@ duplicate listener names.
 {{- end }}
 {{- end }}
 {{- end }}
+{{- with include "portcullis.clusterRedisUrl" . }}
+{{- $cluster := default dict (get $portcullis "cluster") }}
+{{- $redis := default dict (get $cluster "redis") }}
+{{- $_ := set $redis "url" . }}
+{{- $_ := set $redis "timeout" $.Values.cluster.redis.timeout }}
+{{- $_ := set $redis "lease-ttl" $.Values.cluster.redis.leaseTtl }}
+{{- $_ := set $cluster "redis" $redis }}
+{{- /* The pod's name (downward API): unique in the Deployment, and the pod an operator port-forwards to. */}}
+{{- $_ := set $cluster "replica-id" "${PORTCULLIS_POD_NAME}" }}
+{{- $_ := set $portcullis "cluster" $cluster }}
+{{- end }}
 {{- $_ := set $config "portcullis" $portcullis }}
 {{- $server := default dict (get $config "server") }}
 {{- $management := default dict (get $config "management") }}
@@ -140,6 +151,51 @@ duplicate listener names.
 {{- end }}
 {{- $_ := set $config "server" $server }}
 {{- toYaml $config }}
+{{- end }}
+
+{{/*
+portcullis.cluster.redis.url as application.yml says it, "" without a cluster: cluster.redis.url as given; with
+existingSecret and passwordKey, the url with ":${PORTCULLIS_REDIS_PASSWORD}@" after the scheme (and user name);
+with existingSecret and urlKey, "${PORTCULLIS_REDIS_URL}". The env vars come from the Secret (deployment.yaml).
+Spring resolves the placeholders at start; without a default, an unset variable stays a literal that the gateway
+refuses (url) or Redis does (password), never a silent "no cluster".
+*/}}
+{{- define "portcullis.clusterRedisUrl" -}}
+{{- $r := .Values.cluster.redis }}
+{{- if and (or $r.passwordKey $r.urlKey) (not $r.existingSecret) }}
+{{- fail "cluster.redis.passwordKey and urlKey name keys of cluster.redis.existingSecret: set it too" }}
+{{- end }}
+{{- if $r.existingSecret }}
+{{- if eq (not $r.passwordKey) (not $r.urlKey) }}
+{{- fail "cluster.redis.existingSecret: set one of passwordKey (the password; url without it) and urlKey (the whole URL; no url)" }}
+{{- end }}
+{{- if $r.urlKey }}
+{{- if $r.url }}
+{{- fail "cluster.redis.url and urlKey: the URL comes from the Secret (urlKey); leave url empty, or use passwordKey" }}
+{{- end }}
+{{- print "${PORTCULLIS_REDIS_URL}" }}
+{{- else }}
+{{- if not $r.url }}
+{{- fail "cluster.redis.passwordKey: the password goes into cluster.redis.url, which is empty" }}
+{{- end }}
+{{- regexReplaceAll "^([a-z-]+://)(([^:@/]+)@)?" $r.url "${1}${3}:$${PORTCULLIS_REDIS_PASSWORD}@" }}
+{{- end }}
+{{- else if $r.url }}
+{{- if regexMatch "^[a-z-]+://[^@/]*:[^@/]*@" $r.url }}
+{{- fail "cluster.redis.url holds a password, which would land in the ConfigMap: put it in a Secret (cluster.redis.existingSecret and passwordKey)" }}
+{{- end }}
+{{- $r.url }}
+{{- end }}
+{{- end }}
+
+{{/* Whether the replicas share state through Redis (cluster.redis). */}}
+{{- define "portcullis.clusterEnabled" -}}
+{{- if include "portcullis.clusterRedisUrl" . }}true{{ end }}
+{{- end }}
+
+{{/* The replicas the Deployment may run at most: maxReplicas with autoscaling, else replicaCount. */}}
+{{- define "portcullis.maxReplicas" -}}
+{{- if .Values.autoscaling.enabled }}{{ .Values.autoscaling.maxReplicas }}{{ else }}{{ .Values.replicaCount }}{{ end }}
 {{- end }}
 
 {{/* Container port of the admin API (server.port); health and metrics are on 9901 (management.server.port). */}}
