@@ -12,6 +12,7 @@ import io.portcullis.core.EventLoops;
 import io.portcullis.core.Transport;
 import io.portcullis.gateway.Gateway;
 import io.portcullis.gateway.cluster.ClusterStore;
+import io.portcullis.gateway.cluster.RedisClusterLimits;
 import io.portcullis.gateway.decision.DecisionServiceSettings;
 import io.portcullis.gateway.decision.DecisionServices;
 import io.portcullis.gateway.decision.ResilienceRegistries;
@@ -112,6 +113,19 @@ public class GatewayConfiguration {
         store.bindTo(registry);
         log.info("Cluster: replica {} shares state through Redis at {}", replica, store.shownUri());
         return store;
+    }
+
+    /**
+     * Cluster-scope limiter state (token buckets, concurrency leases) in the store's Redis, when there is one;
+     * consumed as {@code ObjectProvider<ClusterLimits>}. Its meters are {@code portcullis_cluster_leases} and
+     * {@code portcullis_cluster_lease_renewals_total}. Closed before the store: it releases the leases still held.
+     */
+    @Bean(destroyMethod = "close")
+    @ConditionalOnExpression("!'${portcullis.cluster.redis.url:}'.isBlank()")
+    RedisClusterLimits clusterLimits(ClusterStore store, MeterRegistry registry) {
+        RedisClusterLimits limits = new RedisClusterLimits(store);
+        limits.bindTo(registry);
+        return limits;
     }
 
     /** The pod's name in Kubernetes (HOSTNAME), else the host's, with the process id: unique on one host too. */
