@@ -239,10 +239,13 @@ class RedisClusterLimitsTest {
                 .isLessThan(Duration.ofSeconds(2));
         redis.resume();
 
+        // The acquire that timed out runs now and adds a lease, taken back at once rather than a TTL later: by the
+        // time a later acquire on the same connection is answered, Redis has run both.
+        assertThat(r1.acquire(THREE, "other")).isPresent();
+        assertThat(zcard(concKey("k"))).as("the lease of the acquire that timed out taken back").isEqualTo(1);
         assertThat(r1.consume(limit, "k")).isTrue();
-        await("the lease of the acquire that timed out is taken back", () -> zcard(concKey("k")) == 1);
         assertThat(r1.acquire(THREE, "k")).isPresent();
-        assertThat(r1.limits.leasesHeld()).isEqualTo(2);
+        assertThat(r1.limits.leasesHeld()).isEqualTo(3);
         assertThat(r1.store.inFlight()).isZero();
     }
 
