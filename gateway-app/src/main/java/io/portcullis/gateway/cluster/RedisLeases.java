@@ -96,6 +96,9 @@ final class RedisLeases implements AutoCloseable {
             return lost
             """);
 
+    private static final AtomicIntegerFieldUpdater<Lease> RELEASED =
+            AtomicIntegerFieldUpdater.newUpdater(Lease.class, "released");
+
     /** A Lua script and its SHA-1, run with EVALSHA and, when Redis does not know it (yet or anymore), EVAL. */
     record Script(String text, String sha) {
         Script(String text) {
@@ -118,9 +121,6 @@ final class RedisLeases implements AutoCloseable {
     private final String ttlMillis;
     private final long renewEveryMillis;
     private final AtomicLong sequence;
-    private static final AtomicIntegerFieldUpdater<Lease> RELEASED =
-            AtomicIntegerFieldUpdater.newUpdater(Lease.class, "released");
-
     private final Set<Lease> live = ConcurrentHashMap.newKeySet();
     private final LongAdder renewed = new LongAdder();
     private final LongAdder lost = new LongAdder();
