@@ -154,13 +154,13 @@ final class LimitParser {
         return new Scope(scope, onStoreFailure);
     }
 
-    /** One of {@code choices} (spaces around it ignored); otherwise a problem suggesting the nearest choice. */
+    /** One of {@code choices}, exactly; otherwise a problem suggesting the nearest choice. */
     private static Optional<String> choice(Node node, String what, List<String> choices, Problems problems) {
         Optional<String> text = Nodes.string(node, problems);
         if (text.isEmpty()) {
             return Optional.empty();
         }
-        String written = text.get().strip();
+        String written = text.get();
         if (choices.contains(written)) {
             return Optional.of(written);
         }
