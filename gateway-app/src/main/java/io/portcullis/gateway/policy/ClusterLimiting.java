@@ -20,6 +20,7 @@ import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -123,7 +124,7 @@ final class ClusterLimiting {
         try {
             Optional<io.portcullis.policy.model.Permit> lease = Optional.empty();
             if (error == null && answer instanceof Optional<?> granted && granted.isPresent()) {
-                lease = Optional.of((io.portcullis.policy.model.Permit) granted.get());
+                lease = Optional.of(new OnceLease((io.portcullis.policy.model.Permit) granted.get()));
                 // Held from now on, so that a client that left meanwhile, or leaves now, gives it back.
                 wait.attach(lease.get());
             }
@@ -148,6 +149,27 @@ final class ClusterLimiting {
             log.debug("Resuming the evaluation of {} failed", wait, e);
             wait.release();
             complete(wait, InspectAction.REJECT, Completion.fallback(DECIDED_BY, "error: " + e));
+        }
+    }
+
+    /**
+     * A lease the store gave, released at most once: the holder, the evaluation (a later reject) and the final
+     * verdict's permit may each come to release it, so the store is told once whichever comes first.
+     */
+    private static final class OnceLease implements io.portcullis.policy.model.Permit {
+
+        private final io.portcullis.policy.model.Permit lease;
+        private final AtomicBoolean released = new AtomicBoolean();
+
+        OnceLease(io.portcullis.policy.model.Permit lease) {
+            this.lease = lease;
+        }
+
+        @Override
+        public void release() {
+            if (released.compareAndSet(false, true)) {
+                lease.release();
+            }
         }
     }
 

@@ -12,7 +12,9 @@ import java.util.function.BiConsumer;
  * of the PEND verdict that holds it: the listener releases it when the connection closes, whatever ended it, and it
  * then releases every permit attached to it — local slots taken before the step, leases the store gave, the final
  * verdict's permit. A permit attached after that (a lease granted while the client was already gone) is released at
- * once. Each attached permit is released exactly once by this holder (they are idempotent besides).
+ * once. The holder releases each attached permit once; the same slot or lease may be attached more than once (in
+ * a step's held permits and again in the final verdict's), which is harmless since each is released at most once
+ * (concurrency slots are idempotent, and {@link ClusterLimiting} wraps every lease so).
  *
  * <p>It is also the callback of the store call in flight ({@link #accept}): the answer, on the store's thread, goes
  * to {@link ClusterLimiting}, which resumes the evaluation of {@link #step()}. One call is in flight at a time, and
