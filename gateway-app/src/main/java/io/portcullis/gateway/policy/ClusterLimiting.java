@@ -203,8 +203,9 @@ final class ClusterLimiting {
         counter.verdict(request.listener(), verdict.rule(), action);
         wait.attach(verdict.permit());
         if (action == InspectAction.PEND) {
-            if (verdict.decision().isPresent()) {
+            if (verdict.decision().isPresent() && !wait.isClosed()) {
                 // The holder already carries the permit; the decision completes the inspection through the gateway.
+                // Asked from the store's thread: a client that leaves right now leaves a call that completes nothing.
                 decisions.ask(request, new Verdict(InspectAction.PEND, verdict.rule(), verdict.decision(),
                         verdict.timeout(), Permit.NONE, verdict.route()));
             }
