@@ -11,6 +11,7 @@ import io.netty.buffer.ByteBufAllocatorMetricProvider;
 import io.portcullis.core.EventLoops;
 import io.portcullis.core.Transport;
 import io.portcullis.gateway.Gateway;
+import io.portcullis.gateway.cluster.ClusterLimits;
 import io.portcullis.gateway.cluster.ClusterStore;
 import io.portcullis.gateway.cluster.RedisClusterLimits;
 import io.portcullis.gateway.decision.DecisionServiceSettings;
@@ -30,6 +31,7 @@ import java.util.List;
 import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnExpression;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
 import org.springframework.context.SmartLifecycle;
@@ -183,11 +185,32 @@ public class GatewayConfiguration {
         return new PolicyWatch(Optional.of(reloader));
     }
 
+    /**
+     * The gateway and its inspect handler. With a cluster store ({@code portcullis.cluster.redis.url} set) and a
+     * {@link ClusterLimits} bean on it, {@code scope: cluster} limiters ask the store; without a url they never run
+     * (the policy checks refuse them), and with a url but no {@code ClusterLimits} they count locally (said at start).
+     */
     @Bean
     Gateway gateway(PortcullisProperties properties, EventLoops loops, PolicyEngine engine, GatewayMeters meters,
-                    DecisionServices decisions, LiveEnforcement enforcement) {
-        return new Gateway(properties.toGatewaySettings(), loops, new PolicyInspectHandler(engine, meters, decisions),
-                meters, decisions, enforcement);
+                    DecisionServices decisions, LiveEnforcement enforcement, ObjectProvider<ClusterStore> clusterStore,
+                    ObjectProvider<ClusterLimits> clusterLimits) {
+        Optional<ClusterLimits> limits = Optional.empty();
+        Duration storeTimeout = properties.cluster().redis().timeout();
+        if (properties.cluster().enabled()) {
+            ClusterStore store = clusterStore.getIfAvailable();
+            if (store != null) {
+                storeTimeout = store.timeout();
+            }
+            limits = Optional.ofNullable(clusterLimits.getIfAvailable());
+            if (limits.isEmpty()) {
+                log.warn("Cluster: no cluster limiter state is available in this build: scope: cluster limiters count"
+                        + " on each replica locally");
+            }
+        }
+        PolicyInspectHandler handler = new PolicyInspectHandler(engine, meters, decisions, limits, storeTimeout, meters);
+        Gateway gateway = new Gateway(properties.toGatewaySettings(), loops, handler, meters, decisions, enforcement);
+        handler.completeThrough(gateway);
+        return gateway;
     }
 
     @Bean

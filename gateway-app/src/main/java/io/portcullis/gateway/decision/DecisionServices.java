@@ -134,11 +134,12 @@ public final class DecisionServices implements DecisionTrigger, AbortHandler, Au
         Optional<Decision> cached = service.cache().fresh(key);
         if (cached.isPresent()) {
             observer.decided(service.name(), DecisionOutcome.CACHED, -1);
-            completer.complete(request.listener(), request.id(), cached.get().action(),
-                    Completion.by("cache", cached.get().reason().orElse(null)).withRoute(cached.get().route().orElse(null)));
+            completer.complete(request.listener(), request.id(), cached.get().action(), routed(
+                    Completion.by("cache", cached.get().reason().orElse(null)).withRoute(cached.get().route().orElse(null)),
+                    verdict.route()));
             return;
         }
-        DecisionCall call = new DecisionCall(this, service, request, key);
+        DecisionCall call = new DecisionCall(this, service, request, key, verdict.route());
         // In the map before the subscription: an answer (or failure) may arrive before subscribe returns.
         inFlight.put(request.id(), call);
         try {
@@ -204,9 +205,19 @@ public final class DecisionServices implements DecisionTrigger, AbortHandler, Au
         complete(call, resolution.action(), resolution.completion());
     }
 
+    /**
+     * {@code completion} going to the pend verdict's {@code route} when it names no pool itself. The listener holds
+     * the route of the verdict that pended the inspection, which is the same for a pend rule asked at once; a pend
+     * reached after a cluster limiter was pended by the limiter's verdict, which knew no route yet.
+     */
+    private static Completion routed(Completion completion, Optional<String> route) {
+        return completion.route().isEmpty() && route.isPresent() ? completion.withRoute(route.get()) : completion;
+    }
+
     private boolean complete(DecisionCall call, InspectAction action, Completion completion) {
         try {
-            return completer.complete(call.request.listener(), call.request.id(), action, completion);
+            return completer.complete(call.request.listener(), call.request.id(), action,
+                    routed(completion, call.route));
         } catch (RuntimeException e) {
             log.warn("Completing inspection {} of listener '{}' failed", call.request.id(), call.request.listener(), e);
             return false;
