@@ -14,7 +14,8 @@ final class DecisionCall extends BaseSubscriber<Decision> {
     final DecisionService service;
     final InspectRequest request;
     final DecisionKey key;
-    final long startNanos;
+    /** When the service was asked (after a look-up in the cluster's cache, if any): for the duration meter. */
+    volatile long startNanos;
 
     DecisionCall(DecisionServices owner, DecisionService service, InspectRequest request, DecisionKey key) {
         this.owner = owner;
