@@ -220,18 +220,17 @@ class VerdictCacheClusterTest {
     @Test
     void anAnswerThatSaysDoNotCacheRemovesTheSharedEntry() throws Exception {
         String ip = "192.0.2.3";
-        service.on(ip, call -> new DecisionServer.Answer(200,
-                call == 1 ? "{\"action\":\"accept\"}" : "{\"action\":\"reject\",\"ttl\":\"0s\"}"));
-        a.decide(ip);
-        await().atMost(WAIT).until(() -> redis.integer("EXISTS " + redisKey(ip)) == 1);
-        // A fresh answer with ttl 0s (asked by B after its entry was removed by hand, as another key would be)
-        redis.commandOrNull("DEL " + redisKey(ip));
-        assertThat(b.decide(ip).action()).isEqualTo(InspectAction.REJECT);
-        DecisionKey key = new DecisionKey("gate", "ask", address(ip), Optional.empty());
-        a.store.call(c -> c.psetex(redisKey(ip), 60_000, ClusterVerdicts.encode(key,
-                new Decision(InspectAction.ACCEPT, Optional.empty(), Optional.empty())))).get(5, TimeUnit.SECONDS);
-        // B's own answer of ttl 0s was not kept locally; it reads the entry a replica put meanwhile.
-        assertThat(b.decide(ip).completion().decidedBy()).isEqualTo("cluster-cache");
+        service.on(ip, ok("{\"action\":\"reject\",\"ttl\":\"0s\"}"));
+        // An entry B cannot use (garbled), so B asks the service, which says: keep nothing.
+        a.store.call(c -> c.psetex(redisKey(ip), 60_000, "{}")).get(5, TimeUnit.SECONDS);
+        assertThat(b.decide(ip).completion().decidedBy()).isEqualTo("service");
+        await().atMost(WAIT).until(() -> redis.integer("EXISTS " + redisKey(ip)) == 0);
+        // Kept nowhere: the next one is asked again, on either replica.
+        long missesBefore = a.looked(ClusterCacheResult.MISS);
+        assertThat(a.decide(ip).completion().decidedBy()).isEqualTo("service");
+        assertThat(a.looked(ClusterCacheResult.MISS)).isEqualTo(missesBefore + 1);
+        assertThat(b.decide(ip).completion().decidedBy()).isEqualTo("service");
+        assertThat(service.calls(ip)).isEqualTo(3);
     }
 
     @Test
