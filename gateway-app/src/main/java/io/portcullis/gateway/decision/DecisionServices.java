@@ -35,6 +35,11 @@ import reactor.core.Exceptions;
  * {@link Completer}. {@link #aborted} (the listeners' abort handler: the client left, or the deadline passed)
  * cancels the call; an answer after that is dropped.
  *
+ * <p>With {@code cache.scope: cluster} a local miss first reads the answers the other replicas learned, in the
+ * cluster's Redis ({@link ClusterVerdicts}): a valid one completes the inspection ({@code decidedBy: cluster-cache});
+ * a miss, a garbled entry or a store that fails or does not answer within its timeout asks the service, with what is
+ * left of the budget. The service's answers are shared there too.
+ *
  * <p>A call's time is bounded by the service's {@code timeout} per attempt and, retries included, by the
  * inspection's deadline (the rule's {@code timeout}, else the listener's {@code inspect.timeout}), less a small
  * margin so that {@code on-failure}, not the listener's {@code on-timeout}, decides a service that does not answer.
