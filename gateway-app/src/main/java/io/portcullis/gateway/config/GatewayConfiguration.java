@@ -88,16 +88,17 @@ public class GatewayConfiguration {
 
     /**
      * The decision services, on the gateway's event loops; circuit breaker, retry and bulkhead come from the
-     * registries of Resilience4j's Spring Boot module (its own keys and meters), by service name.
+     * registries of Resilience4j's Spring Boot module (its own keys and meters), by service name. Services whose
+     * cache has {@code scope: cluster} share their answers through the cluster store (closed after them).
      */
     @Bean(destroyMethod = "close")
     DecisionServices decisionServices(PortcullisProperties properties, EventLoops loops, GatewayMeters meters,
                                       CircuitBreakerRegistry circuitBreakers, RetryRegistry retries,
-                                      BulkheadRegistry bulkheads) {
+                                      BulkheadRegistry bulkheads, Optional<ClusterStore> clusterStore) {
         List<DecisionServiceSettings> settings = properties.decisionServices().entrySet().stream()
                 .map(e -> e.getValue().toSettings(e.getKey())).toList();
         return new DecisionServices(settings, loops.workers(),
-                new ResilienceRegistries(circuitBreakers, retries, bulkheads), meters);
+                new ResilienceRegistries(circuitBreakers, retries, bulkheads), meters, clusterStore);
     }
 
     /**

@@ -17,7 +17,8 @@ final class DecisionCall extends BaseSubscriber<Decision> {
     final DecisionKey key;
     /** The pend verdict's route: where an acceptance goes when the answer names no pool. */
     final Optional<String> route;
-    final long startNanos;
+    /** When the service was asked (after a look-up in the cluster's cache, if any): for the duration meter. */
+    volatile long startNanos;
 
     DecisionCall(DecisionServices owner, DecisionService service, InspectRequest request, DecisionKey key,
                  Optional<String> route) {

@@ -11,6 +11,7 @@ import io.portcullis.core.ListenerObserver;
 import io.portcullis.core.PeekReject;
 import io.portcullis.core.PendOutcome;
 import io.portcullis.core.relay.RelayObserver;
+import io.portcullis.gateway.decision.ClusterCacheResult;
 import io.portcullis.gateway.decision.DecisionObserver;
 import io.portcullis.gateway.decision.DecisionOutcome;
 import io.portcullis.gateway.policy.LiveEnforcement;
@@ -67,6 +68,8 @@ public final class GatewayMeters implements ListenerObserver, RelayObserver, Sha
     private final AuditLog audit;
     /** Keyed by configured decision service names only. */
     private final Map<String, DecisionMeters> decisionServices = new ConcurrentHashMap<>();
+    /** Keyed by configured decision service names with a cluster-scope cache only. */
+    private final Map<String, Counter[]> clusterCaches = new ConcurrentHashMap<>();
     /** Keyed by configured listener and backend only, so bounded by the configuration. */
     private final Map<String, AtomicInteger> backendUp = new ConcurrentHashMap<>();
 
@@ -276,6 +279,32 @@ public final class GatewayMeters implements ListenerObserver, RelayObserver, Sha
     @Override
     public void decisionCancelled(String service) {
         decisionMeters(service).cancelled.increment();
+    }
+
+    @Override
+    public void clusterCacheAdded(String service) {
+        clusterCacheMeters(service);
+    }
+
+    /** {@code portcullis_decision_cache_cluster_total{service,result}}. */
+    @Override
+    public void clusterCacheLooked(String service, ClusterCacheResult result) {
+        clusterCacheMeters(service)[result.ordinal()].increment();
+    }
+
+    private Counter[] clusterCacheMeters(String service) {
+        Counter[] m = clusterCaches.get(service);
+        return m != null ? m : clusterCaches.computeIfAbsent(service, name -> {
+            Counter[] counters = new Counter[ClusterCacheResult.values().length];
+            for (ClusterCacheResult result : ClusterCacheResult.values()) {
+                counters[result.ordinal()] = Counter.builder("portcullis.decision.cache.cluster")
+                        .description("Look-ups in the cluster's verdict cache after a local miss (cache.scope: cluster), "
+                                + "by result: hit (served, no call), miss, error (Redis failed or was too slow), invalid "
+                                + "(an entry that is no valid answer for its key); all but hit ask the service")
+                        .tags("service", name, "result", result.label()).register(registry);
+            }
+            return counters;
+        });
     }
 
     private DecisionMeters decisionMeters(String service) {
