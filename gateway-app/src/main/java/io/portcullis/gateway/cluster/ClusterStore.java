@@ -291,6 +291,37 @@ public final class ClusterStore implements AutoCloseable {
         resources.shutdown(0, 2, TimeUnit.SECONDS);
     }
 
+    /** Runs {@code task} in {@code seconds} on a store thread, unless the store is closed (or closing) by then. */
+    private void later(Runnable task, long seconds) {
+        if (closed.get()) {
+            return;
+        }
+        try {
+            resources.eventExecutorGroup().schedule(() -> {
+                if (!closed.get()) {
+                    task.run();
+                }
+            }, seconds, TimeUnit.SECONDS);
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            // Closing: the threads are going, and so is the need to connect.
+        }
+    }
+
+    /**
+     * Closed here, waiting for it: the client's shutdown then finds it closed instead of closing it a second time (a
+     * warning each), and it stops reconnecting before the threads it reconnects on go.
+     */
+    private static void closeQuietly(io.lettuce.core.api.StatefulConnection<?, ?> connection) {
+        if (connection == null) {
+            return;
+        }
+        try {
+            connection.close();
+        } catch (RuntimeException e) {
+            log.debug("Closing a Redis connection failed", e);
+        }
+    }
+
     /**
      * Receives the messages published on {@code channel}, on the store's pub/sub connection: one connection for
      * every channel, made on the first call and connected in the background as the others are. Lettuce subscribes
@@ -385,9 +416,7 @@ public final class ClusterStore implements AutoCloseable {
                         describe(unwrap(error)));
             }
             long delay = attempts++ < 5 ? 1 : 5;
-            if (!closed.get()) {
-                resources.eventExecutorGroup().schedule(this::start, delay, TimeUnit.SECONDS);
-            }
+            later(this::start, delay);
         }
 
         void subscribe(String[] channels) {
@@ -452,10 +481,7 @@ public final class ClusterStore implements AutoCloseable {
         }
 
         void close() {
-            StatefulRedisPubSubConnection<String, String> c = connection;
-            if (c != null) {
-                c.closeAsync();
-            }
+            closeQuietly(connection);
         }
     }
 
@@ -502,13 +528,12 @@ public final class ClusterStore implements AutoCloseable {
         private void retry(Throwable error) {
             if (!toldDown) {
                 toldDown = true;
-                log.warn("Redis at {} not reachable ({}): cluster-scope limiters follow their on-store-failure until"
-                        + " it is; retrying in the background", shownUri, describe(unwrap(error)));
+                log.warn("Redis at {} not reachable ({}): cluster-scope limiters follow their on-store-failure, the"
+                        + " shared cache and pending list are left out until it is; retrying in the background",
+                        shownUri, describe(unwrap(error)));
             }
             long delay = attempts++ < 5 ? 1 : 5;
-            if (!closed.get()) {
-                resources.eventExecutorGroup().schedule(this::start, delay, TimeUnit.SECONDS);
-            }
+            later(this::start, delay);
         }
 
         /** Whether the connection is up now. */
@@ -532,10 +557,7 @@ public final class ClusterStore implements AutoCloseable {
         }
 
         private void close() {
-            StatefulRedisConnection<K, V> c = connection;
-            if (c != null) {
-                c.closeAsync();
-            }
+            closeQuietly(connection);
         }
     }
 }
