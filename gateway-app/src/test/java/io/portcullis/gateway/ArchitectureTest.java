@@ -72,7 +72,7 @@ class ArchitectureTest {
     void onlyTheWiringUsesSpring() {
         noClasses().that().resideInAnyPackage(
                         "io.portcullis.gateway", "io.portcullis.gateway.metrics..", "io.portcullis.gateway.policy..",
-                        "io.portcullis.gateway.decision..")
+                        "io.portcullis.gateway.decision..", "io.portcullis.gateway.pending..")
                 .and().doNotHaveSimpleName("PortcullisApplication")
                 .should().dependOnClassesThat().resideInAnyPackage("org.springframework..")
                 .check(classes);
@@ -82,7 +82,7 @@ class ArchitectureTest {
     @Test
     void theGatewayDoesNotKnowTheConfiguration() {
         noClasses().that().resideInAnyPackage("io.portcullis.gateway", "io.portcullis.gateway.decision..",
-                        "io.portcullis.gateway.metrics..", "io.portcullis.gateway.policy..")
+                        "io.portcullis.gateway.metrics..", "io.portcullis.gateway.policy..", "io.portcullis.gateway.pending..")
                 .and().doNotHaveSimpleName("PortcullisApplication")
                 .should().dependOnClassesThat().resideInAnyPackage("io.portcullis.gateway.config..",
                         "io.portcullis.gateway.admin..", "io.portcullis.gateway.command..")

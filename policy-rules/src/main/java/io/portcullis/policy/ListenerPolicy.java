@@ -13,6 +13,7 @@ import io.portcullis.policy.rule.Rule;
 import io.portcullis.policy.rule.SourceMatch;
 
 import java.net.InetAddress;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashSet;
@@ -35,6 +36,12 @@ import java.util.Set;
  * Slots taken by limiters are released before returning a {@code reject} verdict, so only accepted and
  * pended connections come back with a permit — which the caller must release when the connection ends.
  *
+ * <p>Limiters with {@code scope: cluster} share their state with the other replicas through a store that
+ * answers asynchronously. {@link #evaluate} counts them locally, in the state a {@code scope: local} limiter of the
+ * same rule uses (for {@code validate}, and for embedders without a store); {@link #evaluateStepwise} stops at each
+ * enforcing one whose conditions hold and hands the caller a {@link ClusterStep} to resume with the store's
+ * answer. Shadow cluster limiters count locally in both: a shadow rule never waits on the store.
+ *
  * <p>Immutable and thread-safe. {@link #evaluate} runs on the event loop: it does not block, take locks
  * or throw. Without limiter rules it allocates nothing but the source address bytes
  * ({@link InetAddress#getAddress()}); limiters allocate a key per connection and their permits.
@@ -48,6 +55,16 @@ public final class ListenerPolicy {
     private final boolean[] shadow;
     private final Verdict defaultVerdict;
     private final List<String> ruleNames;
+    /** Per rule: an enforcing limiter with {@code scope: cluster}, at which {@link #evaluateStepwise} stops. */
+    private final boolean[] cluster;
+    private final boolean hasClusterLimiters;
+    /** Per cluster rule: its verdict when the store refuses, and when the store fails with on-store-failure: reject. */
+    private final Verdict[] clusterRefusals;
+    private final Verdict[] storeUnavailable;
+    /** Per rule: enforcing cluster limiters at it or after it. */
+    private final int[] clusterLimitersFrom;
+    /** Per rule: the longest timeout of the enforcing pend rules after it, or null. */
+    private final Duration[] pendTimeoutAfter;
 
     /**
      * @param listener      the listener's name, as in {@code application.yml}
@@ -55,9 +72,14 @@ public final class ListenerPolicy {
      * @param defaultAction what to do when no rule decides
      */
     public ListenerPolicy(String listener, List<Rule> rules, InspectAction defaultAction) {
+        this(listener, rules, new Verdict(defaultAction, Verdict.DEFAULT_RULE));
+    }
+
+    /** A listener whose every connection gets {@code defaultVerdict} (also when {@code rules} decide none). */
+    ListenerPolicy(String listener, List<Rule> rules, Verdict defaultVerdict) {
         this.listener = Objects.requireNonNull(listener, "listener");
         this.rules = rules.toArray(new Rule[0]);
-        this.defaultVerdict = new Verdict(defaultAction, Verdict.DEFAULT_RULE);
+        this.defaultVerdict = Objects.requireNonNull(defaultVerdict, "defaultVerdict");
         this.limiters = new Limiter[this.rules.length];
         this.shadow = new boolean[this.rules.length];
         Set<String> seen = new HashSet<>();
@@ -70,6 +92,38 @@ public final class ListenerPolicy {
             shadow[i] = rule.isShadow();
         }
         this.ruleNames = Arrays.stream(this.rules).map(Rule::name).toList();
+        this.cluster = new boolean[this.rules.length];
+        this.clusterRefusals = new Verdict[this.rules.length];
+        this.storeUnavailable = new Verdict[this.rules.length];
+        this.clusterLimitersFrom = new int[this.rules.length + 1];
+        this.pendTimeoutAfter = new Duration[this.rules.length];
+        boolean any = false;
+        for (int i = 0; i < this.rules.length; i++) {
+            Limiter limiter = limiters[i];
+            if (limiter != null && !shadow[i] && limiter.settings().isCluster()) {
+                cluster[i] = true;
+                any = true;
+                Verdict refusal = limiter.refusal();
+                clusterRefusals[i] = refusal.withReason(refusal.reason().orElse(limiter.settings().ruleKey())
+                        + " across the cluster");
+                storeUnavailable[i] = new Verdict(InspectAction.REJECT, this.rules[i].name()).withReason(
+                        "cluster store unavailable: " + limiter.settings().ruleKey() + " not checked (on-store-failure: "
+                                + limiter.settings().onStoreFailure().label() + ")");
+            }
+        }
+        this.hasClusterLimiters = any;
+        Duration longest = null;
+        for (int i = this.rules.length - 1; i >= 0; i--) {
+            clusterLimitersFrom[i] = clusterLimitersFrom[i + 1] + (cluster[i] ? 1 : 0);
+            pendTimeoutAfter[i] = longest;
+            Rule rule = this.rules[i];
+            if (!shadow[i] && limiters[i] == null && rule.action() == InspectAction.PEND) {
+                Optional<Duration> timeout = rule.verdict().timeout();
+                if (timeout.isPresent() && (longest == null || timeout.get().compareTo(longest) > 0)) {
+                    longest = timeout.get();
+                }
+            }
+        }
     }
 
     /** The listener's name. */
@@ -90,12 +144,37 @@ public final class ListenerPolicy {
      * The verdict for a connection; shadow rules that match report to {@code observer}. Any thread.
      * A connection whose source address is unresolved matches no rule that has a source condition.
      * The caller must {@linkplain Permit#release() release} the verdict's permit when the connection ends.
+     * Limiters with {@code scope: cluster} count locally here, in the state a {@code scope: local} limiter of the
+     * same rule would use: this is the evaluation of {@code validate} and of embedders without a cluster store
+     * (see {@link #evaluateStepwise} for the one that asks the store).
      */
     public Verdict evaluate(InspectRequest request, ShadowObserver observer) {
         InetAddress address = request.source().getAddress();
         byte[] sourceAddress = address == null ? null : address.getAddress();
-        Permit held = Permit.NONE;
-        for (int i = 0; i < rules.length; i++) {
+        return (Verdict) run(0, request, sourceAddress, observer, Permit.NONE, false);
+    }
+
+    /**
+     * As {@link #evaluate(InspectRequest, ShadowObserver)}, but stopping at the first enforcing {@code scope: cluster}
+     * limiter whose conditions hold: a {@link ClusterStep} to resume with the cluster store's answer, or the
+     * connection {@link Evaluation.Decided decided} without one. Rules before the step have done what they do (taken
+     * tokens and slots, reported shadow verdicts); shadow cluster limiters count locally and never stop it. For a
+     * listener without cluster limiters ({@link #hasClusterLimiters()}) the verdict is {@link #evaluate}'s; callers
+     * that care for the allocation call that one then. Any thread; does not block.
+     */
+    public Evaluation evaluateStepwise(InspectRequest request, ShadowObserver observer) {
+        InetAddress address = request.source().getAddress();
+        byte[] sourceAddress = address == null ? null : address.getAddress();
+        return evaluation(run(0, request, sourceAddress, observer, Permit.NONE, true));
+    }
+
+    /**
+     * The rules from {@code from} on: a {@link Verdict}, or (only when {@code stepwise}) the {@link ClusterStep} of
+     * an enforcing cluster limiter. One loop serves both, so they cannot drift apart.
+     */
+    private Object run(int from, InspectRequest request, byte[] sourceAddress, ShadowObserver observer, Permit held,
+                       boolean stepwise) {
+        for (int i = from; i < rules.length; i++) {
             Rule rule = rules[i];
             if (!rule.matches(request, sourceAddress)) {
                 continue;
@@ -117,6 +196,10 @@ public final class ListenerPolicy {
             if (limiter == null) {
                 return finish(rule.verdict(), held);
             }
+            if (stepwise && cluster[i]) {
+                return new ClusterStep(this, i, request, sourceAddress, observer, held,
+                        limiter.settings().key().text(request, sourceAddress));
+            }
             Admission admission = limiter.admit(request, sourceAddress);
             if (admission instanceof Admission.Refused refused) {
                 return finish(refused.verdict(), held);
@@ -126,6 +209,55 @@ public final class ListenerPolicy {
             }
         }
         return finish(defaultVerdict, held);
+    }
+
+    private static Evaluation evaluation(Object result) {
+        return result instanceof ClusterStep step ? step : new Evaluation.Decided((Verdict) result);
+    }
+
+    /** {@link ClusterStep#passed}: on from the rule after {@code index}, holding {@code lease} too. */
+    Evaluation resume(int index, InspectRequest request, byte[] sourceAddress, ShadowObserver observer, Permit held,
+                      Permit lease) {
+        return evaluation(run(index + 1, request, sourceAddress, observer, Permits.combine(held, lease), true));
+    }
+
+    /** {@link ClusterStep#refused}: the cluster limiter's reject verdict. */
+    Evaluation refuse(int index, Permit held) {
+        return new Evaluation.Decided(finish(clusterRefusals[index], held));
+    }
+
+    /** {@link ClusterStep#storeFailed}: the cluster limiter's {@code on-store-failure}. */
+    Evaluation storeFailed(int index, InspectRequest request, byte[] sourceAddress, ShadowObserver observer,
+                           Permit held) {
+        Limiter limiter = limiters[index];
+        return switch (limiter.settings().onStoreFailure()) {
+            case ACCEPT -> resume(index, request, sourceAddress, observer, held, Permit.NONE);
+            case REJECT -> new Evaluation.Decided(finish(storeUnavailable[index], held));
+            case LOCAL -> {
+                Admission admission = limiter.admit(request, sourceAddress);
+                if (admission instanceof Admission.Refused refused) {
+                    yield new Evaluation.Decided(finish(refused.verdict(), held));
+                }
+                yield resume(index, request, sourceAddress, observer, held,
+                        admission instanceof ConcurrencyPermit permit ? permit : Permit.NONE);
+            }
+        };
+    }
+
+    Rule ruleAt(int index) {
+        return rules[index];
+    }
+
+    Limiter limiterAt(int index) {
+        return limiters[index];
+    }
+
+    int clusterLimitersFrom(int index) {
+        return clusterLimitersFrom[index];
+    }
+
+    Optional<Duration> longestPendTimeoutAfter(int index) {
+        return Optional.ofNullable(pendTimeoutAfter[index]);
     }
 
     private static Verdict finish(Verdict verdict, Permit held) {
@@ -234,6 +366,14 @@ public final class ListenerPolicy {
             }
         }
         return list;
+    }
+
+    /**
+     * Whether an enforcing rule is a {@code scope: cluster} limiter: only then can {@link #evaluateStepwise} stop
+     * before a verdict. Any thread.
+     */
+    public boolean hasClusterLimiters() {
+        return hasClusterLimiters;
     }
 
     /** Whether any rule runs in shadow mode. */

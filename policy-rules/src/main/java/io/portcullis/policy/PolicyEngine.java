@@ -4,6 +4,7 @@ import io.portcullis.policy.model.InspectAction;
 import io.portcullis.policy.model.InspectRequest;
 import io.portcullis.policy.model.Verdict;
 
+import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 
@@ -72,6 +73,23 @@ public final class PolicyEngine {
     public Optional<String> recheck(InspectRequest request) {
         ListenerPolicy listener = current.listenerOrNull(request.listener());
         return listener == null ? Optional.of(NO_POLICY_RULE) : listener.recheck(request);
+    }
+
+    /**
+     * The current policy's rules for {@code listener}, read once: a caller that evaluates one connection in steps
+     * ({@link ListenerPolicy#evaluateStepwise}, with {@link #shadowObserver()}) evaluates every step against this
+     * snapshot, whatever reloads happen meanwhile. When the policy has no section for the listener, a section without
+     * rules that rejects every connection with rule {@value #NO_POLICY_RULE}, as {@link #evaluate} does. Does not
+     * block or lock; allocates only for a listener without a section.
+     */
+    public ListenerPolicy listenerPolicy(String listener) {
+        ListenerPolicy policy = current.listenerOrNull(listener);
+        return policy != null ? policy : new ListenerPolicy(listener, List.of(), NO_POLICY);
+    }
+
+    /** The observer this engine's evaluations report shadow rules to. */
+    public ShadowObserver shadowObserver() {
+        return shadowObserver;
     }
 
     /** As {@link #evaluate(InspectRequest)}, reporting shadow rules to {@code observer}. */

@@ -1,6 +1,8 @@
 package io.portcullis.policy;
 
 import io.portcullis.policy.limit.LimitKey;
+import io.portcullis.policy.limit.LimitScope;
+import io.portcullis.policy.limit.OnStoreFailure;
 import io.portcullis.policy.model.InspectAction;
 import io.portcullis.policy.rule.RuleMode;
 
@@ -298,6 +300,14 @@ class RulesSchemaTest {
     // ---- the schema and the parser in step: enums -----------------------------------------------
 
     @Test
+    void theScopesAndStoreFailureAnswersAreThoseOfTheirEnums() {
+        assertThat(strings(schemaNode.at("/$defs/limitScope/enum")))
+                .containsExactlyElementsOf(Stream.of(LimitScope.values()).map(LimitScope::label).toList());
+        assertThat(strings(schemaNode.at("/$defs/onStoreFailure/enum")))
+                .containsExactlyElementsOf(Stream.of(OnStoreFailure.values()).map(OnStoreFailure::label).toList());
+    }
+
+    @Test
     void theActionsAreThoseOfInspectAction() {
         assertThat(strings(schemaNode.at("/$defs/action/enum")))
                 .containsExactlyElementsOf(Stream.of(InspectAction.values()).map(InspectAction::label).toList());
@@ -377,6 +387,11 @@ class RulesSchemaTest {
                 "source-cidr/", "source-cidr/24/", "source", "destination-ip", "Source-IP");
         add(values, "count", true, 20, 1, 999999999, "20", "1");
         add(values, "count", false, 0, -1, 1000000000, 1.5, "0", "twenty", "", "1e3");
+        add(values, "scope", true, "local", "cluster");
+        add(values, "scope", false, "Cluster", "clustr", "global", "", " cluster");
+        add(values, "onStoreFailure", true, "local", "accept", "reject");
+        add(values, "onStoreFailure", false, "Accept", "rejct", "fail-open", "");
+        add(values, "onStoreFailureWithoutCluster", false, "local", "accept");
         add(values, "action", true, "accept", "reject", "pend");
         add(values, "action", false, "acept", "ACCEPT", "drop", "");
         add(values, "mode", true, "enforce", "shadow");
@@ -466,6 +481,9 @@ class RulesSchemaTest {
             case "rate" -> rule("rate-limit: {rate: " + value + "}");
             case "limitKey" -> rule("rate-limit: {key: " + value + ", rate: 10/s}");
             case "count" -> rule("concurrency-limit: {max: " + value + "}");
+            case "scope" -> rule("rate-limit: {rate: 10/s, scope: " + value + "}");
+            case "onStoreFailure" -> rule("concurrency-limit: {max: 5, scope: cluster, on-store-failure: " + value + "}");
+            case "onStoreFailureWithoutCluster" -> rule("concurrency-limit: {max: 5, on-store-failure: " + value + "}");
             case "action" -> rule("action: " + value);
             case "mode" -> rule("action: reject\n        mode: " + value);
             case "decision" -> rule("action: pend\n        decision: " + value);

@@ -109,6 +109,8 @@ final class InspectionHandler extends ChannelInboundHandlerAdapter implements Ru
     private long inspectNanos;
     /** When the pend began, 0 when not pended; read by other threads for {@link Listener#pending()}. */
     private volatile long pendingSince;
+    /** The pend's deadline from its start; written before {@link #pendingSince}, so visible once that is non-zero. */
+    private Duration pendTimeout = Duration.ZERO;
     private ScheduledFuture<?> deadline;
     /** While peeking: which parts are still to come, and the peek's deadline. */
     private boolean awaitProxy;
@@ -132,6 +134,11 @@ final class InspectionHandler extends ChannelInboundHandlerAdapter implements Ru
     /** The route of the verdict; visible to other threads once {@link #pendingSince()} is non-zero. */
     Optional<String> route() {
         return route;
+    }
+
+    /** The pend's deadline from its start; visible as {@link #rule} is. */
+    Duration pendTimeout() {
+        return pendTimeout;
     }
 
     /** Nanotime the pend began, 0 while not pended. Any thread. */
@@ -263,8 +270,9 @@ final class InspectionHandler extends ChannelInboundHandlerAdapter implements Ru
             return;
         }
         move(State.INSPECTING, State.PENDING);
-        pendingSince = System.nanoTime();
         Duration timeout = verdict.timeout().orElse(settings.inspectTimeout());
+        pendTimeout = timeout;
+        pendingSince = System.nanoTime();
         deadline = ctx.executor().schedule(this, timeout.toNanos(), TimeUnit.NANOSECONDS);
         requestRead();
         try {

@@ -236,7 +236,7 @@ public final class Listener implements AutoCloseable {
             long since = h.pendingSince();
             if (since != 0) {
                 out.add(new PendingInspection(h.request(), h.rule(), Duration.ofNanos(now - since), h.heldBytes(), h.inputShut(),
-                        h.route()));
+                        h.route(), h.pendTimeout()));
             }
         }
         return out;

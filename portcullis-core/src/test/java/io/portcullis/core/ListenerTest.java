@@ -437,6 +437,8 @@ class ListenerTest {
 
         CompletableFuture<AcceptedConnection> accepted = listener.accept();
         PendingInspection first = listener.pending().get(0);
+        assertThat(first.timeout()).as("the listener's inspect timeout").isEqualTo(Duration.ofSeconds(60));
+        assertThat(first.remaining()).isPositive().isLessThanOrEqualTo(Duration.ofSeconds(60).minus(first.age()));
         assertThat(listener.inspectComplete(first.request().id(), InspectAction.ACCEPT)).isTrue();
         echo(accepted.get(5, TimeUnit.SECONDS));
         TestClient client = pended.stream().filter(c -> c.socket().getLocalPort() == first.request().source().getPort())

@@ -1,18 +1,15 @@
 package io.portcullis.gateway.admin;
 
 import io.portcullis.gateway.Gateway;
-import io.portcullis.core.Completion;
-import io.portcullis.core.Listener;
-import io.portcullis.core.PendingInspection;
-import io.portcullis.core.InspectAction;
-import io.portcullis.core.InspectId;
-import java.util.ArrayList;
-import java.util.Comparator;
+import io.portcullis.gateway.cluster.ClusterPending;
+import io.portcullis.gateway.cluster.StoreUnavailableException;
+import io.portcullis.gateway.pending.OperatorCompletion;
+import io.portcullis.gateway.pending.OperatorCompletion.Result;
+import io.portcullis.gateway.pending.PendingEntry;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
-import java.util.TreeSet;
+import java.util.Optional;
 import org.springframework.context.annotation.Conditional;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.ResponseEntity;
@@ -21,45 +18,61 @@ import org.springframework.web.bind.annotation.PathVariable;
 import org.springframework.web.bind.annotation.PostMapping;
 import org.springframework.web.bind.annotation.RequestBody;
 import org.springframework.web.bind.annotation.RequestMapping;
+import org.springframework.web.bind.annotation.RequestParam;
 import org.springframework.web.bind.annotation.RestController;
+import reactor.core.publisher.Mono;
 
 /**
  * Operators see and complete pended inspections: {@code GET /admin/pending},
  * {@code POST /admin/pending/{id}} with {@code {"action":"accept"|"reject"}} and, to accept into a named backend
  * pool of its listener, {@code "route":"NAME"} (404 once it has ended; 422 for a route the listener does not have).
- * Nothing here blocks: completion only hands the action to the connection's event loop.
+ *
+ * <p>In a cluster ({@code portcullis.cluster.redis.url} set): {@code GET /admin/pending?cluster=true} lists every
+ * replica's, each entry with its {@code replica} (503 when Redis does not answer), and
+ * {@code POST /admin/pending/{id}?replica=R} completes one that replica R holds, from any replica, through Redis
+ * (504 when R does not answer in time). Without {@code replica} (or naming this one) a completion is local, as
+ * without a cluster: ids are per replica.
+ *
+ * <p>Nothing here blocks: completion only hands the action to the connection's event loop, and Redis answers
+ * asynchronously.
  */
 @RestController
 @Conditional(AdminApiCondition.class)
 @RequestMapping(AdminTokenFilter.PREFIX + "/pending")
 public class PendingController {
 
-    private final Gateway gateway;
+    private static final java.util.regex.Pattern REPLICA = java.util.regex.Pattern.compile("[A-Za-z0-9._:-]{1,128}");
+    private static final String NO_CLUSTER = "this replica is in no cluster: portcullis.cluster.redis.url is not set";
 
-    public PendingController(Gateway gateway) {
+    private final Gateway gateway;
+    private final OperatorCompletion completion;
+    private final Optional<ClusterPending> cluster;
+
+    public PendingController(Gateway gateway, Optional<ClusterPending> cluster) {
         this.gateway = gateway;
+        this.completion = new OperatorCompletion(gateway);
+        this.cluster = cluster;
     }
 
     @GetMapping
-    public List<Map<String, Object>> pending() {
-        List<Map<String, Object>> out = new ArrayList<>();
-        for (Listener listener : gateway.listeners()) {
-            for (PendingInspection p : listener.pending()) {
-                Map<String, Object> item = new LinkedHashMap<>();
-                item.put("id", p.request().id().toString());
-                item.put("listener", p.request().listener());
-                item.put("source", p.request().source().getAddress().getHostAddress() + ":" + p.request().source().getPort());
-                item.put("peer", p.request().peer().getAddress().getHostAddress() + ":" + p.request().peer().getPort());
-                item.put("rule", p.rule());
-                item.put("ageMillis", p.age().toMillis());
-                item.put("heldBytes", p.heldBytes());
-                item.put("halfClosed", p.inputShut());
-                p.route().ifPresent(route -> item.put("route", route));
-                out.add(item);
-            }
+    public Mono<ResponseEntity<Object>> pending(@RequestParam(name = "cluster", defaultValue = "false") boolean all) {
+        if (!all) {
+            List<Map<String, Object>> out = PendingEntry.snapshot(gateway).stream().map(PendingEntry::toJson).toList();
+            return Mono.just(ResponseEntity.ok(out));
         }
-        out.sort(Comparator.comparingLong(m -> -((Long) m.get("ageMillis"))));
-        return out;
+        if (cluster.isEmpty()) {
+            return Mono.just(ResponseEntity.badRequest().body(Map.of("error", NO_CLUSTER)));
+        }
+        ClusterPending c = cluster.get();
+        return Mono.fromFuture(c.view())
+                .map(view -> ResponseEntity.ok((Object) view))
+                .onErrorResume(StoreUnavailableException.class, e -> {
+                    Map<String, Object> body = new LinkedHashMap<>();
+                    body.put("error", "the cluster's Redis did not answer (" + e.getMessage() + "); GET /admin/pending "
+                            + "without cluster=true lists this replica's");
+                    body.put("replica", c.replicaId());
+                    return Mono.just(ResponseEntity.status(HttpStatus.SERVICE_UNAVAILABLE).body((Object) body));
+                });
     }
 
     /** The body of a completion. */
@@ -67,51 +80,30 @@ public class PendingController {
     }
 
     @PostMapping("/{id}")
-    public ResponseEntity<Map<String, Object>> complete(@PathVariable("id") String id, @RequestBody(required = false) CompleteRequest body) {
-        InspectId inspectId;
-        try {
-            inspectId = InspectId.parse(id);
-        } catch (IllegalArgumentException e) {
-            return error(HttpStatus.BAD_REQUEST, e.getMessage());
+    public Mono<ResponseEntity<Map<String, Object>>> complete(@PathVariable("id") String id,
+                                                              @RequestParam(name = "replica", required = false) String replica,
+                                                              @RequestBody(required = false) CompleteRequest body) {
+        String action = body == null ? null : body.action();
+        String route = body == null ? null : body.route();
+        boolean here = replica == null || cluster.map(c -> c.replicaId().equals(replica)).orElse(false);
+        if (here) {
+            return Mono.just(response(completion.complete(id, action, route)));
         }
-        if (body == null || body.action() == null) {
-            return error(HttpStatus.BAD_REQUEST, "expected a body {\"action\": \"accept\"|\"reject\"}");
+        if (cluster.isEmpty()) {
+            return Mono.just(response(new Result(400, Map.of("error", NO_CLUSTER + " (no replica to relay to)"))));
         }
-        InspectAction action = switch (body.action()) {
-            case "accept" -> InspectAction.ACCEPT;
-            case "reject" -> InspectAction.REJECT;
-            default -> null;
-        };
-        if (action == null) {
-            return error(HttpStatus.BAD_REQUEST, "unknown action '" + body.action() + "' (expected accept or reject)");
+        if (!REPLICA.matcher(replica).matches()) {
+            return Mono.just(response(new Result(400, Map.of("error", "not a replica's name: 1 to 128 letters, digits,"
+                    + " '.', '_', ':' or '-'"))));
         }
-        String route = body.route();
-        if (route != null && action != InspectAction.ACCEPT) {
-            return error(HttpStatus.BAD_REQUEST, "\"route\" goes with \"action\": \"accept\" only: a rejected connection goes nowhere");
+        OperatorCompletion.Outcome checked = OperatorCompletion.check(id, action, route);
+        if (checked.refusal().isPresent()) {
+            return Mono.just(response(checked.refusal().get()));
         }
-        for (Listener listener : gateway.listeners()) {
-            if (route != null && listener.isPending(inspectId)) {
-                Set<String> routes = gateway.routes(listener.name());
-                if (!routes.contains(route)) {
-                    return error(HttpStatus.UNPROCESSABLE_CONTENT, "route '" + route + "' is not a backend pool of listener '"
-                            + listener.name() + "' (its pools: " + String.join(", ", new TreeSet<>(routes)) + ")");
-                }
-            }
-            if (listener.inspectComplete(inspectId, action, Completion.by("operator").withRoute(route))) {
-                Map<String, Object> ok = new LinkedHashMap<>();
-                ok.put("id", id);
-                ok.put("listener", listener.name());
-                ok.put("action", action.label());
-                if (route != null) {
-                    ok.put("route", route);
-                }
-                return ResponseEntity.ok(ok);
-            }
-        }
-        return error(HttpStatus.NOT_FOUND, "no pended inspection " + id + " (it has ended or never existed)");
+        return Mono.fromFuture(cluster.get().complete(replica, checked.request().get())).map(PendingController::response);
     }
 
-    static ResponseEntity<Map<String, Object>> error(HttpStatus status, String message) {
-        return ResponseEntity.status(status).body(Map.of("error", message));
+    private static ResponseEntity<Map<String, Object>> response(Result result) {
+        return ResponseEntity.status(result.status()).body(result.body());
     }
 }

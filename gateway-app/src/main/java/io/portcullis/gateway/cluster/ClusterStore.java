@@ -1,6 +1,8 @@
 package io.portcullis.gateway.cluster;
 
 import io.lettuce.core.ClientOptions;
+import io.lettuce.core.RedisChannelHandler;
+import io.lettuce.core.RedisConnectionStateListener;
 import io.lettuce.core.RedisCommandTimeoutException;
 import io.lettuce.core.RedisFuture;
 import io.lettuce.core.RedisURI;
@@ -12,6 +14,8 @@ import io.lettuce.core.RedisClient;
 import io.lettuce.core.codec.RedisCodec;
 import io.lettuce.core.codec.StringCodec;
 import io.lettuce.core.resource.ClientResources;
+import io.lettuce.core.pubsub.RedisPubSubAdapter;
+import io.lettuce.core.pubsub.StatefulRedisPubSubConnection;
 import io.lettuce.core.resource.DefaultClientResources;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
@@ -19,14 +23,18 @@ import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.Consumer;
 import java.util.function.Function;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
@@ -76,6 +84,8 @@ public final class ClusterStore implements AutoCloseable {
     private final AtomicInteger next = new AtomicInteger();
     private final Connection<String, String>[] commands;
     private final AtomicBoolean closed = new AtomicBoolean();
+    /** Made on the first {@link #subscribe}. */
+    private PubSub pubSub;
 
     /**
      * Starts connecting; returns at once, whether Redis is there or not.
@@ -273,9 +283,206 @@ public final class ClusterStore implements AutoCloseable {
             for (Connection<?, ?> c : connections) {
                 c.close();
             }
+            if (pubSub != null) {
+                pubSub.close();
+            }
         }
         client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
         resources.shutdown(0, 2, TimeUnit.SECONDS);
+    }
+
+    /** Runs {@code task} in {@code seconds} on a store thread, unless the store is closed (or closing) by then. */
+    private void later(Runnable task, long seconds) {
+        if (closed.get()) {
+            return;
+        }
+        try {
+            resources.eventExecutorGroup().schedule(() -> {
+                if (!closed.get()) {
+                    task.run();
+                }
+            }, seconds, TimeUnit.SECONDS);
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            // Closing: the threads are going, and so is the need to connect.
+        }
+    }
+
+    /**
+     * Closed here, waiting for it: the client's shutdown then finds it closed instead of closing it a second time (a
+     * warning each), and it stops reconnecting before the threads it reconnects on go.
+     */
+    private static void closeQuietly(io.lettuce.core.api.StatefulConnection<?, ?> connection) {
+        if (connection == null) {
+            return;
+        }
+        try {
+            connection.close();
+        } catch (RuntimeException e) {
+            log.debug("Closing a Redis connection failed", e);
+        }
+    }
+
+    /**
+     * Receives the messages published on {@code channel}, on the store's pub/sub connection: one connection for
+     * every channel, made on the first call and connected in the background as the others are. Lettuce subscribes
+     * a reconnected connection to its channels again by itself; a subscription that failed (Redis down or slow
+     * when it was asked) is asked again by {@link #ensureSubscribed}. {@code onMessage} runs on a Lettuce thread,
+     * one message at a time: it must be quick and must not block (hand work to a thread of your own). Publish with
+     * {@link #call} ({@code c.publish(channel, message)}).
+     *
+     * @throws IllegalStateException when {@code channel} already has a receiver
+     */
+    public synchronized void subscribe(String channel, Consumer<String> onMessage) {
+        Objects.requireNonNull(channel, "channel");
+        Objects.requireNonNull(onMessage, "onMessage");
+        if (pubSub == null) {
+            pubSub = new PubSub();
+            pubSub.handlers.put(channel, onMessage);
+            pubSub.start();
+            return;
+        }
+        if (pubSub.handlers.putIfAbsent(channel, onMessage) != null) {
+            throw new IllegalStateException("channel " + channel + " has a receiver already");
+        }
+        pubSub.subscribe(new String[] {channel});
+    }
+
+    /** Asks again for the subscriptions Redis has not confirmed, when connected. Any thread; returns at once. */
+    public void ensureSubscribed() {
+        PubSub p;
+        synchronized (this) {
+            p = pubSub;
+        }
+        if (p != null) {
+            p.ensureSubscribed();
+        }
+    }
+
+    /** Whether Redis confirmed every subscription of {@link #subscribe} on a connection that is up now. */
+    public boolean subscribed() {
+        PubSub p;
+        synchronized (this) {
+            p = pubSub;
+        }
+        return p != null && p.subscribed();
+    }
+
+    /**
+     * The pub/sub connection: connected in the background until it is up (Lettuce then reconnects it and
+     * subscribes it again), its channels' messages handed to their receivers.
+     */
+    private final class PubSub extends RedisPubSubAdapter<String, String> implements RedisConnectionStateListener {
+
+        final Map<String, Consumer<String>> handlers = new ConcurrentHashMap<>();
+        /** Channels Redis confirmed on the connection now up; cleared when it goes down. */
+        final Set<String> confirmed = ConcurrentHashMap.newKeySet();
+        private volatile StatefulRedisPubSubConnection<String, String> connection;
+        private final AtomicBoolean asking = new AtomicBoolean();
+        private volatile boolean toldDown;
+        private int attempts;
+
+        void start() {
+            if (closed.get()) {
+                return;
+            }
+            CompletionStage<StatefulRedisPubSubConnection<String, String>> attempt;
+            try {
+                attempt = client.connectPubSubAsync(StringCodec.UTF8, uri);
+            } catch (RuntimeException e) {
+                retry(e);
+                return;
+            }
+            attempt.whenComplete((c, error) -> {
+                if (error != null) {
+                    retry(error);
+                } else if (closed.get()) {
+                    c.closeAsync();
+                } else {
+                    c.addListener((RedisPubSubAdapter<String, String>) this);
+                    c.addListener((RedisConnectionStateListener) this);
+                    connection = c;
+                    if (toldDown) {
+                        log.info("Redis at {} reachable: pub/sub connection up", shownUri);
+                    }
+                    subscribe(handlers.keySet().toArray(String[]::new));
+                }
+            });
+        }
+
+        private void retry(Throwable error) {
+            if (!toldDown) {
+                toldDown = true;
+                log.warn("Redis at {} not reachable for pub/sub ({}): retrying in the background", shownUri,
+                        describe(unwrap(error)));
+            }
+            long delay = attempts++ < 5 ? 1 : 5;
+            later(this::start, delay);
+        }
+
+        void subscribe(String[] channels) {
+            StatefulRedisPubSubConnection<String, String> c = connection;
+            if (c == null || !c.isOpen() || channels.length == 0) {
+                return;
+            }
+            try {
+                c.async().subscribe(channels).whenComplete((ok, error) -> {
+                    if (error != null) {
+                        log.debug("SUBSCRIBE {} failed ({}); asked again later", List.of(channels), describe(unwrap(error)));
+                    }
+                });
+            } catch (RuntimeException e) {
+                log.debug("SUBSCRIBE {} failed ({}); asked again later", List.of(channels), describe(e));
+            }
+        }
+
+        void ensureSubscribed() {
+            StatefulRedisPubSubConnection<String, String> c = connection;
+            if (c == null || !c.isOpen() || subscribed() || !asking.compareAndSet(false, true)) {
+                return;
+            }
+            try {
+                subscribe(handlers.keySet().stream().filter(ch -> !confirmed.contains(ch)).toArray(String[]::new));
+            } finally {
+                asking.set(false);
+            }
+        }
+
+        boolean subscribed() {
+            StatefulRedisPubSubConnection<String, String> c = connection;
+            return c != null && c.isOpen() && confirmed.containsAll(handlers.keySet());
+        }
+
+        @Override
+        public void message(String channel, String message) {
+            Consumer<String> handler = handlers.get(channel);
+            if (handler == null) {
+                return;
+            }
+            try {
+                handler.accept(message);
+            } catch (RuntimeException e) {
+                log.warn("The receiver of channel {} failed", channel, e);
+            }
+        }
+
+        @Override
+        public void subscribed(String channel, long count) {
+            confirmed.add(channel);
+        }
+
+        @Override
+        public void unsubscribed(String channel, long count) {
+            confirmed.remove(channel);
+        }
+
+        @Override
+        public void onRedisDisconnected(RedisChannelHandler<?, ?> handler) {
+            confirmed.clear();
+        }
+
+        void close() {
+            closeQuietly(connection);
+        }
     }
 
     /**
@@ -321,13 +528,12 @@ public final class ClusterStore implements AutoCloseable {
         private void retry(Throwable error) {
             if (!toldDown) {
                 toldDown = true;
-                log.warn("Redis at {} not reachable ({}): cluster-scope limiters follow their on-store-failure until"
-                        + " it is; retrying in the background", shownUri, describe(unwrap(error)));
+                log.warn("Redis at {} not reachable ({}): cluster-scope limiters follow their on-store-failure, the"
+                        + " shared cache and pending list are left out until it is; retrying in the background",
+                        shownUri, describe(unwrap(error)));
             }
             long delay = attempts++ < 5 ? 1 : 5;
-            if (!closed.get()) {
-                resources.eventExecutorGroup().schedule(this::start, delay, TimeUnit.SECONDS);
-            }
+            later(this::start, delay);
         }
 
         /** Whether the connection is up now. */
@@ -351,10 +557,7 @@ public final class ClusterStore implements AutoCloseable {
         }
 
         private void close() {
-            StatefulRedisConnection<K, V> c = connection;
-            if (c != null) {
-                c.closeAsync();
-            }
+            closeQuietly(connection);
         }
     }
 }

@@ -1,6 +1,7 @@
 package io.portcullis.gateway.config;
 
 import io.portcullis.gateway.decision.DecisionServiceSettings;
+import io.portcullis.gateway.decision.CacheScope;
 import io.portcullis.gateway.decision.DecisionServiceSettings.CacheSettings;
 import io.portcullis.gateway.decision.DecisionType;
 import io.portcullis.gateway.decision.OnFailure;
@@ -82,7 +83,7 @@ public record DecisionServiceProperties(
     /** The validated settings of the service called {@code name}. */
     public DecisionServiceSettings toSettings(String name) {
         return new DecisionServiceSettings(name, type, uri().orElseThrow(), timeout, onFailure,
-                Optional.ofNullable(cache).map(c -> new CacheSettings(c.ttl(), c.maxEntries())), maxConnections,
+                Optional.ofNullable(cache).map(c -> new CacheSettings(c.ttl(), c.maxEntries(), c.scope())), maxConnections,
                 headers);
     }
 
@@ -91,11 +92,15 @@ public record DecisionServiceProperties(
      *
      * @param ttl        how long an answer is kept when it gives no {@code ttl} of its own; 0: only answers
      *                   that give one are kept
-     * @param maxEntries entries kept at most
+     * @param maxEntries entries kept at most (in this replica)
+     * @param scope      local | cluster: cluster also shares answers through the cluster's Redis, so that an
+     *                   answer one replica learned is served by all within its TTL; needs
+     *                   {@code portcullis.cluster.redis.url}
      */
     public record Cache(
             @DefaultValue("30s") Duration ttl,
-            @Min(1) @Max(10_000_000) @DefaultValue("10000") int maxEntries) {
+            @Min(1) @Max(10_000_000) @DefaultValue("10000") int maxEntries,
+            @NotNull @DefaultValue("local") CacheScope scope) {
 
         @AssertTrue(message = "ttl must be between 0 (no caching) and 24h")
         public boolean isTtlValid() {

@@ -11,7 +11,9 @@ import io.netty.buffer.ByteBufAllocatorMetricProvider;
 import io.portcullis.core.EventLoops;
 import io.portcullis.core.Transport;
 import io.portcullis.gateway.Gateway;
+import io.portcullis.gateway.cluster.ClusterLimits;
 import io.portcullis.gateway.cluster.ClusterStore;
+import io.portcullis.gateway.cluster.RedisClusterLimits;
 import io.portcullis.gateway.decision.DecisionServiceSettings;
 import io.portcullis.gateway.decision.DecisionServices;
 import io.portcullis.gateway.decision.ResilienceRegistries;
@@ -29,6 +31,7 @@ import java.util.List;
 import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnExpression;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
 import org.springframework.context.SmartLifecycle;
@@ -85,16 +88,17 @@ public class GatewayConfiguration {
 
     /**
      * The decision services, on the gateway's event loops; circuit breaker, retry and bulkhead come from the
-     * registries of Resilience4j's Spring Boot module (its own keys and meters), by service name.
+     * registries of Resilience4j's Spring Boot module (its own keys and meters), by service name. Services whose
+     * cache has {@code scope: cluster} share their answers through the cluster store (closed after them).
      */
     @Bean(destroyMethod = "close")
     DecisionServices decisionServices(PortcullisProperties properties, EventLoops loops, GatewayMeters meters,
                                       CircuitBreakerRegistry circuitBreakers, RetryRegistry retries,
-                                      BulkheadRegistry bulkheads) {
+                                      BulkheadRegistry bulkheads, Optional<ClusterStore> clusterStore) {
         List<DecisionServiceSettings> settings = properties.decisionServices().entrySet().stream()
                 .map(e -> e.getValue().toSettings(e.getKey())).toList();
         return new DecisionServices(settings, loops.workers(),
-                new ResilienceRegistries(circuitBreakers, retries, bulkheads), meters);
+                new ResilienceRegistries(circuitBreakers, retries, bulkheads), meters, clusterStore);
     }
 
     /**
@@ -112,6 +116,19 @@ public class GatewayConfiguration {
         store.bindTo(registry);
         log.info("Cluster: replica {} shares state through Redis at {}", replica, store.shownUri());
         return store;
+    }
+
+    /**
+     * Cluster-scope limiter state (token buckets, concurrency leases) in the store's Redis, when there is one;
+     * consumed as {@code ObjectProvider<ClusterLimits>}. Its meters are {@code portcullis_cluster_leases} and
+     * {@code portcullis_cluster_lease_renewals_total}. Closed before the store: it releases the leases still held.
+     */
+    @Bean(destroyMethod = "close")
+    @ConditionalOnExpression("!'${portcullis.cluster.redis.url:}'.isBlank()")
+    RedisClusterLimits clusterLimits(ClusterStore store, MeterRegistry registry) {
+        RedisClusterLimits limits = new RedisClusterLimits(store);
+        limits.bindTo(registry);
+        return limits;
     }
 
     /** The pod's name in Kubernetes (HOSTNAME), else the host's, with the process id: unique on one host too. */
@@ -169,11 +186,32 @@ public class GatewayConfiguration {
         return new PolicyWatch(Optional.of(reloader));
     }
 
+    /**
+     * The gateway and its inspect handler. With a cluster store ({@code portcullis.cluster.redis.url} set) and a
+     * {@link ClusterLimits} bean on it, {@code scope: cluster} limiters ask the store; without a url they never run
+     * (the policy checks refuse them), and with a url but no {@code ClusterLimits} they count locally (said at start).
+     */
     @Bean
     Gateway gateway(PortcullisProperties properties, EventLoops loops, PolicyEngine engine, GatewayMeters meters,
-                    DecisionServices decisions, LiveEnforcement enforcement) {
-        return new Gateway(properties.toGatewaySettings(), loops, new PolicyInspectHandler(engine, meters, decisions),
-                meters, decisions, enforcement);
+                    DecisionServices decisions, LiveEnforcement enforcement, ObjectProvider<ClusterStore> clusterStore,
+                    ObjectProvider<ClusterLimits> clusterLimits) {
+        Optional<ClusterLimits> limits = Optional.empty();
+        Duration storeTimeout = properties.cluster().redis().timeout();
+        if (properties.cluster().enabled()) {
+            ClusterStore store = clusterStore.getIfAvailable();
+            if (store != null) {
+                storeTimeout = store.timeout();
+            }
+            limits = Optional.ofNullable(clusterLimits.getIfAvailable());
+            if (limits.isEmpty()) {
+                log.warn("Cluster: no cluster limiter state is available in this build: scope: cluster limiters count"
+                        + " on each replica locally");
+            }
+        }
+        PolicyInspectHandler handler = new PolicyInspectHandler(engine, meters, decisions, limits, storeTimeout, meters);
+        Gateway gateway = new Gateway(properties.toGatewaySettings(), loops, handler, meters, decisions, enforcement);
+        handler.completeThrough(gateway);
+        return gateway;
     }
 
     @Bean

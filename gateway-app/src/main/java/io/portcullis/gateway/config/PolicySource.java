@@ -39,7 +39,8 @@ public record PolicySource(Optional<Resource> resource, boolean configured, Poli
         boolean demo = properties.listeners().isEmpty();
         List<ListenerFacts> listeners = demo ? List.of(new ListenerFacts("demo", true, false, false))
                 : properties.listeners().stream().map(PolicySource::facts).toList();
-        PolicyChecks checks = PolicyChecks.of(listeners, DecisionNameCheck.of(properties.decisionServices().keySet()));
+        PolicyChecks checks = PolicyChecks.of(listeners, DecisionNameCheck.of(properties.decisionServices().keySet()),
+                properties.cluster().enabled());
         Optional<Resource> resource = properties.rulesLocation()
                 .or(() -> demo ? Optional.of(DEMO_RULES) : Optional.empty())
                 .map(PolicySource::resolve);

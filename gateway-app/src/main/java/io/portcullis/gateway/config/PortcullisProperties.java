@@ -6,6 +6,7 @@ import io.portcullis.core.relay.Balance;
 import io.portcullis.core.relay.HealthCheckSettings;
 import io.portcullis.core.relay.RelaySettings;
 import io.portcullis.gateway.GatewaySettings;
+import io.portcullis.gateway.decision.CacheScope;
 import io.portcullis.gateway.policy.LiveEnforcement;
 import jakarta.validation.Valid;
 import jakarta.validation.constraints.AssertTrue;
@@ -66,6 +67,13 @@ public record PortcullisProperties(
     @AssertTrue(message = "rules-check-interval must be between 50ms and 1m")
     public boolean isRulesCheckIntervalValid() {
         return rulesCheckInterval.toMillis() >= 50 && rulesCheckInterval.compareTo(Duration.ofMinutes(1)) <= 0;
+    }
+
+    @AssertTrue(message = "decision-services has a cache with scope: cluster, which shares answers through the "
+            + "cluster's Redis, but portcullis.cluster.redis.url is not set: set it, or make the cache scope: local")
+    public boolean isClusterCacheBacked() {
+        return cluster.enabled() || decisionServices.values().stream()
+                .noneMatch(d -> d.cache() != null && d.cache().scope() == CacheScope.CLUSTER);
     }
 
     /** The plain settings the gateway runs with: the listeners, or the demo when there are none. */

@@ -1,6 +1,7 @@
 package io.portcullis.gateway.decision;
 
 import io.portcullis.core.InspectRequest;
+import java.util.Optional;
 import reactor.core.publisher.BaseSubscriber;
 
 /**
@@ -14,13 +15,18 @@ final class DecisionCall extends BaseSubscriber<Decision> {
     final DecisionService service;
     final InspectRequest request;
     final DecisionKey key;
-    final long startNanos;
+    /** The pend verdict's route: where an acceptance goes when the answer names no pool. */
+    final Optional<String> route;
+    /** When the service was asked (after a look-up in the cluster's cache, if any): for the duration meter. */
+    volatile long startNanos;
 
-    DecisionCall(DecisionServices owner, DecisionService service, InspectRequest request, DecisionKey key) {
+    DecisionCall(DecisionServices owner, DecisionService service, InspectRequest request, DecisionKey key,
+                 Optional<String> route) {
         this.owner = owner;
         this.service = service;
         this.request = request;
         this.key = key;
+        this.route = route;
         this.startNanos = System.nanoTime();
     }
 

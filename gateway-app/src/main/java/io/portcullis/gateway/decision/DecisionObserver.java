@@ -20,4 +20,12 @@ public interface DecisionObserver {
     /** A call in flight was cancelled because its client left or its deadline passed first. */
     default void decisionCancelled(String service) {
     }
+
+    /** A service's cache has {@code scope: cluster}: make its look-up meters, so they show zero before the first. */
+    default void clusterCacheAdded(String service) {
+    }
+
+    /** One look-up in the cluster's verdict cache, after a local miss, found {@code result}. */
+    default void clusterCacheLooked(String service, ClusterCacheResult result) {
+    }
 }

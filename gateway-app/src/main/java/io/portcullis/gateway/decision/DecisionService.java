@@ -5,6 +5,7 @@ import io.github.resilience4j.circuitbreaker.CallNotPermittedException;
 import io.netty.channel.EventLoopGroup;
 import io.portcullis.core.Completion;
 import io.portcullis.core.InspectAction;
+import io.portcullis.gateway.cluster.ClusterStore;
 import java.net.ConnectException;
 import java.util.Locale;
 import java.util.Optional;
@@ -25,10 +26,24 @@ final class DecisionService implements AutoCloseable {
     private final DecisionServiceSettings settings;
     private final DecisionClient client;
     private final VerdictCache cache;
+    private final Optional<ClusterVerdicts> cluster;
     private final FailureLog failures;
 
-    DecisionService(DecisionServiceSettings settings, EventLoopGroup loops, ResilienceRegistries resilience) {
+    /**
+     * @param store the cluster's Redis, for a {@code cache.scope: cluster}; required then
+     * @throws IllegalArgumentException for a cluster-scope cache without a store
+     */
+    DecisionService(DecisionServiceSettings settings, EventLoopGroup loops, ResilienceRegistries resilience,
+                    Optional<ClusterStore> store) {
         this.settings = settings;
+        boolean shared = settings.cache().map(c -> c.scope() == CacheScope.CLUSTER).orElse(false);
+        if (shared && store.isEmpty()) {
+            throw new IllegalArgumentException("decision service '" + settings.name() + "': cache.scope cluster needs "
+                    + "portcullis.cluster.redis.url (the Redis the replicas share)");
+        }
+        this.cluster = shared
+                ? Optional.of(new ClusterVerdicts(settings.name(), store.get(), settings.cache().get().ttl()))
+                : Optional.empty();
         this.client = new DecisionClient(settings, loops, resilience);
         this.cache = new VerdictCache(settings.cache(), settings.onFailure() == OnFailure.STALE);
         this.failures = new FailureLog(log, "Decision service '" + settings.name() + "'");
@@ -48,6 +63,11 @@ final class DecisionService implements AutoCloseable {
 
     VerdictCache cache() {
         return cache;
+    }
+
+    /** The answers shared with the other replicas, with {@code cache.scope: cluster}. */
+    Optional<ClusterVerdicts> cluster() {
+        return cluster;
     }
 
     /** What failed, in a few words, for the log and the audit line. */

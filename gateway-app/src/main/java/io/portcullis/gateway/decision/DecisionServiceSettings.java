@@ -172,14 +172,21 @@ public record DecisionServiceSettings(
      *
      * @param ttl        how long an answer is kept when the answer gives no {@code ttl}; zero: only answers
      *                   that give one are kept
-     * @param maxEntries entries kept at most (the least recently used go first)
+     * @param maxEntries entries kept at most in this replica (the least recently used go first)
+     * @param scope      local, or also shared with the other replicas through the cluster's Redis
      */
-    public record CacheSettings(Duration ttl, int maxEntries) {
+    public record CacheSettings(Duration ttl, int maxEntries, CacheScope scope) {
 
         public static final Duration MAX_TTL = Duration.ofHours(24);
 
+        /** A cache of this replica only. */
+        public CacheSettings(Duration ttl, int maxEntries) {
+            this(ttl, maxEntries, CacheScope.LOCAL);
+        }
+
         public CacheSettings {
             Objects.requireNonNull(ttl, "ttl");
+            Objects.requireNonNull(scope, "scope");
             if (ttl.isNegative() || ttl.compareTo(MAX_TTL) > 0) {
                 throw new IllegalArgumentException("cache ttl must be between 0 and 24h");
             }

@@ -10,6 +10,7 @@ import io.portcullis.core.InspectAction;
 import io.portcullis.core.InspectId;
 import io.portcullis.core.InspectRequest;
 import io.portcullis.core.Verdict;
+import io.portcullis.gateway.cluster.ClusterStore;
 import java.time.Duration;
 import java.util.Collection;
 import java.util.Collections;
@@ -34,6 +35,11 @@ import reactor.core.Exceptions;
  * {@link Completer}. {@link #aborted} (the listeners' abort handler: the client left, or the deadline passed)
  * cancels the call; an answer after that is dropped.
  *
+ * <p>With {@code cache.scope: cluster} a local miss first reads the answers the other replicas learned, in the
+ * cluster's Redis ({@link ClusterVerdicts}): a valid one completes the inspection ({@code decidedBy: cluster-cache});
+ * a miss, a garbled entry or a store that fails or does not answer within its timeout asks the service, with what is
+ * left of the budget. The service's answers are shared there too.
+ *
  * <p>A call's time is bounded by the service's {@code timeout} per attempt and, retries included, by the
  * inspection's deadline (the rule's {@code timeout}, else the listener's {@code inspect.timeout}), less a small
  * margin so that {@code on-failure}, not the listener's {@code on-timeout}, decides a service that does not answer.
@@ -48,11 +54,14 @@ public final class DecisionServices implements DecisionTrigger, AbortHandler, Au
     static final Duration FALLBACK_DEADLINE = Duration.ofSeconds(5);
     /** Kept back from the deadline so a failing call is decided by {@code on-failure} before it. */
     static final Duration MAX_MARGIN = Duration.ofMillis(100);
+    /** {@code decidedBy} of an answer another replica learned, read from the cluster's cache. */
+    static final String CLUSTER_CACHE = "cluster-cache";
 
     private final Map<String, DecisionService> services;
     private final DecisionObserver observer;
     private final ConcurrentHashMap<InspectId, DecisionCall> inFlight = new ConcurrentHashMap<>();
     private final FailureLog unknownServices = new FailureLog(log, "Decision");
+    private final FailureLog invalidEntries = new FailureLog(log, "The cluster's verdict cache");
     private volatile Completer completer = Completer.NONE;
 
     /**
@@ -63,6 +72,19 @@ public final class DecisionServices implements DecisionTrigger, AbortHandler, Au
      */
     public DecisionServices(Collection<DecisionServiceSettings> settings, EventLoopGroup loops,
                             ResilienceRegistries resilience, DecisionObserver observer) {
+        this(settings, loops, resilience, observer, Optional.empty());
+    }
+
+    /**
+     * @param settings   the services, by name
+     * @param loops      the event loops the HTTP clients run on (the gateway's workers)
+     * @param resilience where each service takes its circuit breaker, retry and bulkhead
+     * @param observer   meters
+     * @param store      the cluster's Redis, where {@code cache.scope: cluster} services share their answers
+     * @throws IllegalArgumentException for a service with a cluster-scope cache and no store
+     */
+    public DecisionServices(Collection<DecisionServiceSettings> settings, EventLoopGroup loops,
+                            ResilienceRegistries resilience, DecisionObserver observer, Optional<ClusterStore> store) {
         this.observer = Objects.requireNonNull(observer, "observer");
         Map<String, DecisionService> byName = new LinkedHashMap<>();
         try {
@@ -70,13 +92,19 @@ public final class DecisionServices implements DecisionTrigger, AbortHandler, Au
                 if (byName.containsKey(s.name())) {
                     throw new IllegalArgumentException("decision service '" + s.name() + "' is configured twice");
                 }
-                byName.put(s.name(), new DecisionService(s, loops, resilience));
+                DecisionService service = new DecisionService(s, loops, resilience, store);
+                byName.put(s.name(), service);
                 observer.decisionServiceAdded(s.name());
+                if (service.cluster().isPresent()) {
+                    observer.clusterCacheAdded(s.name());
+                }
                 log.info("Decision service '{}': {} {}{} (timeout {} ms, on-failure {}, cache {})", s.name(),
                         s.type().name().toLowerCase(Locale.ROOT), s.shownUrl(), credentials(s),
                         s.timeout().toMillis(),
                         s.onFailure().name().toLowerCase(Locale.ROOT),
-                        s.cache().map(c -> "ttl " + c.ttl().toMillis() + " ms, " + c.maxEntries() + " entries").orElse("off"));
+                        s.cache().map(c -> "ttl " + c.ttl().toMillis() + " ms, " + c.maxEntries() + " entries"
+                                + (service.cluster().isPresent() ? ", shared through the cluster's Redis" : ""))
+                                .orElse("off"));
             }
         } catch (RuntimeException e) {
             byName.values().forEach(DecisionService::close);
@@ -134,16 +162,63 @@ public final class DecisionServices implements DecisionTrigger, AbortHandler, Au
         Optional<Decision> cached = service.cache().fresh(key);
         if (cached.isPresent()) {
             observer.decided(service.name(), DecisionOutcome.CACHED, -1);
-            completer.complete(request.listener(), request.id(), cached.get().action(),
-                    Completion.by("cache", cached.get().reason().orElse(null)).withRoute(cached.get().route().orElse(null)));
+            completer.complete(request.listener(), request.id(), cached.get().action(), routed(
+                    Completion.by("cache", cached.get().reason().orElse(null)).withRoute(cached.get().route().orElse(null)),
+                    verdict.route()));
             return;
         }
-        DecisionCall call = new DecisionCall(this, service, request, key);
+        DecisionCall call = new DecisionCall(this, service, request, key, verdict.route());
         // In the map before the subscription: an answer (or failure) may arrive before subscribe returns.
         inFlight.put(request.id(), call);
+        Duration budget = budget(request, verdict);
+        Optional<ClusterVerdicts> cluster = service.cluster();
+        if (cluster.isEmpty()) {
+            callService(call, verdict, budget);
+            return;
+        }
+        // A local miss: the other replicas' answers next, within the store's timeout; a failure there is a miss.
+        long lookupStart = System.nanoTime();
+        cluster.get().lookup(key, completer.routes(request.listener())).whenComplete((lookup, error) ->
+                lookedUp(call, verdict, budget.minusNanos(System.nanoTime() - lookupStart), lookup));
+    }
+
+    /** The cluster's cache answered (a store thread): serve its answer, or ask the service with what is left of the budget. */
+    private void lookedUp(DecisionCall call, Verdict verdict, Duration budget, ClusterVerdicts.Lookup lookup) {
+        DecisionService service = call.service;
+        ClusterCacheResult result = lookup == null ? ClusterCacheResult.ERROR : lookup.result();
         try {
-            byte[] body = DecisionJson.request(service.settings().type(), request, verdict.rule());
-            service.client().ask(body, budget(request, verdict)).subscribe(call);
+            observer.clusterCacheLooked(service.name(), result);
+            if (result == ClusterCacheResult.INVALID) {
+                invalidEntries.failed("entry for a key of rule '" + call.key.rule() + "' of listener '"
+                        + call.key.listener() + "' of service '" + service.name() + "': " + lookup.problem(),
+                        "treated as a miss");
+            }
+            if (result == ClusterCacheResult.HIT) {
+                if (finish(call)) {
+                    Decision decision = lookup.decision().get();
+                    observer.decided(service.name(), DecisionOutcome.CACHED, -1);
+                    service.cache().remember(call.key, decision);
+                    complete(call, decision.action(), Completion.by(CLUSTER_CACHE, decision.reason().orElse(null))
+                            .withRoute(decision.route().orElse(null)));
+                }
+                return;
+            }
+        } catch (RuntimeException e) {
+            log.warn("Reading the cluster's cache for decision service '{}' failed; asking the service", service.name(), e);
+        }
+        // Aborted (or closed) meanwhile: nothing to ask. A cancel racing past this check disposes the call, and a
+        // disposed subscriber cancels the subscription it is given.
+        if (inFlight.get(call.request.id()) == call) {
+            callService(call, verdict, budget.compareTo(Duration.ofMillis(1)) < 0 ? Duration.ofMillis(1) : budget);
+        }
+    }
+
+    private void callService(DecisionCall call, Verdict verdict, Duration budget) {
+        DecisionService service = call.service;
+        call.startNanos = System.nanoTime();
+        try {
+            byte[] body = DecisionJson.request(service.settings().type(), call.request, verdict.rule());
+            service.client().ask(body, budget).subscribe(call);
         } catch (RuntimeException e) {
             call.dispose();
             if (finish(call)) {
@@ -192,6 +267,7 @@ public final class DecisionServices implements DecisionTrigger, AbortHandler, Au
         observer.decided(service.name(), decision.action() == InspectAction.ACCEPT ? DecisionOutcome.ACCEPT
                 : DecisionOutcome.REJECT, System.nanoTime() - call.startNanos);
         service.cache().remember(call.key, decision);
+        service.cluster().ifPresent(cluster -> cluster.remember(call.key, decision));
         complete(call, decision.action(), Completion.by("service", decision.reason().orElse(null)).withRoute(route.orElse(null)));
     }
 
@@ -204,9 +280,19 @@ public final class DecisionServices implements DecisionTrigger, AbortHandler, Au
         complete(call, resolution.action(), resolution.completion());
     }
 
+    /**
+     * {@code completion} going to the pend verdict's {@code route} when it names no pool itself. The listener holds
+     * the route of the verdict that pended the inspection, which is the same for a pend rule asked at once; a pend
+     * reached after a cluster limiter was pended by the limiter's verdict, which knew no route yet.
+     */
+    private static Completion routed(Completion completion, Optional<String> route) {
+        return completion.route().isEmpty() && route.isPresent() ? completion.withRoute(route.get()) : completion;
+    }
+
     private boolean complete(DecisionCall call, InspectAction action, Completion completion) {
         try {
-            return completer.complete(call.request.listener(), call.request.id(), action, completion);
+            return completer.complete(call.request.listener(), call.request.id(), action,
+                    routed(completion, call.route));
         } catch (RuntimeException e) {
             log.warn("Completing inspection {} of listener '{}' failed", call.request.id(), call.request.listener(), e);
             return false;

@@ -11,12 +11,14 @@ import io.portcullis.core.ListenerObserver;
 import io.portcullis.core.PeekReject;
 import io.portcullis.core.PendOutcome;
 import io.portcullis.core.relay.RelayObserver;
+import io.portcullis.gateway.decision.ClusterCacheResult;
 import io.portcullis.gateway.decision.DecisionObserver;
 import io.portcullis.gateway.decision.DecisionOutcome;
 import io.portcullis.gateway.policy.LiveEnforcement;
 import io.portcullis.gateway.policy.PolicyInspectHandler;
 import io.portcullis.gateway.policy.PolicyReloader;
 import io.portcullis.policy.ShadowObserver;
+import io.portcullis.policy.limit.OnStoreFailure;
 import io.portcullis.policy.limit.LimiterRegistry;
 import io.portcullis.policy.model.InspectRequest;
 import io.portcullis.policy.model.Verdict;
@@ -33,7 +35,7 @@ import java.util.function.IntSupplier;
  * outcome and direction: names from configuration, never client data.
  */
 public final class GatewayMeters implements ListenerObserver, RelayObserver, ShadowObserver, PolicyReloader.Observer,
-        PolicyInspectHandler.VerdictCounter, LiveEnforcement.Observer,
+        PolicyInspectHandler.VerdictCounter, PolicyInspectHandler.ClusterObserver, LiveEnforcement.Observer,
         DecisionObserver, AutoCloseable {
 
     private static final Duration[] INSPECT_SLO = {
@@ -52,6 +54,13 @@ public final class GatewayMeters implements ListenerObserver, RelayObserver, Sha
         Duration.ofSeconds(1), Duration.ofMillis(2500), Duration.ofSeconds(5),
     };
 
+    /** A store round trip: Redis answers in well under a millisecond, its timeout is 100 ms by default. */
+    private static final Duration[] CLUSTER_LIMIT_SLO = {
+        Duration.ofNanos(250_000), Duration.ofNanos(500_000), Duration.ofMillis(1), Duration.ofMillis(2),
+        Duration.ofMillis(5), Duration.ofMillis(10), Duration.ofMillis(25), Duration.ofMillis(50),
+        Duration.ofMillis(100), Duration.ofMillis(250), Duration.ofSeconds(1),
+    };
+
     private final MeterRegistry registry;
     private final Map<String, ListenerMeters> listeners = new ConcurrentHashMap<>();
     private final Counter reloadSuccess;
@@ -59,6 +68,8 @@ public final class GatewayMeters implements ListenerObserver, RelayObserver, Sha
     private final AuditLog audit;
     /** Keyed by configured decision service names only. */
     private final Map<String, DecisionMeters> decisionServices = new ConcurrentHashMap<>();
+    /** Keyed by configured decision service names with a cluster-scope cache only. */
+    private final Map<String, Counter[]> clusterCaches = new ConcurrentHashMap<>();
     /** Keyed by configured listener and backend only, so bounded by the configuration. */
     private final Map<String, AtomicInteger> backendUp = new ConcurrentHashMap<>();
 
@@ -122,6 +133,24 @@ public final class GatewayMeters implements ListenerObserver, RelayObserver, Sha
     @Override
     public void verdict(String listener, String rule, InspectAction action) {
         of(listener).verdict(rule, action.label()).increment();
+    }
+
+    /**
+     * {@code portcullis_cluster_limit_fallbacks_total{listener,rule,fallback}}: connections for which the cluster store
+     * failed at a {@code scope: cluster} limiter and its {@code on-store-failure} decided. Any thread.
+     */
+    @Override
+    public void clusterFallback(String listener, String rule, OnStoreFailure fallback) {
+        of(listener).clusterFallback(rule, fallback.label()).increment();
+    }
+
+    /**
+     * {@code portcullis_cluster_limit_seconds{listener}}: per connection that waited on the cluster store, the time
+     * from its first store call to the last answer. Any thread.
+     */
+    @Override
+    public void clusterLimitWaited(String listener, long nanos) {
+        of(listener).clusterLimit().record(nanos, TimeUnit.NANOSECONDS);
     }
 
     @Override
@@ -252,6 +281,32 @@ public final class GatewayMeters implements ListenerObserver, RelayObserver, Sha
         decisionMeters(service).cancelled.increment();
     }
 
+    @Override
+    public void clusterCacheAdded(String service) {
+        clusterCacheMeters(service);
+    }
+
+    /** {@code portcullis_decision_cache_cluster_total{service,result}}. */
+    @Override
+    public void clusterCacheLooked(String service, ClusterCacheResult result) {
+        clusterCacheMeters(service)[result.ordinal()].increment();
+    }
+
+    private Counter[] clusterCacheMeters(String service) {
+        Counter[] m = clusterCaches.get(service);
+        return m != null ? m : clusterCaches.computeIfAbsent(service, name -> {
+            Counter[] counters = new Counter[ClusterCacheResult.values().length];
+            for (ClusterCacheResult result : ClusterCacheResult.values()) {
+                counters[result.ordinal()] = Counter.builder("portcullis.decision.cache.cluster")
+                        .description("Look-ups in the cluster's verdict cache after a local miss (cache.scope: cluster), "
+                                + "by result: hit (served, no call), miss, error (Redis failed or was too slow), invalid "
+                                + "(an entry that is no valid answer for its key); all but hit ask the service")
+                        .tags("service", name, "result", result.label()).register(registry);
+            }
+            return counters;
+        });
+    }
+
     private DecisionMeters decisionMeters(String service) {
         DecisionMeters m = decisionServices.get(service);
         return m != null ? m : decisionServices.computeIfAbsent(service, name -> new DecisionMeters(registry, name));
@@ -293,6 +348,9 @@ public final class GatewayMeters implements ListenerObserver, RelayObserver, Sha
         final Map<String, Map<String, Counter>> verdicts = new ConcurrentHashMap<>();
         final Map<String, Map<String, Counter>> shadows = new ConcurrentHashMap<>();
         final Map<String, Counter> rechecks = new ConcurrentHashMap<>();
+        final Map<String, Map<String, Counter>> clusterFallbacks = new ConcurrentHashMap<>();
+        /** Made on first use: a listener without cluster limiters shows no cluster meter. */
+        private volatile Timer clusterLimit;
 
         ListenerMeters(MeterRegistry registry, String listener, IntSupplier pending) {
             this.listener = listener;
@@ -352,6 +410,34 @@ public final class GatewayMeters implements ListenerObserver, RelayObserver, Sha
                 c = rechecks.computeIfAbsent(rule, r -> Counter.builder("portcullis.rechecked.closes")
                         .description("Live relayed connections reset because the policy rejects them after a reload")
                         .tags("listener", listener, "rule", r).register(registry));
+            }
+            return c;
+        }
+
+        Timer clusterLimit() {
+            Timer timer = clusterLimit;
+            if (timer == null) {
+                // Micrometer returns the registered timer for the same name and tags: a race makes one timer.
+                timer = Timer.builder("portcullis.cluster.limit")
+                        .description("Time a connection waited on the cluster store for its scope: cluster limiters,"
+                                + " from the first call to the last answer")
+                        .tag("listener", listener).serviceLevelObjectives(CLUSTER_LIMIT_SLO).register(registry);
+                clusterLimit = timer;
+            }
+            return timer;
+        }
+
+        Counter clusterFallback(String rule, String fallback) {
+            Map<String, Counter> byFallback = clusterFallbacks.get(rule);
+            if (byFallback == null) {
+                byFallback = clusterFallbacks.computeIfAbsent(rule, r -> new ConcurrentHashMap<>());
+            }
+            Counter c = byFallback.get(fallback);
+            if (c == null) {
+                c = byFallback.computeIfAbsent(fallback, f -> Counter.builder("portcullis.cluster.limit.fallbacks")
+                        .description("Connections for which the cluster store failed at a scope: cluster limiter,"
+                                + " decided by its on-store-failure")
+                        .tags("listener", listener, "rule", rule, "fallback", f).register(registry));
             }
             return c;
         }

@@ -3,6 +3,8 @@ package io.portcullis.gateway.policy;
 import io.portcullis.gateway.decision.DecisionNameCheck;
 import io.portcullis.policy.ListenerPolicy;
 import io.portcullis.policy.Policy;
+import io.portcullis.policy.limit.LimitSettings;
+import io.portcullis.policy.limit.Limiter;
 import io.portcullis.policy.rule.Match;
 import io.portcullis.policy.rule.Rule;
 import java.util.ArrayList;
@@ -19,8 +21,9 @@ import java.util.function.Predicate;
  * a section for every inspecting listener, no condition on what a TLS peek finds ({@code sni}, {@code alpn},
  * {@code tls-fingerprint}) in the rules of a listener that does not peek, no condition on what a PROXY-protocol
  * header carries ({@code pp-authority}, {@code pp-tlv}) in the rules of a listener that reads none, a backend
- * pool of the listener for every {@code route} a rule names, and a configured service for every decision a pend
- * rule names. Immutable; any thread.
+ * pool of the listener for every {@code route} a rule names, a configured service for every decision a pend
+ * rule names, and a configured cluster store ({@code portcullis.cluster.redis.url}) for every {@code scope: cluster}
+ * limiter. Immutable; any thread.
  */
 public final class PolicyChecks {
 
@@ -68,28 +71,45 @@ public final class PolicyChecks {
     /** What a route calls a listener's own backends. */
     public static final String DEFAULT_ROUTE = "default";
 
+    /** The key whose absence makes a {@code scope: cluster} limiter an error. */
+    public static final String CLUSTER_URL_KEY = "portcullis.cluster.redis.url";
+
     private final List<ListenerFacts> listeners;
     private final boolean standalone;
     private final DecisionNameCheck decisionNames;
+    private final boolean clusterStore;
 
-    private PolicyChecks(List<ListenerFacts> listeners, boolean standalone, DecisionNameCheck decisionNames) {
+    private PolicyChecks(List<ListenerFacts> listeners, boolean standalone, DecisionNameCheck decisionNames,
+                         boolean clusterStore) {
         this.listeners = List.copyOf(listeners);
         this.standalone = standalone;
         this.decisionNames = Objects.requireNonNull(decisionNames, "decisionNames");
+        this.clusterStore = clusterStore;
     }
 
-    /** The checks against the configured listeners and decision services. */
+    /** The checks against the configured listeners and decision services, without a cluster store. */
     public static PolicyChecks of(Collection<ListenerFacts> listeners, DecisionNameCheck decisionNames) {
-        return new PolicyChecks(List.copyOf(listeners), false, decisionNames);
+        return of(listeners, decisionNames, false);
+    }
+
+    /**
+     * The checks against the configured listeners, decision services and cluster store.
+     *
+     * @param clusterStore whether {@value #CLUSTER_URL_KEY} is set: without it a {@code scope: cluster} limiter,
+     *                     shadow ones too, is refused
+     */
+    public static PolicyChecks of(Collection<ListenerFacts> listeners, DecisionNameCheck decisionNames,
+                                  boolean clusterStore) {
+        return new PolicyChecks(List.copyOf(listeners), false, decisionNames, clusterStore);
     }
 
     /**
      * The checks of a file read without a configuration: each of its sections stands for an inspecting listener
-     * that may peek at TLS and read PROXY headers (the configuration says whether it does); listener coverage and
-     * decision names are not checked.
+     * that may peek at TLS and read PROXY headers (the configuration says whether it does); listener coverage,
+     * decision names and the cluster store of {@code scope: cluster} limiters are not checked.
      */
     public static PolicyChecks standalone() {
-        return new PolicyChecks(List.of(), true, DecisionNameCheck.none());
+        return new PolicyChecks(List.of(), true, DecisionNameCheck.none(), true);
     }
 
     /** Whether these checks know no configuration (see {@link #standalone()}). */
@@ -134,6 +154,17 @@ public final class PolicyChecks {
             }
         }
         problems.addAll(decisionNames.problems(policy));
+        if (!clusterStore) {
+            for (String name : policy.listenerNames()) {
+                for (Rule rule : policy.listener(name).orElseThrow().rules()) {
+                    rule.limiter().map(Limiter::settings).filter(LimitSettings::isCluster).ifPresent(settings ->
+                            problems.add(position(policy, rule) + ": rule '" + rule.name() + "' of listener '" + name
+                                    + "' has a " + settings.ruleKey() + " with scope: cluster, but no cluster store is"
+                                    + " configured; set " + CLUSTER_URL_KEY + " (the Redis the replicas share), or use"
+                                    + " scope: local"));
+                }
+            }
+        }
         return problems;
     }
 

@@ -38,6 +38,9 @@ public record LimitKey(Kind kind, int ipv4Prefix, int ipv6Prefix) {
     public static final LimitKey SOURCE_IP = new LimitKey(Kind.SOURCE_IP, 32, DEFAULT_IPV6_PREFIX);
     public static final LimitKey LISTENER = new LimitKey(Kind.LISTENER, 0, 0);
 
+    /** What {@link #text} gives a connection whose source address is unresolved. */
+    public static final String UNRESOLVED_TEXT = "unresolved";
+
     private static final Pattern CIDR = Pattern.compile("source-cidr/(\\d{1,3})(?:/(\\d{1,3}))?");
     private static final Object LISTENER_KEY = "listener";
     private static final Object UNRESOLVED_KEY = "unresolved";
@@ -96,6 +99,86 @@ public record LimitKey(Kind kind, int ipv4Prefix, int ipv6Prefix) {
         long highMask = ipv6Prefix == 0 ? 0 : ipv6Prefix >= 64 ? -1L : -1L << (64 - ipv6Prefix);
         long lowMask = ipv6Prefix <= 64 ? 0 : ipv6Prefix == 128 ? -1L : -1L << (128 - ipv6Prefix);
         return new AddressKey(high & highMask, low & lowMask);
+    }
+
+    /**
+     * The key of a connection as text, the same for every replica, for a store shared by them: the listener's name
+     * for {@code listener}; else the address masked to the key's prefix, written as an address when the prefix is
+     * the whole address ({@code 192.0.2.7}, {@code 2001:db8::1}) and as a CIDR otherwise ({@code 192.0.2.0/24},
+     * {@code 2001:db8:0:1::/64}; IPv6 in RFC 5952's form); {@value #UNRESOLVED_TEXT} when the source address is
+     * unresolved. An IPv4-mapped IPv6 client is written as the IPv4 client. Any thread; builds one short string.
+     *
+     * @param sourceAddress the source address bytes (4 or 16); null when unresolved
+     */
+    public String text(InspectRequest request, byte[] sourceAddress) {
+        if (kind == Kind.LISTENER) {
+            return request.listener();
+        }
+        if (sourceAddress == null) {
+            return UNRESOLVED_TEXT;
+        }
+        StringBuilder out = new StringBuilder(44);
+        if (sourceAddress.length == 4) {
+            return ipv4Text(intAt(sourceAddress, 0), out);
+        }
+        long high = longAt(sourceAddress, 0);
+        long low = longAt(sourceAddress, 8);
+        if (high == 0 && (low >>> 32) == 0xFFFFL) {
+            return ipv4Text((int) low, out);
+        }
+        long highMask = ipv6Prefix == 0 ? 0 : ipv6Prefix >= 64 ? -1L : -1L << (64 - ipv6Prefix);
+        long lowMask = ipv6Prefix <= 64 ? 0 : ipv6Prefix == 128 ? -1L : -1L << (128 - ipv6Prefix);
+        appendIpv6(high & highMask, low & lowMask, out);
+        if (ipv6Prefix < 128) {
+            out.append('/').append(ipv6Prefix);
+        }
+        return out.toString();
+    }
+
+    private String ipv4Text(int address, StringBuilder out) {
+        int masked = ipv4Prefix == 0 ? 0 : address & (int) ((0xFFFF_FFFFL << (32 - ipv4Prefix)) & 0xFFFF_FFFFL);
+        out.append(masked >>> 24).append('.').append((masked >>> 16) & 0xFF).append('.')
+                .append((masked >>> 8) & 0xFF).append('.').append(masked & 0xFF);
+        if (ipv4Prefix < 32) {
+            out.append('/').append(ipv4Prefix);
+        }
+        return out.toString();
+    }
+
+    /** RFC 5952: lower-case hex groups without leading zeros, the longest run of two or more zero groups as "::". */
+    private static void appendIpv6(long high, long low, StringBuilder out) {
+        int bestStart = -1;
+        int bestLength = 1;
+        int runStart = -1;
+        for (int i = 0; i < 8; i++) {
+            if (group(high, low, i) == 0) {
+                if (runStart < 0) {
+                    runStart = i;
+                }
+                if (i - runStart + 1 > bestLength) {
+                    bestStart = runStart;
+                    bestLength = i - runStart + 1;
+                }
+            } else {
+                runStart = -1;
+            }
+        }
+        for (int i = 0; i < 8; i++) {
+            if (i == bestStart) {
+                out.append("::");
+                i += bestLength - 1;
+                continue;
+            }
+            if (i > 0 && i != bestStart + bestLength) {
+                out.append(':');
+            }
+            out.append(Integer.toHexString(group(high, low, i)));
+        }
+    }
+
+    private static int group(long high, long low, int index) {
+        long half = index < 4 ? high : low;
+        return (int) (half >>> (48 - 16 * (index & 3))) & 0xFFFF;
     }
 
     private AddressKey ipv4Key(int address) {

@@ -22,7 +22,9 @@ import java.util.function.LongSupplier;
  *       the new bound applies to them at once.</li>
  * </ul>
  * The mode ({@code shadow} or not) is not part of the identity, so a rule switched from shadow to
- * enforcing keeps what its shadow run counted.
+ * enforcing keeps what its shadow run counted; nor are {@code scope} and {@code on-store-failure}: a
+ * {@code scope: cluster} limiter keeps local state too, which it counts in when the store fails
+ * ({@code on-store-failure: local}), in shadow mode, and when evaluated without a store.
  *
  * <p>State of rules that are gone is dropped by {@link #retainOnly}, which {@code PolicyEngine}
  * calls when it puts a policy in force. Old policies still evaluating at that moment keep their own
@@ -70,7 +72,8 @@ public final class LimiterRegistry {
     /** The limiter of rule {@code rule} of {@code listener}, on its existing state if it has one. */
     public Limiter limiter(String listener, String rule, LimitSettings settings) {
         if (settings instanceof RateLimit rate) {
-            RateState state = (RateState) states.computeIfAbsent(new StateId(listener, rule, rate),
+            RateState state = (RateState) states.computeIfAbsent(
+                    new StateId(listener, rule, new RateShape(rate.key(), rate.tokens(), rate.period(), rate.burst())),
                     id -> new RateState(rate, nanoTime, maxKeysPerLimiter, refusedAtKeyCap));
             return new RateLimiter(rule, rate, state);
         }
@@ -79,6 +82,10 @@ public final class LimiterRegistry {
                 new StateId(listener, rule, new ConcurrencyShape(concurrency.key())),
                 id -> new ConcurrencyState(maxKeysPerLimiter, refusedAtKeyCap));
         return new ConcurrencyLimiter(rule, concurrency, state);
+    }
+
+    /** The part of a rate limit's settings that its buckets depend on (not its scope or on-store-failure). */
+    private record RateShape(LimitKey key, long tokens, java.time.Duration period, long burst) {
     }
 
     /** The part of a concurrency limit's settings that its counters depend on. */

@@ -11,8 +11,12 @@ import java.util.Objects;
  * @param tokens connections allowed per period (the {@code N} of {@code N/s})
  * @param period one second or one minute
  * @param burst  the bucket's size: connections allowed back to back after a quiet spell
+ * @param scope  where the buckets live: this process, or the cluster's store
+ * @param onStoreFailure for {@code scope: cluster}: what to do when the store does not answer ({@code local} for
+ *               {@code scope: local})
  */
-public record RateLimit(LimitKey key, long tokens, Duration period, long burst) implements LimitSettings {
+public record RateLimit(LimitKey key, long tokens, Duration period, long burst, LimitScope scope,
+                        OnStoreFailure onStoreFailure) implements LimitSettings {
 
     public static final String KEY = "rate-limit";
 
@@ -22,6 +26,16 @@ public record RateLimit(LimitKey key, long tokens, Duration period, long burst) 
         if (tokens < 1 || burst < 1 || period.isNegative() || period.isZero()) {
             throw new IllegalArgumentException("rate and burst must be positive");
         }
+        Objects.requireNonNull(scope, "scope");
+        Objects.requireNonNull(onStoreFailure, "onStoreFailure");
+        if (scope == LimitScope.LOCAL && onStoreFailure != OnStoreFailure.LOCAL) {
+            throw new IllegalArgumentException("on-store-failure applies to scope: cluster only");
+        }
+    }
+
+    /** A {@code scope: local} rate limit. */
+    public RateLimit(LimitKey key, long tokens, Duration period, long burst) {
+        this(key, tokens, period, burst, LimitScope.LOCAL, OnStoreFailure.LOCAL);
     }
 
     @Override
@@ -43,6 +57,6 @@ public record RateLimit(LimitKey key, long tokens, Duration period, long burst) 
 
     @Override
     public String toString() {
-        return "rate-limit{key: " + key + ", rate: " + rateText() + ", burst: " + burst + "}";
+        return "rate-limit{key: " + key + ", rate: " + rateText() + ", burst: " + burst + scopeText() + "}";
     }
 }

@@ -22,9 +22,11 @@ record Section(String name, List<String> keys, Set<String> planned) {
 
     static final Section TIME = new Section("time window", List.of("days", "from", "to", "zone"), Set.of());
 
-    static final Section RATE_LIMIT = new Section("rate-limit", List.of("key", "rate", "burst"), Set.of());
+    static final Section RATE_LIMIT = new Section("rate-limit",
+            List.of("key", "rate", "burst", "scope", "on-store-failure"), Set.of());
 
-    static final Section CONCURRENCY_LIMIT = new Section("concurrency-limit", List.of("key", "max"), Set.of());
+    static final Section CONCURRENCY_LIMIT = new Section("concurrency-limit",
+            List.of("key", "max", "scope", "on-store-failure"), Set.of());
 
     static final Section PROXY_TLV = new Section("pp-tlv", List.of("type", "values"), Set.of());
 

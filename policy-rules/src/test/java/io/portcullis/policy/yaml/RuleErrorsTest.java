@@ -283,7 +283,7 @@ class RuleErrorsTest {
                 "rules.yaml:5:28: missing required key 'max' in concurrency-limit (e.g. max: 20)",
                 "rules.yaml:7:34: bad max '-1' (expected a whole number of at least 1)",
                 "rules.yaml:9:28: expected a mapping, got a string",
-                "rules.yaml:11:37: unknown key 'rate' in a concurrency-limit (expected one of: key, max)",
+                "rules.yaml:11:37: unknown key 'rate' in a concurrency-limit (expected one of: key, max, scope, on-store-failure)",
                 "rules.yaml:13:34: bad limiter key 'source-cidr/24/129' (expected source-ip, source-cidr/N with N a"
                         + " prefix length such as 24 or 64, or listener)",
                 "rules.yaml:15:34: bad limiter key 'source-cidr/-64' (expected source-ip, source-cidr/N with N a"
