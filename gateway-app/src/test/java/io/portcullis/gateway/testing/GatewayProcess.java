@@ -175,6 +175,12 @@ public final class GatewayProcess {
         return send(HttpRequest.newBuilder(adminUri().resolve(path)).POST(HttpRequest.BodyPublishers.noBody()));
     }
 
+    /** POST {@code path} with a JSON body ({@code {"action":"accept"}}, say) on the admin port, with the admin token. */
+    public HttpResponse<String> post(String path, String json) throws IOException, InterruptedException {
+        return send(HttpRequest.newBuilder(adminUri().resolve(path)).header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(json, StandardCharsets.UTF_8)));
+    }
+
     private HttpResponse<String> send(HttpRequest.Builder request) throws IOException, InterruptedException {
         if (adminPort == 0) {
             throw new IOException(this + " has not reported its admin port");
