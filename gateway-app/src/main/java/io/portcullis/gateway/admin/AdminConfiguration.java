@@ -1,5 +1,6 @@
 package io.portcullis.gateway.admin;
 
+import io.portcullis.gateway.cluster.ClusterConfigured;
 import io.portcullis.gateway.Gateway;
 import io.portcullis.gateway.cluster.ClusterPending;
 import io.portcullis.gateway.cluster.ClusterStore;
@@ -9,11 +10,10 @@ import io.portcullis.gateway.pending.PendingEntry;
 import java.util.List;
 import java.util.Objects;
 import org.springframework.beans.factory.ObjectProvider;
-import org.springframework.boot.autoconfigure.condition.ConditionalOnExpression;
+import org.springframework.context.annotation.Conditional;
 import org.springframework.boot.actuate.endpoint.EndpointId;
 import org.springframework.boot.actuate.endpoint.web.PathMappedEndpoints;
 import org.springframework.context.annotation.Bean;
-import org.springframework.context.annotation.Conditional;
 import org.springframework.context.annotation.Configuration;
 
 /** The admin API's door: deny by default on the HTTP server that carries it. */
@@ -32,8 +32,7 @@ public class AdminConfiguration {
      * admin API is on: its token signs the completions relayed between replicas. Closed before the store.
      */
     @Bean(destroyMethod = "close")
-    @Conditional(AdminApiCondition.class)
-    @ConditionalOnExpression("!'${portcullis.cluster.redis.url:}'.isBlank()")
+    @Conditional({AdminApiCondition.class, ClusterConfigured.class})
     ClusterPending clusterPending(ClusterStore clusterStore, Gateway gateway, PortcullisProperties properties) {
         return new ClusterPending(clusterStore, () -> PendingEntry.snapshot(gateway), new OperatorCompletion(gateway),
                 properties.admin().tokenValue().orElseThrow(), ClusterPending.Settings.DEFAULTS).start();

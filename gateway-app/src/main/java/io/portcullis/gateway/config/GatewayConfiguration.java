@@ -8,6 +8,7 @@ import io.micrometer.core.instrument.binder.MeterBinder;
 import io.micrometer.core.instrument.binder.netty4.NettyAllocatorMetrics;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.ByteBufAllocatorMetricProvider;
+import io.portcullis.gateway.cluster.ClusterConfigured;
 import io.portcullis.core.EventLoops;
 import io.portcullis.core.Transport;
 import io.portcullis.gateway.Gateway;
@@ -32,7 +33,7 @@ import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.ObjectProvider;
-import org.springframework.boot.autoconfigure.condition.ConditionalOnExpression;
+import org.springframework.context.annotation.Conditional;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
 import org.springframework.context.SmartLifecycle;
 import org.springframework.context.annotation.Bean;
@@ -106,7 +107,7 @@ public class GatewayConfiguration {
      * {@code portcullis_cluster_store_*}. Starting does not wait for Redis: it connects in the background.
      */
     @Bean(destroyMethod = "close")
-    @ConditionalOnExpression("!'${portcullis.cluster.redis.url:}'.isBlank()")
+    @Conditional(ClusterConfigured.class)
     ClusterStore clusterStore(PortcullisProperties properties, MeterRegistry registry) {
         PortcullisProperties.Cluster cluster = properties.cluster();
         PortcullisProperties.Redis redis = cluster.redis();
@@ -124,7 +125,7 @@ public class GatewayConfiguration {
      * {@code portcullis_cluster_lease_renewals_total}. Closed before the store: it releases the leases still held.
      */
     @Bean(destroyMethod = "close")
-    @ConditionalOnExpression("!'${portcullis.cluster.redis.url:}'.isBlank()")
+    @Conditional(ClusterConfigured.class)
     RedisClusterLimits clusterLimits(ClusterStore store, MeterRegistry registry) {
         RedisClusterLimits limits = new RedisClusterLimits(store);
         limits.bindTo(registry);
