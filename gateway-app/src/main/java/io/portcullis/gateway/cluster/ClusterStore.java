@@ -376,51 +376,23 @@ public final class ClusterStore implements AutoCloseable {
         final Map<String, Consumer<String>> handlers = new ConcurrentHashMap<>();
         /** Channels Redis confirmed on the connection now up; cleared when it goes down. */
         final Set<String> confirmed = ConcurrentHashMap.newKeySet();
-        private volatile StatefulRedisPubSubConnection<String, String> connection;
+        private final Background<StatefulRedisPubSubConnection<String, String>> background = new Background<>(
+                () -> client.connectPubSubAsync(StringCodec.UTF8, uri), ": pub/sub retried in the background",
+                "pub/sub connection up", this::up);
         private final AtomicBoolean asking = new AtomicBoolean();
-        private volatile boolean toldDown;
-        private int attempts;
 
         void start() {
-            if (closed.get()) {
-                return;
-            }
-            CompletionStage<StatefulRedisPubSubConnection<String, String>> attempt;
-            try {
-                attempt = client.connectPubSubAsync(StringCodec.UTF8, uri);
-            } catch (RuntimeException e) {
-                retry(e);
-                return;
-            }
-            attempt.whenComplete((c, error) -> {
-                if (error != null) {
-                    retry(error);
-                } else if (closed.get()) {
-                    c.closeAsync();
-                } else {
-                    c.addListener((RedisPubSubAdapter<String, String>) this);
-                    c.addListener((RedisConnectionStateListener) this);
-                    connection = c;
-                    if (toldDown) {
-                        log.info("Redis at {} reachable: pub/sub connection up", shownUri);
-                    }
-                    subscribe(handlers.keySet().toArray(String[]::new));
-                }
-            });
+            background.start();
         }
 
-        private void retry(Throwable error) {
-            if (!toldDown) {
-                toldDown = true;
-                log.warn("Redis at {} not reachable for pub/sub ({}): retrying in the background", shownUri,
-                        describe(unwrap(error)));
-            }
-            long delay = attempts++ < 5 ? 1 : 5;
-            later(this::start, delay);
+        private void up(StatefulRedisPubSubConnection<String, String> c) {
+            c.addListener((RedisPubSubAdapter<String, String>) this);
+            c.addListener((RedisConnectionStateListener) this);
+            subscribe(handlers.keySet().toArray(String[]::new));
         }
 
         void subscribe(String[] channels) {
-            StatefulRedisPubSubConnection<String, String> c = connection;
+            StatefulRedisPubSubConnection<String, String> c = background.get();
             if (c == null || !c.isOpen() || channels.length == 0) {
                 return;
             }
@@ -436,7 +408,7 @@ public final class ClusterStore implements AutoCloseable {
         }
 
         void ensureSubscribed() {
-            StatefulRedisPubSubConnection<String, String> c = connection;
+            StatefulRedisPubSubConnection<String, String> c = background.get();
             if (c == null || !c.isOpen() || subscribed() || !asking.compareAndSet(false, true)) {
                 return;
             }
@@ -448,7 +420,7 @@ public final class ClusterStore implements AutoCloseable {
         }
 
         boolean subscribed() {
-            StatefulRedisPubSubConnection<String, String> c = connection;
+            StatefulRedisPubSubConnection<String, String> c = background.get();
             return c != null && c.isOpen() && confirmed.containsAll(handlers.keySet());
         }
 
@@ -481,7 +453,7 @@ public final class ClusterStore implements AutoCloseable {
         }
 
         void close() {
-            closeQuietly(connection);
+            background.close();
         }
     }
 
@@ -491,20 +463,69 @@ public final class ClusterStore implements AutoCloseable {
      */
     public final class Connection<K, V> {
 
-        private final Supplier<CompletionStage<StatefulRedisConnection<K, V>>> connector;
-        private volatile StatefulRedisConnection<K, V> connection;
-        private volatile boolean toldDown;
-        private int attempts;
+        private final Background<StatefulRedisConnection<K, V>> background;
 
         private Connection(Supplier<CompletionStage<StatefulRedisConnection<K, V>>> connector) {
-            this.connector = connector;
+            this.background = new Background<>(connector, ": cluster-scope limiters follow their on-store-failure, the"
+                    + " shared cache and pending list are left out until it is; retrying in the background",
+                    "cluster state is shared again", c -> { });
         }
 
         private void start() {
+            background.start();
+        }
+
+        /** Whether the connection is up now. */
+        public boolean connected() {
+            StatefulRedisConnection<K, V> c = background.get();
+            return c != null && c.isOpen();
+        }
+
+        /** The connection once it was made (Lettuce reconnects it); null before. */
+        public StatefulRedisConnection<K, V> connectionOrNull() {
+            return background.get();
+        }
+
+        /** One command on this connection, under the store's bounds (see {@link ClusterStore#call}). */
+        public <T> CompletableFuture<T> call(Function<RedisAsyncCommands<K, V>, RedisFuture<T>> command) {
+            StatefulRedisConnection<K, V> c = background.get();
+            if (c == null || !c.isOpen()) {
+                return failed(Failure.UNAVAILABLE, "no connection to Redis at " + shownUri);
+            }
+            return bounded(() -> command.apply(c.async()));
+        }
+
+        private void close() {
+            background.close();
+        }
+    }
+
+    /**
+     * Connects in the background until a connection is up: Lettuce reconnects a connection it once had, not one it
+     * never made. Tried each second, then every five; the first failure and the recovery are logged once.
+     */
+    private final class Background<C extends io.lettuce.core.api.StatefulConnection<?, ?>> {
+
+        private final Supplier<? extends CompletionStage<C>> connector;
+        private final String downNote;
+        private final String upNote;
+        private final Consumer<C> onUp;
+        private volatile C connection;
+        private volatile boolean toldDown;
+        private int attempts;
+
+        Background(Supplier<? extends CompletionStage<C>> connector, String downNote, String upNote, Consumer<C> onUp) {
+            this.connector = connector;
+            this.downNote = downNote;
+            this.upNote = upNote;
+            this.onUp = onUp;
+        }
+
+        void start() {
             if (closed.get()) {
                 return;
             }
-            CompletionStage<StatefulRedisConnection<K, V>> attempt;
+            CompletionStage<C> attempt;
             try {
                 attempt = connector.get();
             } catch (RuntimeException e) {
@@ -519,8 +540,9 @@ public final class ClusterStore implements AutoCloseable {
                 } else {
                     connection = c;
                     if (toldDown) {
-                        log.info("Redis at {} reachable: cluster state is shared again", shownUri);
+                        log.info("Redis at {} reachable: {}", shownUri, upNote);
                     }
+                    onUp.accept(c);
                 }
             });
         }
@@ -528,35 +550,18 @@ public final class ClusterStore implements AutoCloseable {
         private void retry(Throwable error) {
             if (!toldDown) {
                 toldDown = true;
-                log.warn("Redis at {} not reachable ({}): cluster-scope limiters follow their on-store-failure, the"
-                        + " shared cache and pending list are left out until it is; retrying in the background",
-                        shownUri, describe(unwrap(error)));
+                log.warn("Redis at {} not reachable ({}){}", shownUri, describe(unwrap(error)), downNote);
             }
             long delay = attempts++ < 5 ? 1 : 5;
             later(this::start, delay);
         }
 
-        /** Whether the connection is up now. */
-        public boolean connected() {
-            StatefulRedisConnection<K, V> c = connection;
-            return c != null && c.isOpen();
-        }
-
         /** The connection once it was made (Lettuce reconnects it); null before. */
-        public StatefulRedisConnection<K, V> connectionOrNull() {
+        C get() {
             return connection;
         }
 
-        /** One command on this connection, under the store's bounds (see {@link ClusterStore#call}). */
-        public <T> CompletableFuture<T> call(Function<RedisAsyncCommands<K, V>, RedisFuture<T>> command) {
-            StatefulRedisConnection<K, V> c = connection;
-            if (c == null || !c.isOpen()) {
-                return failed(Failure.UNAVAILABLE, "no connection to Redis at " + shownUri);
-            }
-            return bounded(() -> command.apply(c.async()));
-        }
-
-        private void close() {
+        void close() {
             closeQuietly(connection);
         }
     }
