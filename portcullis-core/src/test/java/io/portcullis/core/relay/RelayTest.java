@@ -238,7 +238,9 @@ class RelayTest {
         client.expectEof(DEADLINE);
         relay.awaitAllClosed();
 
-        long bound = RelayAcceptHandler.WATER_MARK.high() + 65536;
+        // Past the high mark by one read at most, plus the 96 bytes Netty counts per queued message on top of its
+        // bytes (a read may be queued in several pieces).
+        long bound = RelayAcceptHandler.WATER_MARK.high() + 65536 + 16 * 96;
         assertThat(maxPending.get()).as("most bytes queued in a relay channel").isPositive().isLessThanOrEqualTo(bound);
         if (allocatedBefore >= 0) {
             assertThat(maxAllocated.get() - allocatedBefore).as("allocator growth").isLessThan(8L << 20);
