@@ -25,26 +25,7 @@ ensure_jar
 for tool in wrk nginx jfr; do command -v $tool >/dev/null || die "$tool is needed"; done
 rm -rf "$WORK" && mkdir -p "$WORK"
 start_backend "$WORK/nginx" "$BACK"
-python3 - "$WORK/deny.txt" <<'PY'
-import sys
-with open(sys.argv[1], "w") as f:
-    for i in range(10_000):
-        f.write(f"10.{i // 256 % 256}.{i % 256}.0/24\n")
-PY
-cat > "$WORK/rules.yaml" <<YAML
-lists:
-  deny: { file: ./deny.txt }
-listeners:
-  bench:
-    rules:
-      - name: deny-listed
-        source: [list:deny]
-        action: reject
-      - name: local
-        source: [127.0.0.0/8]
-        action: accept
-    default: reject
-YAML
+write_deny_policy "$WORK"
 start_bg "portcullis ($TRANSPORT)" "$WORK/gateway.log" java -Dlogging.config="$E2E_DIR/logback-audit.xml" \
   -Daudit.file="$WORK/audit.log" -jar "$JAR" --server.port=$HTTP --portcullis.worker-threads=1 \
   --portcullis.transport="$TRANSPORT" --portcullis.rules="file:$WORK/rules.yaml" \

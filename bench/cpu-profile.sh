@@ -39,26 +39,7 @@ rm -rf "$WORK" && mkdir -p "$WORK"
 alloc_port BACK; alloc_port HAP; alloc_port GW; alloc_port MGMT
 start_backend "$WORK/nginx" "$BACK"
 start_haproxy "$WORK/haproxy" "$BACK" "$HAP"
-"$PY" - "$WORK/deny.txt" <<'PY'
-import sys
-with open(sys.argv[1], "w") as f:
-    for i in range(10_000):
-        f.write(f"10.{i // 256 % 256}.{i % 256}.0/24\n")
-PY
-cat >"$WORK/rules.yaml" <<YAML
-lists:
-  deny: { file: ./deny.txt }
-listeners:
-  bench:
-    rules:
-      - name: deny-listed
-        source: [list:deny]
-        action: reject
-      - name: local
-        source: [127.0.0.0/8]
-        action: accept
-    default: reject
-YAML
+write_deny_policy "$WORK"
 JVM_GC=${JVM_GC:-"-XX:+UseParallelGC"}
 # Frame pointers let perf walk Java stacks; they cost a register, so the figures are for finding, not quoting.
 JVM_GC="$JVM_GC -XX:+PreserveFramePointer"

@@ -494,6 +494,31 @@ listener_args() {
     echo "--portcullis.listeners[$i].health-check.enabled=false"
 }
 
+# write_deny_policy DIR: DIR/deny.txt (10,000 /24s in 10.0.0.0/8) and DIR/rules.yaml, listener "bench":
+# the deny list rejects, 127.0.0.0/8 is accepted, the rest rejected. The policy of the profiling scripts.
+write_deny_policy() {
+    "$PY" - "$1/deny.txt" <<'PY'
+import sys
+with open(sys.argv[1], "w") as f:
+    for i in range(10_000):
+        f.write(f"10.{i // 256 % 256}.{i % 256}.0/24\n")
+PY
+    cat >"$1/rules.yaml" <<YAML
+lists:
+  deny: { file: ./deny.txt }
+listeners:
+  bench:
+    rules:
+      - name: deny-listed
+        source: [list:deny]
+        action: reject
+      - name: local
+        source: [127.0.0.0/8]
+        action: accept
+    default: reject
+YAML
+}
+
 # check_http PORT: a request through a path answers BODY (a proxy misconfigured fails here, not in a run).
 # Three tries, a second apart: a cold JVM's first pend + decision call can miss its 300 ms timeout.
 check_http() {
