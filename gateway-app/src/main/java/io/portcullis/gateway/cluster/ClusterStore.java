@@ -388,11 +388,14 @@ public final class ClusterStore implements AutoCloseable {
         private void up(StatefulRedisPubSubConnection<String, String> c) {
             c.addListener((RedisPubSubAdapter<String, String>) this);
             c.addListener((RedisConnectionStateListener) this);
-            subscribe(handlers.keySet().toArray(String[]::new));
+            subscribe(c, handlers.keySet().toArray(String[]::new));
         }
 
         void subscribe(String[] channels) {
-            StatefulRedisPubSubConnection<String, String> c = background.get();
+            subscribe(background.get(), channels);
+        }
+
+        private void subscribe(StatefulRedisPubSubConnection<String, String> c, String[] channels) {
             if (c == null || !c.isOpen() || channels.length == 0) {
                 return;
             }
@@ -538,11 +541,12 @@ public final class ClusterStore implements AutoCloseable {
                 } else if (closed.get()) {
                     c.closeAsync();
                 } else {
+                    // Set up (listeners, subscriptions) before others can see it.
+                    onUp.accept(c);
                     connection = c;
                     if (toldDown) {
                         log.info("Redis at {} reachable: {}", shownUri, upNote);
                     }
-                    onUp.accept(c);
                 }
             });
         }
