@@ -434,9 +434,16 @@ public record PortcullisProperties(
             @Valid @DefaultValue RedisPool pool,
             @DefaultValue("15s") Duration leaseTtl) {
 
+        // Spring leaves a placeholder whose variable is unset as it is: the password would be the text "${...}".
+        // The start error shows the url without its user info. Bean Validation reads '${' in a message: escaped.
+        @AssertTrue(message = "url still holds '\\$\\{': the variable of a placeholder is unset")
+        public boolean isUrlResolved() {
+            return url == null || !url.contains("${");
+        }
+
         @AssertTrue(message = "url must be a redis://, rediss:// or redis-sentinel:// address")
         public boolean isUrlValid() {
-            if (url == null || url.isBlank()) {
+            if (url == null || url.isBlank() || url.contains("${")) {
                 return true;
             }
             try {

@@ -388,6 +388,27 @@ class ConfigurationErrorsTest {
     }
 
     @Test
+    void redisUrlWithAnUnsetVariableStopsTheStartWithoutShowingIt() throws Exception {
+        // Spring keeps a placeholder whose variable is unset as its text: the password would be "${...}".
+        Path rules = rules("listeners:\n  db:\n    rules: []\n    default: accept\n");
+        Files.writeString(dir.resolve("application.yml"), "portcullis:\n  cluster:\n    redis:\n"
+                + "      url: redis://:${PORTCULLIS_TEST_UNSET_VARIABLE}@127.0.0.1:6379\n");
+        Throwable t = startFailure("--portcullis.rules=file:" + rules, "--spring.config.additional-location=file:" + dir + "/");
+        assertThat(StartFailure.report(t)).contains("application.yml:4:12: portcullis.cluster.redis.url")
+                .contains("still holds '${': the variable of a placeholder is unset")
+                .doesNotContain("PORTCULLIS_TEST_UNSET_VARIABLE").doesNotContain("must be a redis://");
+    }
+
+    @Test
+    void redisUrlThatIsNoRedisAddressStopsTheStartWithoutShowingIt() throws Exception {
+        Path rules = rules("listeners:\n  db:\n    rules: []\n    default: accept\n");
+        Throwable t = startFailure("--portcullis.rules=file:" + rules,
+                "--portcullis.cluster.redis.url=http://user:hunter2-secret@127.0.0.1:6379");
+        assertThat(StartFailure.report(t)).contains("portcullis.cluster.redis.url")
+                .contains("must be a redis://, rediss:// or redis-sentinel:// address").doesNotContain("hunter2-secret");
+    }
+
+    @Test
     void adminTokenThatNoHeaderCanCarryStopsTheStart() throws Exception {
         Path rules = rules("listeners:\n  db:\n    rules: []\n    default: accept\n");
         String token = "a token with spaces in it";
