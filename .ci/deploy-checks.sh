@@ -125,6 +125,8 @@ refuse "a Redis Secret without passwordKey or urlKey" "set one of passwordKey" \
   "$HELM" template x "$CHART" --set cluster.redis.existingSecret=redis
 refuse "a Redis duration Spring cannot read" "cluster/redis/timeout" \
   "$HELM" template x "$CHART" --set cluster.redis.url=redis://redis:6379 --set cluster.redis.timeout=1m30s
+refuse "a shared verdict cache without the admin token that signs it" "needs adminToken.enabled" \
+  "$HELM" template x "$CHART" -f "$CHART/ci/cluster-values.yaml" --set adminToken.enabled=false
 refuse "an HPA metric target that is no quantity" "averageValue" \
   "$HELM" template x "$CHART" --set autoscaling.enabled=true --set autoscaling.pendingInspections.averageValue=lots
 
@@ -358,9 +360,10 @@ if [ ! -s "$JAR" ]; then
 fi
 run "portcullis validate --config docker/config/application.yml docker/config/rules.yaml" \
   java -jar "$JAR" validate --config docker/config/application.yml docker/config/rules.yaml
-# What the Deployment gives the pod: its name (the cluster's replica id) and the Redis credentials from a Secret.
+# What the Deployment gives the pod: its name (the cluster's replica id), the Redis credentials and the admin token
+# from Secrets.
 cluster_env=(PORTCULLIS_POD_NAME=portcullis-ci-5d8f7c9b4-x2x7q PORTCULLIS_REDIS_PASSWORD=ci-password
-  PORTCULLIS_REDIS_URL=rediss://:ci-password@redis.ci.svc:6380)
+  PORTCULLIS_REDIS_URL=rediss://:ci-password@redis.ci.svc:6380 PORTCULLIS_ADMIN_TOKEN=ci-admin-token-0123456789)
 for name in full-values compose-values cluster-values; do
   dir=$OUT/rules-$name
   mkdir -p "$dir/config" "$dir/rules"

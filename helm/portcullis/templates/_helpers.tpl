@@ -122,6 +122,13 @@ duplicate listener names.
 {{- end }}
 {{- end }}
 {{- end }}
+{{- if not .Values.adminToken.enabled }}
+{{- range $name, $service := default dict (get $portcullis "decision-services") }}
+{{- if eq (toString (dig "cache" "scope" "" (default dict $service))) "cluster" }}
+{{- fail (printf "config.portcullis.decision-services.%s.cache.scope: cluster needs adminToken.enabled: the shared verdicts are signed with a key derived from the admin token" $name) }}
+{{- end }}
+{{- end }}
+{{- end }}
 {{- with include "portcullis.clusterRedisUrl" . }}
 {{- $cluster := default dict (get $portcullis "cluster") }}
 {{- $redis := default dict (get $cluster "redis") }}

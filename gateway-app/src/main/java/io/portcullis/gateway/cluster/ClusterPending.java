@@ -101,7 +101,7 @@ public final class ClusterPending implements AutoCloseable {
         // Messages from Redis wait here, bounded: a flood on the channel is dropped, not queued without end.
         this.relaying = new ThreadPoolExecutor(1, 1, 0, TimeUnit.MILLISECONDS, new ArrayBlockingQueue<>(1024),
                 daemon("portcullis-cluster-relay"), (task, executor) -> droppedMessages.incrementAndGet());
-        this.relay = new PendingRelay(store, new SignedMessages(adminToken), completion, relaying,
+        this.relay = new PendingRelay(store, new SignedMessages(adminToken, SignedMessages.PENDING_RELAY), completion, relaying,
                 settings.relayDeadline());
     }
 

@@ -10,38 +10,44 @@ import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
 
 /**
- * Messages between replicas signed with a key derived from the admin token (HMAC-SHA256): {@code MAC.payload},
- * the MAC base64url over the payload's exact characters. Redis carries the messages, and any client of that Redis
- * can publish; without the admin token it cannot make one that {@link #open} accepts, so it cannot complete
- * connections through another replica. The key is not the token itself but {@code HMAC(token, purpose)}: a MAC
- * never serves as a bearer token. Thread-safe.
+ * Messages between replicas, and values they share, signed with a key derived from the admin token (HMAC-SHA256):
+ * {@code MAC.payload}, the MAC base64url over the payload's exact characters. Redis carries them, and any client of
+ * that Redis can write there; without the admin token it cannot make one that {@link #open} accepts, so it cannot
+ * complete connections through another replica nor plant a verdict. The key is not the token itself but
+ * {@code HMAC(token, purpose)}, one per purpose: a MAC never serves as a bearer token, and a message signed for one
+ * purpose is refused for another. Thread-safe.
  */
-final class SignedMessages {
+public final class SignedMessages {
 
     /** Longer messages are refused before any work: ours are a few hundred characters. */
     static final int MAX_CHARS = 16 * 1024;
     private static final String ALGORITHM = "HmacSHA256";
-    private static final String PURPOSE = "portcullis cluster pending relay v1";
+    /** Operator commands relayed to the replica holding a pended connection. */
+    static final String PENDING_RELAY = "portcullis cluster pending relay v1";
 
     private final SecretKeySpec key;
 
-    /** @param secret the admin token, shared by every replica */
-    SignedMessages(String secret) {
+    /**
+     * @param secret  the admin token, shared by every replica
+     * @param purpose what the messages are for; each purpose has its own key
+     */
+    public SignedMessages(String secret, String purpose) {
         Objects.requireNonNull(secret, "secret");
+        Objects.requireNonNull(purpose, "purpose");
         if (secret.isEmpty()) {
             throw new IllegalArgumentException("signing needs a secret");
         }
         this.key = new SecretKeySpec(mac(new SecretKeySpec(secret.getBytes(StandardCharsets.UTF_8), ALGORITHM),
-                PURPOSE), ALGORITHM);
+                purpose), ALGORITHM);
     }
 
     /** {@code payload} with its MAC in front. */
-    String sign(String payload) {
+    public String sign(String payload) {
         return Base64.getUrlEncoder().withoutPadding().encodeToString(mac(key, payload)) + "." + payload;
     }
 
-    /** The payload of a message signed with the same secret; empty for anything else. */
-    Optional<String> open(String message) {
+    /** The payload of a message signed with the same secret for the same purpose; empty for anything else. */
+    public Optional<String> open(String message) {
         if (message == null || message.length() > MAX_CHARS) {
             return Optional.empty();
         }

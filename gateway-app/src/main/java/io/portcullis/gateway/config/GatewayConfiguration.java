@@ -99,7 +99,8 @@ public class GatewayConfiguration {
         List<DecisionServiceSettings> settings = properties.decisionServices().entrySet().stream()
                 .map(e -> e.getValue().toSettings(e.getKey())).toList();
         return new DecisionServices(settings, loops.workers(),
-                new ResilienceRegistries(circuitBreakers, retries, bulkheads), meters, clusterStore);
+                new ResilienceRegistries(circuitBreakers, retries, bulkheads), meters, clusterStore,
+                properties.admin().tokenValue());
     }
 
     /**

@@ -76,6 +76,14 @@ public record PortcullisProperties(
                 .noneMatch(d -> d.cache() != null && d.cache().scope() == CacheScope.CLUSTER);
     }
 
+    @AssertTrue(message = "decision-services has a cache with scope: cluster, but portcullis.admin.token is not set: "
+            + "the shared answers are signed with a key derived from it, so that whoever can write to the cluster's "
+            + "Redis cannot plant one; set it (the same on every replica), or make the cache scope: local")
+    public boolean isClusterCacheSigned() {
+        return admin.tokenValue().isPresent() || decisionServices.values().stream()
+                .noneMatch(d -> d.cache() != null && d.cache().scope() == CacheScope.CLUSTER);
+    }
+
     /** The plain settings the gateway runs with: the listeners, or the demo when there are none. */
     public GatewaySettings toGatewaySettings() {
         return new GatewaySettings(listeners.stream().map(ListenerProperties::toPlan).toList(),

@@ -3,6 +3,7 @@ package io.portcullis.gateway.decision;
 import io.lettuce.core.ScriptOutputType;
 import io.portcullis.core.InspectAction;
 import io.portcullis.gateway.cluster.ClusterStore;
+import io.portcullis.gateway.cluster.SignedMessages;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
@@ -27,10 +28,12 @@ import tools.jackson.databind.node.ObjectNode;
  * <p>One string per {@link DecisionKey}: {@code portcullis:verdict:{service}:{hash}}, the hash being SHA-256 of the
  * key's parts (listener, rule, source address, SNI), base64url: fixed length, nothing to escape, no client data in
  * key names. The value is the answer in the {@code type: http} answer format with the key's parts beside it,
- * {@code {"v":1,"listener","rule","source","sni","action","reason","route"}}, written with {@code SET ... PX ttl},
- * so Redis drops it when its TTL is over and an entry is never served past it. A read takes the value and its
- * remaining TTL in one script; the value must be a valid answer ({@link DecisionJson#parse}) for this very key, a
- * route must be a pool of the listener, and the entry must carry a TTL of at most 24 h: anything else is
+ * {@code {"v":1,"listener","rule","source","sni","action","reason","route"}}, signed ({@link SignedMessages}, a key
+ * derived from the admin token for this purpose: {@code MAC.json}) and written with {@code SET ... PX ttl}, so
+ * Redis drops it when its TTL is over and an entry is never served past it. A read takes the value and its
+ * remaining TTL in one script; the value must carry a valid MAC (whoever can write to Redis but lacks the admin
+ * token cannot plant an answer), be a valid answer ({@link DecisionJson#parse}) for this very key, a route must be a
+ * pool of the listener, and the entry must carry a TTL of at most 24 h: anything else is
  * {@link ClusterCacheResult#INVALID}, a miss.
  *
  * <p>Every command runs under the store's bounds (its timeout, its in-flight cap); a failure is a miss
@@ -39,6 +42,8 @@ import tools.jackson.databind.node.ObjectNode;
 final class ClusterVerdicts {
 
     static final String PREFIX = "portcullis:verdict:";
+    /** The signing purpose of the entries: their key is not the pending relay's. */
+    static final String PURPOSE = "portcullis cluster verdict v1";
     /** Longer values are not read, let alone parsed: no answer of ours comes near. */
     static final int MAX_VALUE_CHARS = 4096;
 
@@ -68,16 +73,19 @@ final class ClusterVerdicts {
     private final String service;
     private final ClusterStore store;
     private final Duration defaultTtl;
+    private final SignedMessages signer;
 
     /**
      * @param service    the decision service's name
      * @param store      the cluster's Redis
      * @param defaultTtl the cache's {@code ttl}: how long an answer without its own is kept
+     * @param secret     the admin token, the same on every replica: the entries' signing secret
      */
-    ClusterVerdicts(String service, ClusterStore store, Duration defaultTtl) {
+    ClusterVerdicts(String service, ClusterStore store, Duration defaultTtl, String secret) {
         this.service = Objects.requireNonNull(service, "service");
         this.store = Objects.requireNonNull(store, "store");
         this.defaultTtl = Objects.requireNonNull(defaultTtl, "defaultTtl");
+        this.signer = new SignedMessages(secret, PURPOSE);
     }
 
     /**
@@ -97,11 +105,11 @@ final class ClusterVerdicts {
         }
         return reply.handle((answer, error) -> error != null
                 ? Lookup.of(ClusterCacheResult.ERROR, String.valueOf(error.getMessage()))
-                : read(key, answer, routes));
+                : read(key, answer, routes, signer));
     }
 
     /** The look-up script's answer as a result. */
-    static Lookup read(DecisionKey key, List<Object> answer, Set<String> routes) {
+    static Lookup read(DecisionKey key, List<Object> answer, Set<String> routes, SignedMessages signer) {
         if (answer == null || answer.isEmpty()) {
             return Lookup.of(ClusterCacheResult.MISS, "");
         }
@@ -121,8 +129,12 @@ final class ClusterVerdicts {
             return pttl == 0 ? Lookup.of(ClusterCacheResult.MISS, "")
                     : Lookup.of(ClusterCacheResult.INVALID, "TTL longer than 24h");
         }
+        Optional<String> json = signer.open(value);
+        if (json.isEmpty()) {
+            return Lookup.of(ClusterCacheResult.INVALID, "not signed with this cluster's key (the admin token)");
+        }
         try {
-            Decision decision = decode(key, value, routes);
+            Decision decision = decode(key, json.get(), routes);
             return Lookup.hit(new Decision(decision.action(), decision.reason(), Optional.of(Duration.ofMillis(pttl)),
                     decision.route()));
         } catch (MalformedAnswerException e) {
@@ -141,7 +153,7 @@ final class ClusterVerdicts {
             if (ttl.isZero() || ttl.isNegative()) {
                 store.call(c -> c.del(redisKey));
             } else {
-                String value = encode(key, decision);
+                String value = signer.sign(encode(key, decision));
                 store.call(c -> c.psetex(redisKey, ttl.toMillis(), value));
             }
         } catch (RuntimeException e) {

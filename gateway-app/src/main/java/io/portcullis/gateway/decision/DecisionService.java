@@ -30,19 +30,25 @@ final class DecisionService implements AutoCloseable {
     private final FailureLog failures;
 
     /**
-     * @param store the cluster's Redis, for a {@code cache.scope: cluster}; required then
-     * @throws IllegalArgumentException for a cluster-scope cache without a store
+     * @param store         the cluster's Redis, for a {@code cache.scope: cluster}; required then
+     * @param clusterSecret the admin token, which signs the shared answers; required with the store
+     * @throws IllegalArgumentException for a cluster-scope cache without a store or a secret
      */
     DecisionService(DecisionServiceSettings settings, EventLoopGroup loops, ResilienceRegistries resilience,
-                    Optional<ClusterStore> store) {
+                    Optional<ClusterStore> store, Optional<String> clusterSecret) {
         this.settings = settings;
         boolean shared = settings.cache().map(c -> c.scope() == CacheScope.CLUSTER).orElse(false);
         if (shared && store.isEmpty()) {
             throw new IllegalArgumentException("decision service '" + settings.name() + "': cache.scope cluster needs "
                     + "portcullis.cluster.redis.url (the Redis the replicas share)");
         }
+        if (shared && clusterSecret.isEmpty()) {
+            throw new IllegalArgumentException("decision service '" + settings.name() + "': cache.scope cluster needs "
+                    + "portcullis.admin.token (the shared answers are signed with a key derived from it)");
+        }
         this.cluster = shared
-                ? Optional.of(new ClusterVerdicts(settings.name(), store.get(), settings.cache().get().ttl()))
+                ? Optional.of(new ClusterVerdicts(settings.name(), store.get(), settings.cache().get().ttl(),
+                        clusterSecret.get()))
                 : Optional.empty();
         this.client = new DecisionClient(settings, loops, resilience);
         this.cache = new VerdictCache(settings.cache(), settings.onFailure() == OnFailure.STALE);

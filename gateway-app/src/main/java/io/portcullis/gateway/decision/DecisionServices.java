@@ -72,7 +72,7 @@ public final class DecisionServices implements DecisionTrigger, AbortHandler, Au
      */
     public DecisionServices(Collection<DecisionServiceSettings> settings, EventLoopGroup loops,
                             ResilienceRegistries resilience, DecisionObserver observer) {
-        this(settings, loops, resilience, observer, Optional.empty());
+        this(settings, loops, resilience, observer, Optional.empty(), Optional.empty());
     }
 
     /**
@@ -81,10 +81,12 @@ public final class DecisionServices implements DecisionTrigger, AbortHandler, Au
      * @param resilience where each service takes its circuit breaker, retry and bulkhead
      * @param observer   meters
      * @param store      the cluster's Redis, where {@code cache.scope: cluster} services share their answers
-     * @throws IllegalArgumentException for a service with a cluster-scope cache and no store
+     * @param secret     the admin token, the same on every replica: it signs the shared answers
+     * @throws IllegalArgumentException for a service with a cluster-scope cache and no store or no secret
      */
     public DecisionServices(Collection<DecisionServiceSettings> settings, EventLoopGroup loops,
-                            ResilienceRegistries resilience, DecisionObserver observer, Optional<ClusterStore> store) {
+                            ResilienceRegistries resilience, DecisionObserver observer, Optional<ClusterStore> store,
+                            Optional<String> secret) {
         this.observer = Objects.requireNonNull(observer, "observer");
         Map<String, DecisionService> byName = new LinkedHashMap<>();
         try {
@@ -92,7 +94,7 @@ public final class DecisionServices implements DecisionTrigger, AbortHandler, Au
                 if (byName.containsKey(s.name())) {
                     throw new IllegalArgumentException("decision service '" + s.name() + "' is configured twice");
                 }
-                DecisionService service = new DecisionService(s, loops, resilience, store);
+                DecisionService service = new DecisionService(s, loops, resilience, store, secret);
                 byName.put(s.name(), service);
                 observer.decisionServiceAdded(s.name());
                 if (service.cluster().isPresent()) {

@@ -232,10 +232,10 @@ class PendingClusterApplicationTest {
             String command = "{\"v\":1,\"type\":\"complete\",\"req\":\"r-%s\",\"from\":\"b\",\"to\":\"%s\",\"sentAt\":%d,"
                     + "\"id\":\"" + id + "\",\"action\":\"accept\",\"route\":null}";
             long now = System.currentTimeMillis();
-            SignedMessages withToken = new SignedMessages(TOKEN);
+            SignedMessages withToken = new SignedMessages(TOKEN, SignedMessages.PENDING_RELAY);
             String[] forged = {
                 String.format(command, "1", "a", now),                                          // unsigned
-                new SignedMessages("some-other-token-000").sign(String.format(command, "2", "a", now)), // another key
+                new SignedMessages("some-other-token-000", SignedMessages.PENDING_RELAY).sign(String.format(command, "2", "a", now)), // another key
                 withToken.sign(String.format(command, "3", "b", now)),                          // for another replica
                 withToken.sign(String.format(command, "4", "a", now - 120_000)),                // two minutes old
                 "garbage",

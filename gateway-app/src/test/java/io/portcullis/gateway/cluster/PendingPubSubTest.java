@@ -68,11 +68,13 @@ class PendingPubSubTest {
 
     @Test
     void aSignedMessageOpensWithTheSameSecretOnly() {
-        SignedMessages ours = new SignedMessages("operator-token-for-tests");
+        SignedMessages ours = new SignedMessages("operator-token-for-tests", SignedMessages.PENDING_RELAY);
         String message = ours.sign("{\"id\":\"7\",\"action\":\"accept\"}");
-        assertThat(new SignedMessages("operator-token-for-tests").open(message)).contains("{\"id\":\"7\",\"action\":\"accept\"}");
+        assertThat(new SignedMessages("operator-token-for-tests", SignedMessages.PENDING_RELAY).open(message)).contains("{\"id\":\"7\",\"action\":\"accept\"}");
 
-        assertThat(new SignedMessages("another-token-entirely").open(message)).as("another secret").isEmpty();
+        assertThat(new SignedMessages("another-token-entirely", SignedMessages.PENDING_RELAY).open(message)).as("another secret").isEmpty();
+        assertThat(new SignedMessages("operator-token-for-tests", "another purpose").open(message)).as("another purpose")
+                .isEmpty();
         assertThat(ours.open(message.replace("accept", "reject"))).as("payload changed").isEmpty();
         String mac = message.substring(0, message.indexOf('.'));
         assertThat(ours.open(mac + "." + "{\"id\":\"8\",\"action\":\"accept\"}")).as("MAC of another payload").isEmpty();

@@ -2,6 +2,7 @@ package io.portcullis.gateway.decision;
 
 import static io.portcullis.gateway.decision.DecisionServer.ok;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import io.netty.channel.EventLoopGroup;
@@ -15,6 +16,7 @@ import io.portcullis.core.InspectRequest;
 import io.portcullis.core.Permit;
 import io.portcullis.core.Verdict;
 import io.portcullis.gateway.cluster.ClusterStore;
+import io.portcullis.gateway.cluster.SignedMessages;
 import io.portcullis.gateway.decision.DecisionServiceSettings.CacheSettings;
 import io.portcullis.gateway.testing.RedisServer;
 import io.portcullis.gateway.testing.StartFailure;
@@ -52,6 +54,9 @@ class VerdictCacheClusterTest {
     private static RedisServer redis;
     private static DecisionServer service;
     private static EventLoopGroup loops;
+    /** The admin token of every replica: it signs the shared answers. */
+    private static final String TOKEN = "verdict-signing-token-for-tests";
+    private static final SignedMessages SIGNER = new SignedMessages(TOKEN, ClusterVerdicts.PURPOSE);
     private static Replica a;
     private static Replica b;
 
@@ -68,7 +73,7 @@ class VerdictCacheClusterTest {
                     URI.create(service.url("/decide")), Duration.ofSeconds(2), OnFailure.REJECT,
                     Optional.of(new CacheSettings(Duration.ofSeconds(30), 1000, CacheScope.CLUSTER)), 8);
             decisions = new DecisionServices(List.of(settings), loops, ResilienceRegistries.defaults(), this,
-                    Optional.of(store));
+                    Optional.of(store), Optional.of(TOKEN));
             decisions.completeThrough(this);
             for (ClusterCacheResult r : ClusterCacheResult.values()) {
                 looked.put(r, new AtomicLong());
@@ -279,17 +284,28 @@ class VerdictCacheClusterTest {
     void anEntryThatIsNoValidAnswerForItsKeyIsAMissAndCounted() throws Exception {
         DecisionKey other = new DecisionKey("gate", "ask", InetAddress.getByName("198.51.100.1"), Optional.empty());
         Map<String, String> garbage = new java.util.LinkedHashMap<>();
-        garbage.put("192.0.2.10", "not json at all");
-        garbage.put("192.0.2.11", "{\"v\":1,\"listener\":\"gate\",\"rule\":\"ask\",\"source\":\"192.0.2.11\",\"sni\":null,"
-                + "\"action\":\"pend\"}");
+        // Signed as a replica signs, so that each is refused for what it holds, not for its MAC.
+        garbage.put("192.0.2.10", SIGNER.sign("not json at all"));
+        garbage.put("192.0.2.11", SIGNER.sign("{\"v\":1,\"listener\":\"gate\",\"rule\":\"ask\",\"source\":\"192.0.2.11\","
+                + "\"sni\":null,\"action\":\"pend\"}"));
         // A valid entry, but for another client: copied under this key, it must not answer for it.
-        garbage.put("192.0.2.12", ClusterVerdicts.encode(other, new Decision(InspectAction.ACCEPT, Optional.empty(),
-                Optional.empty())));
-        garbage.put("192.0.2.13", "{\"v\":1,\"listener\":\"gate\",\"rule\":\"ask\",\"source\":\"192.0.2.13\",\"sni\":null,"
-                + "\"action\":\"accept\",\"route\":\"nowhere\"}");
-        garbage.put("192.0.2.14", "{\"v\":2,\"listener\":\"gate\",\"rule\":\"ask\",\"source\":\"192.0.2.14\",\"sni\":null,"
-                + "\"action\":\"accept\"}");
+        garbage.put("192.0.2.12", SIGNER.sign(ClusterVerdicts.encode(other, new Decision(InspectAction.ACCEPT,
+                Optional.empty(), Optional.empty()))));
+        garbage.put("192.0.2.13", SIGNER.sign("{\"v\":1,\"listener\":\"gate\",\"rule\":\"ask\",\"source\":\"192.0.2.13\","
+                + "\"sni\":null,\"action\":\"accept\",\"route\":\"nowhere\"}"));
+        garbage.put("192.0.2.14", SIGNER.sign("{\"v\":2,\"listener\":\"gate\",\"rule\":\"ask\",\"source\":\"192.0.2.14\","
+                + "\"sni\":null,\"action\":\"accept\"}"));
         garbage.put("192.0.2.15", "x".repeat(ClusterVerdicts.MAX_VALUE_CHARS + 1));
+        // Planted by a client of the Redis without the admin token: a valid accept for its very key, but unsigned,
+        // signed with another token, or signed for another purpose (a relayed operator command's key).
+        for (String[] planted : new String[][] {{"192.0.2.17", null}, {"192.0.2.18", "another-token-entirely"},
+                {"192.0.2.19", TOKEN}}) {
+            DecisionKey own = new DecisionKey("gate", "ask", InetAddress.getByName(planted[0]), Optional.empty());
+            String json = ClusterVerdicts.encode(own, new Decision(InspectAction.ACCEPT, Optional.empty(), Optional.empty()));
+            garbage.put(planted[0], planted[1] == null ? json
+                    : planted[1].equals(TOKEN) ? new SignedMessages(TOKEN, "portcullis cluster pending relay v1").sign(json)
+                    : new SignedMessages(planted[1], ClusterVerdicts.PURPOSE).sign(json));
+        }
         for (Map.Entry<String, String> e : garbage.entrySet()) {
             service.on(e.getKey(), ok("{\"action\":\"reject\",\"reason\":\"asked\"}"));
             String key = redisKey(e.getKey());
@@ -299,8 +315,8 @@ class VerdictCacheClusterTest {
         String noTtl = "192.0.2.16";
         service.on(noTtl, ok("{\"action\":\"reject\",\"reason\":\"asked\"}"));
         DecisionKey noTtlKey = new DecisionKey("gate", "ask", InetAddress.getByName(noTtl), Optional.empty());
-        a.store.call(c -> c.set(redisKey(noTtl), ClusterVerdicts.encode(noTtlKey,
-                new Decision(InspectAction.ACCEPT, Optional.empty(), Optional.empty())))).get(5, TimeUnit.SECONDS);
+        a.store.call(c -> c.set(redisKey(noTtl), SIGNER.sign(ClusterVerdicts.encode(noTtlKey,
+                new Decision(InspectAction.ACCEPT, Optional.empty(), Optional.empty()))))).get(5, TimeUnit.SECONDS);
 
         long invalidBefore = b.looked(ClusterCacheResult.INVALID);
         List<String> ips = new java.util.ArrayList<>(garbage.keySet());
@@ -353,5 +369,30 @@ class VerdictCacheClusterTest {
                 .contains("portcullis.decision-services")
                 .contains("scope: cluster")
                 .contains("portcullis.cluster.redis.url is not set"));
+    }
+
+    @Test
+    void aClusterCacheWithoutAnAdminTokenStopsTheStart(@TempDir Path dir) throws Exception {
+        Path rules = Files.writeString(dir.resolve("rules.yaml"), """
+                listeners:
+                  db:
+                    rules:
+                      - { name: ask, action: pend, decision: authz }
+                    default: reject
+                """);
+        Throwable t = StartFailure.of("--server.port=0", "--portcullis.rules=file:" + rules,
+                "--portcullis.listeners[0].name=db", "--portcullis.listeners[0].bind=127.0.0.1:0",
+                "--portcullis.listeners[0].backends[0]=127.0.0.1:9",
+                "--portcullis.cluster.redis.url=" + redis.url(),
+                "--portcullis.decision-services.authz.url=http://127.0.0.1:1/decide",
+                "--portcullis.decision-services.authz.cache.scope=cluster");
+        assertThat(StartFailure.errors(t)).anySatisfy(line -> assertThat(line)
+                .contains("scope: cluster")
+                .contains("portcullis.admin.token is not set"));
+        assertThatThrownBy(() -> new DecisionServices(List.of(new DecisionServiceSettings("authz", DecisionType.HTTP,
+                URI.create("http://127.0.0.1:1/decide"), Duration.ofSeconds(1), OnFailure.REJECT,
+                Optional.of(new CacheSettings(Duration.ofSeconds(30), 10, CacheScope.CLUSTER)), 1)), loops,
+                ResilienceRegistries.defaults(), DecisionObserver.NONE, Optional.of(a.store), Optional.empty()))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("needs portcullis.admin.token");
     }
 }
