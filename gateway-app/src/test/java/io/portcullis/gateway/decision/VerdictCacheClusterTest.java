@@ -353,18 +353,7 @@ class VerdictCacheClusterTest {
 
     @Test
     void aClusterCacheWithoutAClusterStopsTheStart(@TempDir Path dir) throws Exception {
-        Path rules = Files.writeString(dir.resolve("rules.yaml"), """
-                listeners:
-                  db:
-                    rules:
-                      - { name: ask, action: pend, decision: authz }
-                    default: reject
-                """);
-        Throwable t = StartFailure.of("--server.port=0", "--portcullis.rules=file:" + rules,
-                "--portcullis.listeners[0].name=db", "--portcullis.listeners[0].bind=127.0.0.1:0",
-                "--portcullis.listeners[0].backends[0]=127.0.0.1:9",
-                "--portcullis.decision-services.authz.url=http://127.0.0.1:1/decide",
-                "--portcullis.decision-services.authz.cache.scope=cluster");
+        Throwable t = startWithClusterCache(dir);
         assertThat(StartFailure.errors(t)).anySatisfy(line -> assertThat(line)
                 .contains("portcullis.decision-services")
                 .contains("scope: cluster")
@@ -373,19 +362,7 @@ class VerdictCacheClusterTest {
 
     @Test
     void aClusterCacheWithoutAnAdminTokenStopsTheStart(@TempDir Path dir) throws Exception {
-        Path rules = Files.writeString(dir.resolve("rules.yaml"), """
-                listeners:
-                  db:
-                    rules:
-                      - { name: ask, action: pend, decision: authz }
-                    default: reject
-                """);
-        Throwable t = StartFailure.of("--server.port=0", "--portcullis.rules=file:" + rules,
-                "--portcullis.listeners[0].name=db", "--portcullis.listeners[0].bind=127.0.0.1:0",
-                "--portcullis.listeners[0].backends[0]=127.0.0.1:9",
-                "--portcullis.cluster.redis.url=" + redis.url(),
-                "--portcullis.decision-services.authz.url=http://127.0.0.1:1/decide",
-                "--portcullis.decision-services.authz.cache.scope=cluster");
+        Throwable t = startWithClusterCache(dir, "--portcullis.cluster.redis.url=" + redis.url());
         assertThat(StartFailure.errors(t)).anySatisfy(line -> assertThat(line)
                 .contains("scope: cluster")
                 .contains("portcullis.admin.token is not set"));
@@ -394,5 +371,23 @@ class VerdictCacheClusterTest {
                 Optional.of(new CacheSettings(Duration.ofSeconds(30), 10, CacheScope.CLUSTER)), 1)), loops,
                 ResilienceRegistries.defaults(), DecisionObserver.NONE, Optional.of(a.store), Optional.empty()))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("needs portcullis.admin.token");
+    }
+
+    /** How a gateway with a listener pending on 'authz', whose cache has scope: cluster, failed to start. */
+    private static Throwable startWithClusterCache(Path dir, String... extra) throws Exception {
+        Path rules = Files.writeString(dir.resolve("rules.yaml"), """
+                listeners:
+                  db:
+                    rules:
+                      - { name: ask, action: pend, decision: authz }
+                    default: reject
+                """);
+        List<String> args = new java.util.ArrayList<>(List.of("--server.port=0", "--portcullis.rules=file:" + rules,
+                "--portcullis.listeners[0].name=db", "--portcullis.listeners[0].bind=127.0.0.1:0",
+                "--portcullis.listeners[0].backends[0]=127.0.0.1:9",
+                "--portcullis.decision-services.authz.url=http://127.0.0.1:1/decide",
+                "--portcullis.decision-services.authz.cache.scope=cluster"));
+        args.addAll(List.of(extra));
+        return StartFailure.of(args.toArray(String[]::new));
     }
 }
