@@ -14,7 +14,8 @@
 # Writes bench/results/peek-tls-<date>.json and .md; QUICK=1 writes peek-tls-<date>-quick.*. Raw outputs and
 # logs stay in bench/results/tmp/peek-tls-<date>[-quick]/.
 #
-# Settings (environment): REPEATS, DURATION (s per wrk run), WARMUP, CONNS (wrk -c), WORKERS, BACKEND_WORKERS,
+# Settings (environment): REPEATS, DURATION (s per wrk run), WARMUP (then each JVM path until its JIT compiler is
+# idle: JIT_IDLE_PERCENT, JIT_SETTLE_MAX, see bench/e2e/lib.sh), CONNS (wrk -c), WORKERS, BACKEND_WORKERS,
 # PIN, JVM_HEAP, JVM_GC, JAR, BASE_PORT, DATE, AUDIT (as for bench/run-e2e.sh), URING (auto: the io_uring path
 # when the transport starts here; 0: none).
 #
@@ -41,7 +42,7 @@ WORK=$RESULTS/tmp/$NAME
 RAW=$WORK/raw
 WORKLOADS="x25519 mlkem"
 # Budget: start-up, warm-up, then per round 6 paths x 2 hellos; the watchdog allows twice that.
-MAX_SECONDS=${MAX_SECONDS:-$((2 * (240 + 30 * WARMUP + REPEATS * 12 * (DURATION + 3))))}
+MAX_SECONDS=${MAX_SECONDS:-$((2 * (240 + 30 * WARMUP + 3 * ${JIT_SETTLE_MAX:-150} + REPEATS * 12 * (DURATION + 3))))}
 
 command -v java >/dev/null || die "java not found (Java 17+ needed)"
 ensure_packages
@@ -192,7 +193,7 @@ WRK=(wrk -t 1 -s "$E2E_DIR/wrk-raw.lua" --latency)
     echo "profile=$PROFILE"
     echo "repeats=$REPEATS"
     echo "duration_s=$DURATION"
-    echo "warmup=each hello, 2 s through HAProxy, nginx and direct, $((2 * WARMUP)) s through the JVM paths"
+    echo "warmup=each hello, 2 s through HAProxy, nginx and direct, $((2 * WARMUP)) s through the JVM paths, then until their JIT compiler is idle (JIT_IDLE_PERCENT ${JIT_IDLE_PERCENT:-3}, at most JIT_SETTLE_MAX ${JIT_SETTLE_MAX:-150} s; not with QUICK=1)"
     echo "connections=$CONNS"
     echo "workers=$WORKERS"
     echo "backend_workers=$BACKEND_WORKERS"
@@ -230,11 +231,14 @@ run_case() { # run_case ROUND WORKLOAD PATH [SECONDS]
     sleep "$GAP"
 }
 
-log "warm-up: 2 s per hello for HAProxy, nginx and direct; $((2 * WARMUP)) s for the JVM paths"
+log "warm-up: 2 s per hello for HAProxy, nginx and direct; $((2 * WARMUP)) s for the JVM paths, then until their JIT is idle"
 for p in "${PATHS[@]}"; do
     secs=2
     [[ $p == portcullis-* ]] && secs=$((2 * WARMUP))
     for w in $WORKLOADS; do run_case 0 "$w" "$p" "$secs"; done
+    if [[ $p == portcullis-* ]] && [ "$PROFILE" != quick ]; then
+        warm_until_jit_idle "${PROC[$p]}" 5 run_case 0 x25519 "$p" 5
+    fi
 done
 rm -f "$RAW"/r0-*
 

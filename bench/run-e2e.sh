@@ -13,7 +13,8 @@
 # QUICK=1 writes e2e-<date>-quick.*. Raw outputs and logs stay in bench/results/tmp/e2e-<date>[-quick]/.
 #
 # Settings (environment): REPEATS (rounds), DURATION (s per wrk run), BULK_SECONDS (iperf3 -t),
-# LAT_SECONDS (1-connection latency run), WARMUP (s per path and workload before round 1), CONNS (wrk -c),
+# LAT_SECONDS (1-connection latency run), WARMUP (s per path and workload before round 1; the Spring gateways then
+# go on until their JIT compiler is idle: JIT_IDLE_PERCENT, JIT_SETTLE_MAX, see bench/e2e/lib.sh), CONNS (wrk -c),
 # WORKERS (1 or 2: threads of every proxy), BACKEND_WORKERS (nginx backend processes), PIN (auto|0|1),
 # JVM_HEAP, JVM_GC, JAR (default gateway-app/target/portcullis.jar, built when missing), BASE_PORT, DATE,
 # AUDIT (file, the default: every Portcullis process writes its audit lines to a file, as deployed, and the path
@@ -42,7 +43,7 @@ WORK=$RESULTS/tmp/$NAME
 RAW=$WORK/raw
 # Budget: start-up, warm-up, then per round 29 runs plus their gaps; the watchdog allows twice that.
 PER_ROUND=$((17 * (DURATION + 2) + 6 * (BULK_SECONDS + 4) + 6 * (LAT_SECONDS + 2)))
-MAX_SECONDS=${MAX_SECONDS:-$((2 * (240 + 40 * WARMUP + REPEATS * PER_ROUND)))}
+MAX_SECONDS=${MAX_SECONDS:-$((2 * (240 + 40 * WARMUP + 6 * ${JIT_SETTLE_MAX:-150} + REPEATS * PER_ROUND)))}
 
 command -v java >/dev/null || die "java not found (Java 17+ needed)"
 ensure_packages
@@ -181,7 +182,7 @@ WRK=(wrk -t 1 -s "$E2E_DIR/wrk-report.lua" --latency)
     echo "duration_s=$DURATION"
     echo "bulk_seconds=$BULK_SECONDS"
     echo "latency1_seconds=$LAT_SECONDS"
-    echo "warmup=keep-alive and Connection: close, 2 s each through HAProxy, nginx and direct, $((2 * WARMUP)) s each through the JVM paths, $((6 * WARMUP)) s through the decision path"
+    echo "warmup=keep-alive and Connection: close, 2 s each through HAProxy, nginx and direct, $((2 * WARMUP)) s each through the JVM paths, $((6 * WARMUP)) s through the decision path, then each Spring gateway until its JIT compiler is idle (JIT_IDLE_PERCENT ${JIT_IDLE_PERCENT:-3}, at most JIT_SETTLE_MAX ${JIT_SETTLE_MAX:-150} s; not with QUICK=1)"
     echo "connections=$CONNS"
     echo "workers=$WORKERS"
     echo "backend_workers=$BACKEND_WORKERS"
@@ -230,13 +231,17 @@ run_case() { # run_case ROUND WORKLOAD PATH [SECONDS]
 
 # Warm-up, not recorded: the JVM paths need their code compiled before they are measured (their rate still
 # climbs for 10-20 s after a start; the decision path, with Reactor Netty and Resilience4j, for longer).
-log "warm-up: 2 s per workload for HAProxy, nginx and direct; $((2 * WARMUP)) s for the JVM paths, $((6 * WARMUP)) s for the decision path"
+log "warm-up: 2 s per workload for HAProxy, nginx and direct; $((2 * WARMUP)) s for the JVM paths, $((6 * WARMUP)) s for the decision path; the Spring gateways then until their JIT is idle"
 for p in "${PATHS[@]}"; do
     secs=2
     [[ $p == portcullis-* || $p == embedded-* ]] && secs=$((2 * WARMUP))
     [ "$p" = portcullis-decision ] && secs=$((6 * WARMUP))
     has_workload "$p" keepalive && run_case 0 keepalive "$p" "$secs"
     run_case 0 close "$p" "$secs"
+    # The Spring gateways: on until their JIT compiler is idle (bench/e2e/lib.sh, warm_until_jit_idle).
+    if [[ $p == portcullis-* ]] && [ "$PROFILE" != quick ] && [ -n "${PC_PID[${p#portcullis-}]:-}" ]; then
+        warm_until_jit_idle "${PC_PID[${p#portcullis-}]}" 5 run_case 0 close "$p" 5
+    fi
 done
 rm -f "$RAW"/r0-*
 

@@ -494,6 +494,43 @@ listener_args() {
     echo "--portcullis.listeners[$i].health-check.enabled=false"
 }
 
+# jit_ticks PID: the CPU ticks (user + system) the JVM's JIT compiler threads have used so far.
+jit_ticks() {
+    local t sum=0 v
+    for t in /proc/"$1"/task/*; do
+        case "$(cat "$t/comm" 2>/dev/null)" in
+            "C1 Compiler"*|"C2 Compiler"*)
+                v=$(awk '{print $14 + $15}' "$t/stat" 2>/dev/null) || v=0
+                sum=$((sum + ${v:-0})) ;;
+        esac
+    done
+    echo "$sum"
+}
+
+# warm_until_jit_idle PID SECONDS CMD...: runs CMD (SECONDS of load through a path of the JVM PID) again until
+# its JIT compiler threads used less than JIT_IDLE_PERCENT (default 3) % of a core during a run, or JIT_SETTLE_MAX
+# seconds (default 150) have passed. With the JVM on one core, C2 keeps compiling large inlined methods (0.7 s
+# each) for a minute or two under load, and a short warm-up would charge that to the measured rounds; a gateway
+# in service pays it once. Logs how long it took and whether it settled.
+warm_until_jit_idle() {
+    local pid=$1 secs=$2 start=$SECONDS before used tck
+    shift 2
+    tck=$(getconf CLK_TCK)
+    while :; do
+        before=$(jit_ticks "$pid")
+        "$@" || true
+        used=$(( $(jit_ticks "$pid") - before ))
+        if [ $((used * 100)) -lt $(( ${JIT_IDLE_PERCENT:-3} * secs * tck )) ]; then
+            log "JIT of pid $pid idle after $((SECONDS - start)) s of extra warm-up ($used ticks in the last ${secs} s)"
+            return 0
+        fi
+        if [ $((SECONDS - start)) -ge "${JIT_SETTLE_MAX:-150}" ]; then
+            log "JIT of pid $pid still compiling after $((SECONDS - start)) s ($used ticks in the last ${secs} s): measuring anyway"
+            return 0
+        fi
+    done
+}
+
 # write_deny_policy DIR: DIR/deny.txt (10,000 /24s in 10.0.0.0/8) and DIR/rules.yaml, listener "bench":
 # the deny list rejects, 127.0.0.0/8 is accepted, the rest rejected. The policy of the profiling scripts.
 write_deny_policy() {

@@ -303,7 +303,9 @@ final class Relay implements ChannelFutureListener, Runnable {
             default:
                 break;
         }
-        Boolean verdict = state == State.RELAYING && !client.inputShutSeen() ? mayReleaseFin(false) : Boolean.TRUE;
+        Boolean verdict = state != State.RELAYING ? Boolean.TRUE
+                : !client.inputShutSeen() ? mayReleaseFin(false)
+                : resetBeforeOurFin() ? Boolean.FALSE : Boolean.TRUE;
         if (verdict == Boolean.TRUE) {
             finHold = FinHold.RELEASED;
             return false;
@@ -364,6 +366,32 @@ final class Relay implements ChannelFutureListener, Runnable {
             settled &= state == TCP_CLOSE_WAIT && (int) info == 0;
         }
         return settled ? Boolean.TRUE : null;
+    }
+
+    /**
+     * Whether what reads as the backend's FIN, after the client has sent all it will, was a reset: the backend closed
+     * with bytes of ours unread. Linux reports a reset's error to one call only; on io_uring the write of those bytes
+     * may take it and the read that follows finds an end of stream, which must not reach the client as a clean end.
+     * Before our own FIN went to the backend, a socket whose state is {@code TCP_CLOSE} was reset (after an orderly
+     * FIN it would be {@code CLOSE_WAIT}). Without TCP_INFO: false, as before.
+     */
+    private boolean resetBeforeOurFin() {
+        boolean tcpInfoAvailable = backendChannel instanceof EpollSocketChannel
+                || backendChannel instanceof IoUringSocketChannel;
+        if (!tcpInfoAvailable || ((io.netty.channel.socket.DuplexChannel) backendChannel).isOutputShutdown()) {
+            return false;
+        }
+        if (!backendChannel.isOpen()) {
+            return true;
+        }
+        if (backendChannel instanceof EpollSocketChannel && tcpInfo == null) {
+            tcpInfo = new EpollTcpInfo();
+        }
+        try {
+            return (int) (tcpStateAndUnacked(backendChannel, tcpInfo) >>> 32) == TCP_CLOSE;
+        } catch (ChannelException e) {
+            return true;
+        }
     }
 
     /**
