@@ -11,6 +11,7 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.ChannelOutboundBuffer;
 import io.netty.channel.epoll.EpollSocketChannel;
 import io.netty.channel.epoll.EpollTcpInfo;
+import io.netty.channel.socket.DuplexChannel;
 import io.netty.channel.unix.RawUnixChannelOption;
 import io.netty.channel.uring.IoUringSocketChannel;
 import io.netty.util.concurrent.ScheduledFuture;
@@ -98,6 +99,8 @@ final class Relay implements ChannelFutureListener, Runnable {
      */
     private static final RawUnixChannelOption TCP_INFO = new RawUnixChannelOption("TCP_INFO", 6, 11, 104);
     private static final int TCPI_UNACKED = 24;
+    /** What {@link #backendTcpState} answers for a closed socket (a real answer is never negative). */
+    private static final long TCP_GONE = -1L;
 
     private enum FinHold { NONE, HELD, RELEASED }
 
@@ -340,8 +343,7 @@ final class Relay implements ChannelFutureListener, Runnable {
         ChannelOutboundBuffer out = backendChannel.unsafe().outboundBuffer();
         boolean settled = (out == null || out.totalPendingWriteBytes() == 0)
                 && clientChannel.eventLoop().ticker().nanoTime() - lastUpstream >= FIN_SETTLE_NANOS;
-        boolean epoll = backendChannel instanceof EpollSocketChannel;
-        if (epoll || backendChannel instanceof IoUringSocketChannel) {
+        if (hasTcpInfo(backendChannel)) {
             if (!backendChannel.isOpen()) {
                 return Boolean.FALSE;
             }
@@ -350,20 +352,11 @@ final class Relay implements ChannelFutureListener, Runnable {
                 // check at that moment finds as well, the FIN being held until then either way.
                 return null;
             }
-            if (epoll && tcpInfo == null) {
-                tcpInfo = new EpollTcpInfo();
-            }
-            long info;
-            try {
-                info = tcpStateAndUnacked(backendChannel, tcpInfo);
-            } catch (ChannelException e) {
+            long info = backendTcpState();
+            if (info == TCP_GONE || (int) (info >>> 32) == TCP_CLOSE) {
                 return Boolean.FALSE;
             }
-            int state = (int) (info >>> 32);
-            if (state == TCP_CLOSE) {
-                return Boolean.FALSE;
-            }
-            settled &= state == TCP_CLOSE_WAIT && (int) info == 0;
+            settled &= (int) (info >>> 32) == TCP_CLOSE_WAIT && (int) info == 0;
         }
         return settled ? Boolean.TRUE : null;
     }
@@ -376,21 +369,29 @@ final class Relay implements ChannelFutureListener, Runnable {
      * FIN it would be {@code CLOSE_WAIT}). Without TCP_INFO: false, as before.
      */
     private boolean resetBeforeOurFin() {
-        boolean tcpInfoAvailable = backendChannel instanceof EpollSocketChannel
-                || backendChannel instanceof IoUringSocketChannel;
-        if (!tcpInfoAvailable || ((io.netty.channel.socket.DuplexChannel) backendChannel).isOutputShutdown()) {
+        if (!hasTcpInfo(backendChannel) || ((DuplexChannel) backendChannel).isOutputShutdown()) {
             return false;
         }
+        long info = backendTcpState();
+        return info == TCP_GONE || (int) (info >>> 32) == TCP_CLOSE;
+    }
+
+    private static boolean hasTcpInfo(Channel ch) {
+        return ch instanceof EpollSocketChannel || ch instanceof IoUringSocketChannel;
+    }
+
+    /** {@link #tcpStateAndUnacked} of the backend (a TCP_INFO channel), or {@link #TCP_GONE} once its socket is closed. */
+    private long backendTcpState() {
         if (!backendChannel.isOpen()) {
-            return true;
+            return TCP_GONE;
         }
         if (backendChannel instanceof EpollSocketChannel && tcpInfo == null) {
             tcpInfo = new EpollTcpInfo();
         }
         try {
-            return (int) (tcpStateAndUnacked(backendChannel, tcpInfo) >>> 32) == TCP_CLOSE;
+            return tcpStateAndUnacked(backendChannel, tcpInfo);
         } catch (ChannelException e) {
-            return true;
+            return TCP_GONE;
         }
     }
 
