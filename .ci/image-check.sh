@@ -203,15 +203,18 @@ heap=$(podman exec "$NAME" java -XX:+PrintFlagsFinal -version 2>/dev/null | awk 
 [ -n "$heap" ] && [ "$heap" -le $((300 * 1024 * 1024)) ] && [ "$heap" -ge $((200 * 1024 * 1024)) ] \
   || fail "MaxHeapSize is '$heap' bytes, expected about half of $MEMORY"
 ok "MaxHeapSize $((heap / 1024 / 1024)) MiB from the $MEMORY limit"
-transport=$(podman logs "$NAME" 2>&1 | grep -o 'Transport: [a-zA-Z_]*' | sed -n 1p || true)
+# Read once into a variable: `podman logs | grep -q` under pipefail fails at random when grep exits at its
+# match and podman, still writing, dies of SIGPIPE.
+logs=$(podman logs "$NAME" 2>&1)
+transport=$(grep -o 'Transport: [a-zA-Z_]*' <<<"$logs" | sed -n 1p || true)
 echo "image-check: $transport"
 if [ "$transport" = "Transport: epoll" ]; then
   # The runtime's default seccomp profile denies io_uring: auto falls back, and says why.
-  podman logs "$NAME" 2>&1 | grep -q 'Transport auto: not io_uring (' \
+  grep -q 'Transport auto: not io_uring (' <<<"$logs" \
     || fail "auto chose epoll without saying why io_uring was passed over"
   ok "auto: epoll under the default seccomp profile, with the reason io_uring was passed over"
 fi
-podman logs "$NAME" 2>&1 | grep 'Transport:' | sed -n 1p | python3 -c 'import json, sys; line = json.loads(sys.stdin.read()); assert "@timestamp" in line and line["log"]["level"], line' \
+grep 'Transport:' <<<"$logs" | sed -n 1p | python3 -c 'import json, sys; line = json.loads(sys.stdin.read()); assert "@timestamp" in line and line["log"]["level"], line' \
   || fail "logs are not structured JSON (ECS) lines"
 ok "logs are structured JSON (ECS)"
 

@@ -156,7 +156,7 @@ check "the admin API is not on the management port 9901 (404 with the token):" \
 
 step "a broken rules.yaml is refused and counted"
 # Prometheus must have seen the failure counter at 0 first: increase() needs two samples.
-seen_zero() { curl -s 'http://127.0.0.1:9090/api/v1/query?query=portcullis_policy_reloads_total%7Bresult%3D%22failure%22%7D%3D%3D0' | grep -q '"value"'; }
+seen_zero() { curl -s 'http://127.0.0.1:9090/api/v1/query?query=portcullis_policy_reloads_total%7Bresult%3D%22failure%22%7D%3D%3D0' | grep '"value"' >/dev/null; }
 wait_for 30 "Prometheus scraped the gateway before the reload" seen_zero
 reload_failures() { [ "$(metric 'portcullis_policy_reloads_total{result="failure"')" != 0.0 ]; }
 printf 'listeners:\n  echo:\n    rules:\n      - name: x\n        action: acept\n    default: reject\n' >"$OUT/rules/rules.yaml.new"
@@ -172,11 +172,12 @@ kill "$authz_pid"
 fails=0
 for i in $(seq 10 29); do probe "127.0.0.$i" reset >"$OUT/probe.log" 2>&1 || { fails=$((fails + 1)); cat "$OUT/probe.log"; }; done
 check "20 new clients without a decision service are rejected (on-failure: reject):" test "$fails" = 0
-circuit_open() { curl -s http://127.0.0.1:9901/actuator/prometheus | grep -qE 'resilience4j_circuitbreaker_state\{.*name="authz".*state="open".*\} 1.0'; }
+# grep without -q reads all of curl's output: with -q, curl could die of SIGPIPE and fail the pipe (pipefail).
+circuit_open() { curl -s http://127.0.0.1:9901/actuator/prometheus | grep -E 'resilience4j_circuitbreaker_state\{.*name="authz".*state="open".*\} 1.0' >/dev/null; }
 wait_for 5 "resilience4j_circuitbreaker_state{name=\"authz\",state=\"open\"} is 1" circuit_open
 
 step "Prometheus: scrape, rules, alerts, dashboard queries"
-scraped() { curl -s 'http://127.0.0.1:9090/api/v1/query?query=portcullis_decision_requests_total%7Boutcome%3D%22circuit_open%22%7D%3E0' | grep -q '"value"'; }
+scraped() { curl -s 'http://127.0.0.1:9090/api/v1/query?query=portcullis_decision_requests_total%7Boutcome%3D%22circuit_open%22%7D%3E0' | grep '"value"' >/dev/null; }
 wait_for 30 "Prometheus scraped the gateway after the failures" scraped
 curl -s http://127.0.0.1:9901/actuator/prometheus >"$OUT/exposition.txt"
 promtool_metrics() { promtool check metrics <"$OUT/exposition.txt" >"$OUT/promtool-metrics.log" 2>&1; rc=$?; [ "$rc" = 0 ] || [ "$rc" = 3 ]; }
