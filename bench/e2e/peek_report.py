@@ -27,8 +27,8 @@ LABELS = {
     "direct": "direct (no proxy)",
     "haproxy": "HAProxy, req.ssl_sni",
     "nginx": "nginx stream, ssl_preread",
-    "portcullis-peek": "Portcullis, peek.tls (epoll, the default)",
-    "portcullis-nopeek": "Portcullis, no peek",
+    "portcullis-peek": "Portcullis, peek.tls on epoll (the container default)",
+    "portcullis-nopeek": "Portcullis, no peek (epoll)",
     "portcullis-peek-uring": "Portcullis, peek.tls on io_uring",
 }
 # (label, numerator, denominator): where the time goes, not targets

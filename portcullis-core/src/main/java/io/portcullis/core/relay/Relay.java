@@ -10,7 +10,6 @@ import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.ChannelOutboundBuffer;
 import io.netty.channel.epoll.EpollSocketChannel;
-import io.netty.channel.epoll.EpollTcpInfo;
 import io.netty.channel.socket.DuplexChannel;
 import io.netty.channel.unix.RawUnixChannelOption;
 import io.netty.channel.uring.IoUringSocketChannel;
@@ -46,11 +45,13 @@ import org.slf4j.LoggerFactory;
  * <p>A backend FIN while client bytes are still on their way to it is held back from the client. A backend
  * whose process died sends a FIN when its receive queue was empty, and then a reset for every byte that
  * arrives after: passed on at once, that FIN would end the client's stream cleanly although it was cut
- * ({@code read()} returns end of stream even when the reset follows). So the FIN waits until the backend has
- * had time to refuse every byte sent to it: none queued, none written for {@link #FIN_SETTLE_NANOS}, and on epoll
- * and io_uring ({@code TCP_INFO}) every one acknowledged with no reset; at most
- * {@link #FIN_HOLD_MAX_NANOS}; a reset or write error meanwhile resets the client, which never saw a FIN.
- * A backend that half-closes while the client keeps sending gets its FIN through after that bound.
+ * ({@code read()} returns end of stream even when the reset follows). So the FIN waits until every byte sent to
+ * the backend is accounted for: none queued, and on epoll and io_uring ({@code TCP_INFO}) none unsent or
+ * unacknowledged and no reset (a closed socket answers data with a reset, never an acknowledgement, so an
+ * acknowledged byte was taken by a live one); without {@code TCP_INFO}, none written for
+ * {@link #FIN_SETTLE_NANOS}. At most {@link #FIN_HOLD_MAX_NANOS}; a reset or write error meanwhile resets the
+ * client, which never saw a FIN. A backend that half-closes while the client keeps sending gets its FIN through
+ * after that bound.
  */
 final class Relay implements ChannelFutureListener, Runnable {
 
@@ -94,11 +95,14 @@ final class Relay implements ChannelFutureListener, Runnable {
     private static final int TCP_CLOSE_WAIT = 8;
     private static final int TCP_CLOSE = 7;
     /**
-     * {@code getsockopt(IPPROTO_TCP, TCP_INFO)} as raw bytes: Netty's io_uring channel has no {@code tcpInfo()}.
-     * Of {@code struct tcp_info} only {@code tcpi_state} (byte 0) and {@code tcpi_unacked} (bytes 24-27) are read.
+     * {@code getsockopt(IPPROTO_TCP, TCP_INFO)} as raw bytes: Netty's io_uring channel has no {@code tcpInfo()}, and
+     * its epoll {@code EpollTcpInfo} stops before {@code tcpi_notsent_bytes}. Of {@code struct tcp_info} only
+     * {@code tcpi_state} (byte 0), {@code tcpi_unacked} (bytes 24-27) and {@code tcpi_notsent_bytes} (144-147, since
+     * Linux 4.6; counted as 0 where the kernel's answer is shorter) are read.
      */
-    private static final RawUnixChannelOption TCP_INFO = new RawUnixChannelOption("TCP_INFO", 6, 11, 104);
+    private static final RawUnixChannelOption TCP_INFO = new RawUnixChannelOption("TCP_INFO", 6, 11, 148);
     private static final int TCPI_UNACKED = 24;
+    private static final int TCPI_NOTSENT_BYTES = 144;
     /** What {@link #backendTcpState} answers for a closed socket (a real answer is never negative). */
     private static final long TCP_GONE = -1L;
 
@@ -108,7 +112,6 @@ final class Relay implements ChannelFutureListener, Runnable {
     private long finHeldSince;
     /** Nanotime of the last client bytes flushed to the backend. */
     private long lastUpstream;
-    private EpollTcpInfo tcpInfo;
     private final Runnable finCheck = this::checkHeldFin;
     private final InspectRequest request;
     private ScheduledFuture<?> finTimer;
@@ -337,28 +340,28 @@ final class Relay implements ChannelFutureListener, Runnable {
     /**
      * TRUE: every byte sent to the backend is acknowledged (or, without TCP_INFO, has had time to be refused);
      * FALSE: the backend reset the connection; null: not known yet. {@code last}: the hold's bound is reached, so a
-     * reset is looked for even though the client's bytes have not settled.
+     * reset is looked for even though client bytes are still queued.
      */
     private Boolean mayReleaseFin(boolean last) {
         ChannelOutboundBuffer out = backendChannel.unsafe().outboundBuffer();
-        boolean settled = (out == null || out.totalPendingWriteBytes() == 0)
-                && clientChannel.eventLoop().ticker().nanoTime() - lastUpstream >= FIN_SETTLE_NANOS;
-        if (hasTcpInfo(backendChannel)) {
-            if (!backendChannel.isOpen()) {
-                return Boolean.FALSE;
-            }
-            if (!settled && !last) {
-                // TCP_INFO (a system call) only once the FIN could go: before, it could only find a reset, which the
-                // check at that moment finds as well, the FIN being held until then either way.
-                return null;
-            }
-            long info = backendTcpState();
-            if (info == TCP_GONE || (int) (info >>> 32) == TCP_CLOSE) {
-                return Boolean.FALSE;
-            }
-            settled &= (int) (info >>> 32) == TCP_CLOSE_WAIT && (int) info == 0;
+        boolean queued = out != null && out.totalPendingWriteBytes() > 0;
+        if (!hasTcpInfo(backendChannel)) {
+            return !queued && clientChannel.eventLoop().ticker().nanoTime() - lastUpstream >= FIN_SETTLE_NANOS
+                    ? Boolean.TRUE : null;
         }
-        return settled ? Boolean.TRUE : null;
+        if (!backendChannel.isOpen()) {
+            return Boolean.FALSE;
+        }
+        if (queued && !last) {
+            // TCP_INFO (a system call) only once the FIN could go: before, it could only find a reset, which the
+            // check at that moment finds as well, the FIN being held until then either way.
+            return null;
+        }
+        long info = backendTcpState();
+        if (info == TCP_GONE || (int) (info >>> 32) == TCP_CLOSE) {
+            return Boolean.FALSE;
+        }
+        return !queued && (int) (info >>> 32) == TCP_CLOSE_WAIT && (int) info == 0 ? Boolean.TRUE : null;
     }
 
     /**
@@ -380,44 +383,41 @@ final class Relay implements ChannelFutureListener, Runnable {
         return ch instanceof EpollSocketChannel || ch instanceof IoUringSocketChannel;
     }
 
-    /** {@link #tcpStateAndUnacked} of the backend (a TCP_INFO channel), or {@link #TCP_GONE} once its socket is closed. */
+    /** {@link #tcpStateAndOutstanding} of the backend (a TCP_INFO channel), or {@link #TCP_GONE} once its socket is closed. */
     private long backendTcpState() {
         if (!backendChannel.isOpen()) {
             return TCP_GONE;
         }
-        if (backendChannel instanceof EpollSocketChannel && tcpInfo == null) {
-            tcpInfo = new EpollTcpInfo();
-        }
         try {
-            return tcpStateAndUnacked(backendChannel, tcpInfo);
+            return tcpStateAndOutstanding(backendChannel);
         } catch (ChannelException e) {
             return TCP_GONE;
         }
     }
 
     /**
-     * {@code tcpi_state} in the high 32 bits, {@code tcpi_unacked} in the low 32, of an epoll ({@code reuse} filled)
-     * or io_uring TCP channel.
+     * {@code tcpi_state} in the high 32 bits; in the low 32, 0 when every byte written to the socket is sent and
+     * acknowledged, else {@code tcpi_unacked + tcpi_notsent_bytes} (at most {@link Integer#MAX_VALUE}); of an epoll or
+     * io_uring TCP channel.
      *
      * @throws ChannelException when the socket cannot tell (closed)
      */
-    static long tcpStateAndUnacked(Channel ch, EpollTcpInfo reuse) {
-        if (ch instanceof EpollSocketChannel epoll) {
-            epoll.tcpInfo(reuse);
-            return ((long) reuse.state() << 32) | (reuse.unacked() & 0xffffffffL);
-        }
+    static long tcpStateAndOutstanding(Channel ch) {
         ByteBuffer info = ch.config().getOption(TCP_INFO).order(ByteOrder.nativeOrder());
-        return ((long) (info.get(0) & 0xff) << 32) | (info.getInt(TCPI_UNACKED) & 0xffffffffL);
+        long unacked = info.getInt(TCPI_UNACKED) & 0xffffffffL;
+        long notsent = info.limit() >= TCPI_NOTSENT_BYTES + 4 ? info.getInt(TCPI_NOTSENT_BYTES) & 0xffffffffL : 0;
+        return ((long) (info.get(0) & 0xff) << 32) | Math.min(unacked + notsent, Integer.MAX_VALUE);
     }
 
     /**
-     * The next check: when the client's last bytes have settled (no check before could let the FIN go), then
-     * backing off (a few dozen system calls per held FIN, not one a millisecond); never past the hold's bound.
+     * The next check: without TCP_INFO when the client's last bytes have settled (no check before could let the FIN
+     * go), then backing off (a few dozen system calls per held FIN, not one a millisecond); never past the hold's
+     * bound.
      */
     private void scheduleFinCheck() {
         long now = clientChannel.eventLoop().ticker().nanoTime();
         long delay;
-        long untilSettled = lastUpstream + FIN_SETTLE_NANOS - now;
+        long untilSettled = hasTcpInfo(backendChannel) ? 0 : lastUpstream + FIN_SETTLE_NANOS - now;
         if (untilSettled > 0) {
             delay = untilSettled;
         } else {
@@ -426,6 +426,20 @@ final class Relay implements ChannelFutureListener, Runnable {
         }
         delay = Math.max(1, Math.min(delay, finHeldSince + FIN_HOLD_MAX_NANOS - now));
         finTimer = clientChannel.eventLoop().schedule(finCheck, delay, TimeUnit.NANOSECONDS);
+    }
+
+    /**
+     * The client's FIN is flushed to the backend's socket while the backend's FIN is held: with TCP_INFO no byte more
+     * can come to be checked, so the check runs now rather than at its timer.
+     */
+    void clientFinFlushed() {
+        if (finHold != FinHold.HELD || !hasTcpInfo(backendChannel)) {
+            return;
+        }
+        if (finTimer != null) {
+            finTimer.cancel(false);
+        }
+        checkHeldFin();
     }
 
     private void checkHeldFin() {

@@ -207,6 +207,7 @@ final class RelaySide extends ChannelInboundHandlerAdapter implements ChannelFut
         if (this != relay.clientSide() && relay.backendFinHeld()) {
             // Our FIN to the backend would hide whether it still acknowledges what it got: shut after the check.
             shutdownDeferred = true;
+            relay.clientFinFlushed();
             return;
         }
         shutOutput();

@@ -5,6 +5,7 @@ import io.portcullis.core.InspectAction;
 import static io.portcullis.core.testing.TestClient.loopback;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.ByteBufAllocatorMetric;
@@ -428,6 +429,40 @@ class RelayTest {
         stream.get(DEADLINE.toSeconds(), TimeUnit.SECONDS);
         client.shutdownOutput();
         drain.get(DEADLINE.toSeconds(), TimeUnit.SECONDS);
+        relay.awaitAllClosed();
+    }
+
+    /**
+     * A backend that answers and closes (an HTTP/1.0 server, nginx answering a TLS hello with 400): where TCP_INFO
+     * shows every client byte acknowledged, its FIN goes on at once. Without TCP_INFO the relay waits
+     * {@link Relay#FIN_SETTLE_NANOS} from the client's last byte instead; a client reading to the end would wait
+     * that long each time. The median of 15 exchanges is compared with half of it, so one slow exchange on a
+     * loaded machine does not decide.
+     */
+    @ParameterizedTest
+    @MethodSource("transports")
+    void backendAnswerAndFinReachAClientReadingToTheEndWithoutTheSettleWait(String transport) throws Exception {
+        assumeTrue(!transport.equals("nio"), "NIO has no TCP_INFO: it waits the settle time by design");
+        relay.on(loops(transport)).blockingServer().start();
+        long[] took = new long[15];
+        for (int i = 0; i < took.length; i++) {
+            TestClient client = relay.client();
+            TestClient backend = relay.acceptBackend();
+            client.write(new byte[] {'Q', (byte) i});
+            assertThat(backend.readExactly(2, DEADLINE)).containsExactly('Q', i);
+            long start = System.nanoTime();
+            backend.write(new byte[] {'A', (byte) i});
+            backend.shutdownOutput();
+            assertThat(client.readExactly(2, DEADLINE)).containsExactly('A', i);
+            client.expectEof(DEADLINE);
+            took[i] = System.nanoTime() - start;
+            client.close();
+            backend.expectEof(DEADLINE);
+            backend.close();
+        }
+        Arrays.sort(took);
+        assertThat(took[took.length / 2]).as("median nanoseconds from the answer to the client's end of stream, of %s",
+                Arrays.toString(took)).isLessThan(Relay.FIN_SETTLE_NANOS / 2);
         relay.awaitAllClosed();
     }
 

@@ -6,7 +6,6 @@ import static org.awaitility.Awaitility.await;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.channel.epoll.EpollTcpInfo;
 import io.portcullis.core.EventLoops;
 import io.portcullis.core.Transport;
 import java.net.InetAddress;
@@ -17,8 +16,8 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * The relay's reading of {@code TCP_INFO} (state, unacknowledged segments) on both native transports: io_uring's
- * goes through raw socket-option bytes, so their offsets are checked against what the socket must say.
+ * The relay's reading of {@code TCP_INFO} (state; bytes unsent or unacknowledged) on both native transports: it goes
+ * through raw socket-option bytes, so their offsets are checked against what the socket must say.
  */
 class TcpInfoTest {
 
@@ -27,7 +26,7 @@ class TcpInfoTest {
 
     @ParameterizedTest
     @ValueSource(strings = {"epoll", "io_uring"})
-    void stateAndUnackedAsTheKernelHasThem(String label) throws Exception {
+    void stateAndOutstandingBytesAsTheKernelHasThem(String label) throws Exception {
         Transport transport = Transport.parse(label);
         org.junit.jupiter.api.Assumptions.assumeTrue(transport.unavailability().isEmpty(),
                 () -> label + " unavailable here: " + transport.unavailability().orElse(""));
@@ -39,19 +38,25 @@ class TcpInfoTest {
                     .handler(new ChannelInboundHandlerAdapter())
                     .connect(server.getLocalSocketAddress()).sync().channel();
             try (Socket peer = server.accept()) {
-                EpollTcpInfo reuse = new EpollTcpInfo();
-                long info = ch.eventLoop().submit(() -> Relay.tcpStateAndUnacked(ch, reuse)).get();
+                long info = ch.eventLoop().submit(() -> Relay.tcpStateAndOutstanding(ch)).get();
                 assertThat(info >>> 32).as("state").isEqualTo(ESTABLISHED);
-                assertThat((int) info).as("unacked").isZero();
+                assertThat((int) info).as("outstanding").isZero();
 
-                // A segment the peer's kernel acknowledges: unacked back to 0; then the peer's FIN: CLOSE_WAIT.
-                ch.writeAndFlush(io.netty.buffer.Unpooled.wrappedBuffer(new byte[] {1, 2, 3})).sync();
-                assertThat(peer.getInputStream().readNBytes(3)).containsExactly(1, 2, 3);
+                // More than the peer's receive buffer and our send buffer hold while it does not read: bytes sit in
+                // our socket unsent (tcpi_notsent_bytes) or unacknowledged, and the reading must say so.
+                int size = 32 << 20;
+                ch.writeAndFlush(io.netty.buffer.Unpooled.wrappedBuffer(new byte[size]));
+                await().atMost(Duration.ofSeconds(5)).until(() -> !ch.isWritable());
+                assertThat((int) (long) ch.eventLoop().submit(() -> Relay.tcpStateAndOutstanding(ch)).get())
+                        .as("outstanding while the peer does not read").isPositive();
+                assertThat(peer.getInputStream().readNBytes(size)).hasSize(size);
+
+                // Every byte taken: nothing outstanding; then the peer's FIN: CLOSE_WAIT.
+                await().atMost(Duration.ofSeconds(5)).until(() ->
+                        (int) (long) ch.eventLoop().submit(() -> Relay.tcpStateAndOutstanding(ch)).get() == 0);
                 peer.shutdownOutput();
                 await().atMost(Duration.ofSeconds(5)).until(() ->
-                        ch.eventLoop().submit(() -> Relay.tcpStateAndUnacked(ch, reuse)).get() >>> 32 == CLOSE_WAIT);
-                assertThat((int) (long) ch.eventLoop().submit(() -> Relay.tcpStateAndUnacked(ch, reuse)).get())
-                        .as("unacked").isZero();
+                        ch.eventLoop().submit(() -> Relay.tcpStateAndOutstanding(ch)).get() >>> 32 == CLOSE_WAIT);
             } finally {
                 ch.close().sync();
             }
