@@ -7,10 +7,14 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.epoll.EpollSocketChannel;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.socket.DuplexChannel;
+import io.netty.channel.unix.Socket;
 import io.netty.util.ReferenceCountUtil;
 import java.io.IOException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * One socket of a {@link Relay} (the client's or the backend's), as the last handler of its pipeline:
@@ -22,6 +26,8 @@ import java.io.IOException;
  * is passed on as a FIN to the peer once what went before it is flushed. Event loop only.
  */
 final class RelaySide extends ChannelInboundHandlerAdapter implements ChannelFutureListener {
+
+    private static final Logger log = LoggerFactory.getLogger(RelaySide.class);
 
     private final Relay relay;
     private final String direction;
@@ -220,8 +226,25 @@ final class RelaySide extends ChannelInboundHandlerAdapter implements ChannelFut
             // this, as a held backend FIN is let go): both directions are done, every byte is flushed and every FIN
             // read. close() sends each FIN, so no shutdown() first: a system call less per connection.
             relay.close();
+        } else if (ctx.channel() instanceof EpollSocketChannel epoll) {
+            shutdownOutput(epoll);
         } else {
             ((DuplexChannel) ctx.channel()).shutdownOutput();
+        }
+    }
+
+    /**
+     * On epoll the FIN goes by shutdown(2) on the socket itself: Netty's {@code shutdownOutput()} builds a
+     * {@code ChannelOutputShutdownException}, stack trace and all, for writes still queued, and here none is (every
+     * byte is flushed before the FIN): about 3 µs per connection, the largest single piece of its user time. The
+     * channel reads the socket's own state, so {@code isOutputShutdown()} says true after. A failure is left to the
+     * reads to find, as Netty's unobserved future would.
+     */
+    private static void shutdownOutput(EpollSocketChannel ch) {
+        try {
+            ((Socket) ch.fd()).shutdown(false, true);
+        } catch (IOException | RuntimeException e) {
+            log.debug("shutdown(SHUT_WR) of {} failed: {}", ch, e.toString());
         }
     }
 
