@@ -45,13 +45,14 @@ import org.slf4j.LoggerFactory;
  * <p>A backend FIN while client bytes are still on their way to it is held back from the client. A backend
  * whose process died sends a FIN when its receive queue was empty, and then a reset for every byte that
  * arrives after: passed on at once, that FIN would end the client's stream cleanly although it was cut
- * ({@code read()} returns end of stream even when the reset follows). So the FIN waits until every byte sent to
- * the backend is accounted for: none queued, and on epoll and io_uring ({@code TCP_INFO}) none unsent or
- * unacknowledged and no reset (a closed socket answers data with a reset, never an acknowledgement, so an
- * acknowledged byte was taken by a live one); without {@code TCP_INFO}, none written for
- * {@link #FIN_SETTLE_NANOS}. At most {@link #FIN_HOLD_MAX_NANOS}; a reset or write error meanwhile resets the
- * client, which never saw a FIN. A backend that half-closes while the client keeps sending gets its FIN through
- * after that bound.
+ * ({@code read()} returns end of stream even when the reset follows). So the FIN waits until the backend has
+ * had time to refuse every byte sent to it: none queued, none written for {@link #FIN_SETTLE_NANOS} (bytes the
+ * client sent may still be on their way to us), and on epoll and io_uring ({@code TCP_INFO}) none unsent or
+ * unacknowledged and no reset; at most {@link #FIN_HOLD_MAX_NANOS}; a reset or write error meanwhile resets the
+ * client, which never saw a FIN. Once the client's own FIN is read no byte more can come, so with
+ * {@code TCP_INFO} the check is then conclusive at once, without the settle time (a closed socket answers data
+ * with a reset, never an acknowledgement: an acknowledged byte was taken by a live one). A backend that
+ * half-closes while the client keeps sending gets its FIN through after that bound.
  */
 final class Relay implements ChannelFutureListener, Runnable {
 
@@ -344,24 +345,29 @@ final class Relay implements ChannelFutureListener, Runnable {
      */
     private Boolean mayReleaseFin(boolean last) {
         ChannelOutboundBuffer out = backendChannel.unsafe().outboundBuffer();
-        boolean queued = out != null && out.totalPendingWriteBytes() > 0;
-        if (!hasTcpInfo(backendChannel)) {
-            return !queued && clientChannel.eventLoop().ticker().nanoTime() - lastUpstream >= FIN_SETTLE_NANOS
-                    ? Boolean.TRUE : null;
+        boolean settled = (out == null || out.totalPendingWriteBytes() == 0)
+                && (clientDone() || clientChannel.eventLoop().ticker().nanoTime() - lastUpstream >= FIN_SETTLE_NANOS);
+        if (hasTcpInfo(backendChannel)) {
+            if (!backendChannel.isOpen()) {
+                return Boolean.FALSE;
+            }
+            if (!settled && !last) {
+                // TCP_INFO (a system call) only once the FIN could go: before, it could only find a reset, which the
+                // check at that moment finds as well, the FIN being held until then either way.
+                return null;
+            }
+            long info = backendTcpState();
+            if (info == TCP_GONE || (int) (info >>> 32) == TCP_CLOSE) {
+                return Boolean.FALSE;
+            }
+            settled &= (int) (info >>> 32) == TCP_CLOSE_WAIT && (int) info == 0;
         }
-        if (!backendChannel.isOpen()) {
-            return Boolean.FALSE;
-        }
-        if (queued && !last) {
-            // TCP_INFO (a system call) only once the FIN could go: before, it could only find a reset, which the
-            // check at that moment finds as well, the FIN being held until then either way.
-            return null;
-        }
-        long info = backendTcpState();
-        if (info == TCP_GONE || (int) (info >>> 32) == TCP_CLOSE) {
-            return Boolean.FALSE;
-        }
-        return !queued && (int) (info >>> 32) == TCP_CLOSE_WAIT && (int) info == 0 ? Boolean.TRUE : null;
+        return settled ? Boolean.TRUE : null;
+    }
+
+    /** The client's FIN is read, and TCP_INFO can tell what the backend took: no settle time is needed. */
+    private boolean clientDone() {
+        return client.inputShutSeen() && hasTcpInfo(backendChannel);
     }
 
     /**
@@ -410,14 +416,13 @@ final class Relay implements ChannelFutureListener, Runnable {
     }
 
     /**
-     * The next check: without TCP_INFO when the client's last bytes have settled (no check before could let the FIN
-     * go), then backing off (a few dozen system calls per held FIN, not one a millisecond); never past the hold's
-     * bound.
+     * The next check: when the client's last bytes have settled (no check before could let the FIN go), then
+     * backing off (a few dozen system calls per held FIN, not one a millisecond); never past the hold's bound.
      */
     private void scheduleFinCheck() {
         long now = clientChannel.eventLoop().ticker().nanoTime();
         long delay;
-        long untilSettled = hasTcpInfo(backendChannel) ? 0 : lastUpstream + FIN_SETTLE_NANOS - now;
+        long untilSettled = clientDone() ? 0 : lastUpstream + FIN_SETTLE_NANOS - now;
         if (untilSettled > 0) {
             delay = untilSettled;
         } else {
@@ -429,8 +434,8 @@ final class Relay implements ChannelFutureListener, Runnable {
     }
 
     /**
-     * The client's FIN is flushed to the backend's socket while the backend's FIN is held: with TCP_INFO no byte more
-     * can come to be checked, so the check runs now rather than at its timer.
+     * The client's FIN is flushed to the backend's socket while the backend's FIN is held: with TCP_INFO the check is
+     * conclusive now (see {@link #clientDone}), so it runs now rather than at its timer.
      */
     void clientFinFlushed() {
         if (finHold != FinHold.HELD || !hasTcpInfo(backendChannel)) {

@@ -228,6 +228,10 @@ final class RelaySide extends ChannelInboundHandlerAdapter implements ChannelFut
             relay.close();
         } else if (ctx.channel() instanceof EpollSocketChannel epoll) {
             shutdownOutput(epoll);
+            // Our FIN is out: at this socket's end of stream both directions are done, and Netty may close it at once
+            // (see channelInactive) rather than shutdown(SHUT_RD), which fails then (ENOTCONN, an exception with its
+            // stack trace) before the close.
+            epoll.config().setAllowHalfClosure(false);
         } else {
             ((DuplexChannel) ctx.channel()).shutdownOutput();
         }
@@ -251,6 +255,13 @@ final class RelaySide extends ChannelInboundHandlerAdapter implements ChannelFut
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
         if (!relay.isCurrent(this)) {
+            return;
+        }
+        if (relay.state() == Relay.State.RELAYING && outputShut && !inputShut && endOfInputRead()) {
+            // Netty closed the socket at its end of stream after our FIN (half-closure off, see shutOutput): the
+            // peer's FIN, passed on as any other.
+            inputShut = true;
+            forwardFin();
             return;
         }
         if (relay.state() == Relay.State.RELAYING) {
