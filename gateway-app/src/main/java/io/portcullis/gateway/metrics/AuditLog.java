@@ -7,15 +7,16 @@ import io.portcullis.core.InspectAction;
 import io.portcullis.core.InspectRequest;
 import io.portcullis.core.InspectionEnd;
 import io.portcullis.core.TlsHello;
+import java.io.StringWriter;
+import java.net.InetSocketAddress;
 import java.time.Duration;
-import java.util.LinkedHashMap;
-import java.util.Map;
 import java.util.Queue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.locks.LockSupport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import tools.jackson.core.JsonGenerator;
 import tools.jackson.databind.json.JsonMapper;
 
 /**
@@ -132,9 +133,9 @@ public final class AuditLog implements AutoCloseable {
     private void write(Object line) {
         try {
             if (line instanceof InspectionEnd end) {
-                audit.info(JSON.writeValueAsString(fields(end)));
+                audit.info(json(end));
             } else if (line instanceof RecheckLine r) {
-                audit.info(JSON.writeValueAsString(fields(r)));
+                audit.info(json(r));
             } else {
                 ShadowLine s = (ShadowLine) line;
                 shadow.info("shadow rule '{}' of listener '{}' would {} {} ({})", s.wouldBe.rule(), s.request.listener(),
@@ -181,45 +182,72 @@ public final class AuditLog implements AutoCloseable {
         return queue.size();
     }
 
-    static Map<String, Object> fields(InspectionEnd end) {
+    /*
+     * Written field by field with Jackson's generator rather than as maps through the mapper: the nested objects
+     * (Map.of) came out in an order that changed from one JVM to the next, and no maps are built per line.
+     */
+
+    /** The audit line of an ended inspection. */
+    static String json(InspectionEnd end) {
         InspectRequest r = end.request();
-        Map<String, Object> line = connection(r);
-        line.put("rule", end.rule());
-        line.put("action", end.action().map(InspectAction::label).orElse(null));
-        line.put("outcome", end.outcome());
-        line.put("decidedBy", end.decidedBy());
-        line.put("reason", end.reason().orElse(null));
-        // Only when set: lines of listeners without pools stay as they were.
-        end.route().ifPresent(route -> line.put("route", route));
-        line.put("receivedAt", r.receivedAt().toString());
-        line.put("inspectMicros", end.inspectNanos() / 1_000);
-        line.put("pendMillis", end.pendNanos() / 1_000_000);
-        return line;
+        StringWriter out = new StringWriter(512);
+        try (JsonGenerator g = JSON.createGenerator(out)) {
+            g.writeStartObject();
+            connection(g, r);
+            g.writeStringProperty("rule", end.rule());
+            g.writeStringProperty("action", end.action().map(InspectAction::label).orElse(null));
+            g.writeStringProperty("outcome", end.outcome());
+            g.writeStringProperty("decidedBy", end.decidedBy());
+            g.writeStringProperty("reason", end.reason().orElse(null));
+            // Only when set: lines of listeners without pools stay as they were.
+            if (end.route().isPresent()) {
+                g.writeStringProperty("route", end.route().get());
+            }
+            g.writeStringProperty("receivedAt", r.receivedAt().toString());
+            g.writeNumberProperty("inspectMicros", end.inspectNanos() / 1_000);
+            g.writeNumberProperty("pendMillis", end.pendNanos() / 1_000_000);
+            g.writeEndObject();
+        }
+        return out.toString();
     }
 
     /** A live connection judged again after a reload: the inspection's connection fields, and what the recheck did. */
-    static Map<String, Object> fields(RecheckLine recheck) {
+    static String json(RecheckLine recheck) {
         InspectRequest r = recheck.request;
-        Map<String, Object> line = connection(r);
-        line.put("rule", recheck.rule);
-        line.put("action", "reject");
-        line.put("outcome", recheck.reset ? "recheck-closed" : "recheck-would-close");
-        line.put("decidedBy", "recheck");
-        line.put("receivedAt", r.receivedAt().toString());
-        return line;
+        StringWriter out = new StringWriter(512);
+        try (JsonGenerator g = JSON.createGenerator(out)) {
+            g.writeStartObject();
+            connection(g, r);
+            g.writeStringProperty("rule", recheck.rule);
+            g.writeStringProperty("action", "reject");
+            g.writeStringProperty("outcome", recheck.reset ? "recheck-closed" : "recheck-would-close");
+            g.writeStringProperty("decidedBy", "recheck");
+            g.writeStringProperty("receivedAt", r.receivedAt().toString());
+            g.writeEndObject();
+        }
+        return out.toString();
     }
 
-    private static Map<String, Object> connection(InspectRequest r) {
-        Map<String, Object> line = new LinkedHashMap<>();
-        line.put("id", r.id().toString());
-        line.put("listener", r.listener());
-        line.put("source", Map.of("ip", r.source().getAddress().getHostAddress(), "port", r.source().getPort()));
-        line.put("destination", Map.of("ip", r.destination().getAddress().getHostAddress(), "port", r.destination().getPort()));
-        line.put("peer", Map.of("ip", r.peer().getAddress().getHostAddress(), "port", r.peer().getPort()));
-        line.put("sni", r.sni().orElse(null));
-        line.put("alpn", r.alpn());
-        line.put("ja4", r.tls().map(TlsHello::ja4).orElse(null));
-        return line;
+    private static void connection(JsonGenerator g, InspectRequest r) {
+        g.writeStringProperty("id", r.id().toString());
+        g.writeStringProperty("listener", r.listener());
+        address(g, "source", r.source());
+        address(g, "destination", r.destination());
+        address(g, "peer", r.peer());
+        g.writeStringProperty("sni", r.sni().orElse(null));
+        g.writeArrayPropertyStart("alpn");
+        for (String protocol : r.alpn()) {
+            g.writeString(protocol);
+        }
+        g.writeEndArray();
+        g.writeStringProperty("ja4", r.tls().map(TlsHello::ja4).orElse(null));
+    }
+
+    private static void address(JsonGenerator g, String name, InetSocketAddress address) {
+        g.writeObjectPropertyStart(name);
+        g.writeStringProperty("ip", address.getAddress().getHostAddress());
+        g.writeNumberProperty("port", address.getPort());
+        g.writeEndObject();
     }
 
     record RecheckLine(InspectRequest request, String rule, boolean reset) {

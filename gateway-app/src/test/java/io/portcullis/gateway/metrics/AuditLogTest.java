@@ -115,6 +115,27 @@ class AuditLogTest {
         assertThat(dropped("audit")).isZero();
     }
 
+    /** Every field in one order, nested ones too, so a line reads the same from one start to the next. */
+    @Test
+    void linesHaveTheirFieldsInAFixedOrder() {
+        InspectRequest request = InspectRequest.of(new InspectId(5), "edge", new InetSocketAddress("::1", 40000),
+                new InetSocketAddress("127.0.0.1", 5432), Instant.parse("2026-11-25T12:00:00Z"));
+        InspectionEnd end = new InspectionEnd(request, "by-name", Optional.of(InspectAction.ACCEPT), "accept", "rule",
+                Optional.empty(), 1_999, 0, Optional.of("api"));
+        String connection = "{\"id\":\"5\",\"listener\":\"edge\","
+                + "\"source\":{\"ip\":\"0:0:0:0:0:0:0:1\",\"port\":40000},"
+                + "\"destination\":{\"ip\":\"127.0.0.1\",\"port\":5432},"
+                + "\"peer\":{\"ip\":\"0:0:0:0:0:0:0:1\",\"port\":40000},"
+                + "\"sni\":null,\"alpn\":[],\"ja4\":null,";
+        assertThat(AuditLog.json(end)).isEqualTo(connection
+                + "\"rule\":\"by-name\",\"action\":\"accept\",\"outcome\":\"accept\",\"decidedBy\":\"rule\","
+                + "\"reason\":null,\"route\":\"api\",\"receivedAt\":\"2026-11-25T12:00:00Z\","
+                + "\"inspectMicros\":1,\"pendMillis\":0}");
+        assertThat(AuditLog.json(new AuditLog.RecheckLine(request, "blocked", true))).isEqualTo(connection
+                + "\"rule\":\"blocked\",\"action\":\"reject\",\"outcome\":\"recheck-closed\","
+                + "\"decidedBy\":\"recheck\",\"receivedAt\":\"2026-11-25T12:00:00Z\"}");
+    }
+
     @Test
     void shadowLineKeepsItsFormatAndIsWrittenOnTheWriterThread() {
         log = new AuditLog(registry, 16);
