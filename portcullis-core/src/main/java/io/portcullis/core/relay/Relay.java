@@ -341,7 +341,7 @@ final class Relay implements ChannelFutureListener, Runnable {
     /**
      * TRUE: every byte sent to the backend is acknowledged (or, without TCP_INFO, has had time to be refused);
      * FALSE: the backend reset the connection; null: not known yet. {@code last}: the hold's bound is reached, so a
-     * reset is looked for even though client bytes are still queued.
+     * reset is looked for even though the client's bytes have not settled.
      */
     private Boolean mayReleaseFin(boolean last) {
         ChannelOutboundBuffer out = backendChannel.unsafe().outboundBuffer();
