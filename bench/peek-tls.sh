@@ -152,13 +152,6 @@ add_peek_path() { # add_peek_path PATH SNI_PORT ANY_PORT DESCRIPTION
         skip "$1" "the hello got no 400 from the backend through either listener"
     fi
 }
-# The transport a path's log says it runs on: a label must not claim what the process did not do.
-transport_in_log() { grep -o 'Transport: [a-z_]*' "${PC_DIR[$1]}/portcullis.log" | sed -n 1p | cut -d' ' -f2; }
-check_transport() { # check_transport NAME EXPECTED
-    local got
-    got=$(transport_in_log "$1")
-    [ "$got" = "$2" ] || die "portcullis $1 runs on '$got', not $2"
-}
 if await_portcullis peek; then
     check_transport peek epoll
     PROC[portcullis-peek]=$PORTCULLIS_PID

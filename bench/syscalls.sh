@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# System calls per connection: strace -c -f on HAProxy, nginx stream and Portcullis (conditional accept off, and
+# System calls per connection: strace -c -f on HAProxy, nginx stream and Portcullis on epoll (conditional accept off, and
 # on with the 10,000-CIDR policy of bench/run-e2e.sh) during a short wrk run with 'Connection: close'
-# (one connection per request), each proxy 1 worker thread, through loopback to an nginx backend.
+# (one connection per request), each proxy 1 worker thread, through loopback to an nginx backend; Portcullis on
+# io_uring beside them where it starts.
 #
 #   bench/syscalls.sh                 5 s traced per proxy (about 2 minutes with start-up and warm-up)
 #   SECONDS_TRACED=10 CONNS=20 bench/syscalls.sh
@@ -38,18 +39,23 @@ start_backend "$WORK/backend" "$BACKEND_PORT"
 start_haproxy "$WORK/haproxy" "$BACKEND_PORT" "$HAPROXY_PORT"
 start_nginx_stream "$WORK/nginx-stream" "$BACKEND_PORT" "$NGINX_PORT"
 mapfile -t OFF_ARGS < <(listener_args 0 bench "$OFF_PORT" "$BACKEND_PORT" false)
-launch_portcullis off "$WORK/portcullis-off" "$OFF_MGMT" "$OFF_PORT" --portcullis.rules="file:$WORK/rules/rules-list.yaml" "${OFF_ARGS[@]}"
+# epoll by name for off and on: what auto picks in a container; on this host auto may pick io_uring.
+launch_portcullis off "$WORK/portcullis-off" "$OFF_MGMT" "$OFF_PORT" --portcullis.rules="file:$WORK/rules/rules-list.yaml" \
+    --portcullis.transport=epoll "${OFF_ARGS[@]}"
 mapfile -t ON_ARGS < <(listener_args 0 bench "$ON_PORT" "$BACKEND_PORT" true)
-launch_portcullis on "$WORK/portcullis-on" "$ON_MGMT" "$ON_PORT" --portcullis.rules="file:$WORK/rules/rules-list.yaml" "${ON_ARGS[@]}"
+launch_portcullis on "$WORK/portcullis-on" "$ON_MGMT" "$ON_PORT" --portcullis.rules="file:$WORK/rules/rules-list.yaml" \
+    --portcullis.transport=epoll "${ON_ARGS[@]}"
 mapfile -t URING_ARGS < <(listener_args 0 bench "$URING_PORT" "$BACKEND_PORT" true)
 launch_portcullis uring "$WORK/portcullis-uring" "$URING_MGMT" "$URING_PORT" --portcullis.rules="file:$WORK/rules/rules-list.yaml" \
     --portcullis.transport=io_uring "${URING_ARGS[@]}"
 await_portcullis off || die "portcullis (off) did not start: $START_ERROR"
+check_transport off epoll
 OFF_PID=$PORTCULLIS_PID
 await_portcullis on || die "portcullis (on) did not start: $START_ERROR"
+check_transport on epoll
 ON_PID=$PORTCULLIS_PID
 URING_PID=
-if await_portcullis uring; then URING_PID=$PORTCULLIS_PID; else log "portcullis-uring skipped (io_uring unavailable here?): $START_ERROR"; fi
+if await_portcullis uring; then check_transport uring io_uring; URING_PID=$PORTCULLIS_PID; else log "portcullis-uring skipped (io_uring unavailable here?): $START_ERROR"; fi
 
 WRK=(wrk -t 1 -c "$CONNS" -s "$E2E_DIR/wrk-report.lua" -H 'Connection: close')
 

@@ -445,6 +445,14 @@ launch_portcullis() {
     PC_PID[$name]=$LAST_PID
 }
 
+# check_transport NAME EXPECTED: stops the script unless the Portcullis process NAME's log says it runs on EXPECTED;
+# a label must not claim what the process did not do (auto picks io_uring on a host that allows it).
+check_transport() {
+    local got
+    got=$(grep -o 'Transport: [a-z_]*' "${PC_DIR[$1]}/portcullis.log" | sed -n 1p | cut -d' ' -f2)
+    [ "$got" = "$2" ] || die "portcullis $1 runs on '$got', not $2"
+}
+
 # await_portcullis NAME: 0 when it listens (its pid in PORTCULLIS_PID); 1 with the reason in START_ERROR.
 # When the jar refuses the health-check keys (an older build) they are dropped and it is started once more.
 await_portcullis() {
