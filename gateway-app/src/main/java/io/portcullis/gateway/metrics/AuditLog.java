@@ -14,6 +14,7 @@ import java.util.Queue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.locks.LockSupport;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import tools.jackson.core.JsonGenerator;
@@ -189,11 +190,7 @@ public final class AuditLog implements AutoCloseable {
 
     /** The audit line of an ended inspection. */
     static String json(InspectionEnd end) {
-        InspectRequest r = end.request();
-        StringWriter out = new StringWriter(512);
-        try (JsonGenerator g = JSON.createGenerator(out)) {
-            g.writeStartObject();
-            connection(g, r);
+        return line(end.request(), g -> {
             g.writeStringProperty("rule", end.rule());
             g.writeStringProperty("action", end.action().map(InspectAction::label).orElse(null));
             g.writeStringProperty("outcome", end.outcome());
@@ -203,26 +200,30 @@ public final class AuditLog implements AutoCloseable {
             if (end.route().isPresent()) {
                 g.writeStringProperty("route", end.route().get());
             }
-            g.writeStringProperty("receivedAt", r.receivedAt().toString());
+            g.writeStringProperty("receivedAt", end.request().receivedAt().toString());
             g.writeNumberProperty("inspectMicros", end.inspectNanos() / 1_000);
             g.writeNumberProperty("pendMillis", end.pendNanos() / 1_000_000);
-            g.writeEndObject();
-        }
-        return out.toString();
+        });
     }
 
     /** A live connection judged again after a reload: the inspection's connection fields, and what the recheck did. */
     static String json(RecheckLine recheck) {
-        InspectRequest r = recheck.request;
-        StringWriter out = new StringWriter(512);
-        try (JsonGenerator g = JSON.createGenerator(out)) {
-            g.writeStartObject();
-            connection(g, r);
+        return line(recheck.request, g -> {
             g.writeStringProperty("rule", recheck.rule);
             g.writeStringProperty("action", "reject");
             g.writeStringProperty("outcome", recheck.reset ? "recheck-closed" : "recheck-would-close");
             g.writeStringProperty("decidedBy", "recheck");
-            g.writeStringProperty("receivedAt", r.receivedAt().toString());
+            g.writeStringProperty("receivedAt", recheck.request.receivedAt().toString());
+        });
+    }
+
+    /** One JSON object: the connection's fields of {@code r}, then what {@code rest} writes. */
+    private static String line(InspectRequest r, Consumer<JsonGenerator> rest) {
+        StringWriter out = new StringWriter(512);
+        try (JsonGenerator g = JSON.createGenerator(out)) {
+            g.writeStartObject();
+            connection(g, r);
+            rest.accept(g);
             g.writeEndObject();
         }
         return out.toString();
