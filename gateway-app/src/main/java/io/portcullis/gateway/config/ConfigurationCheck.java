@@ -37,7 +37,7 @@ public final class ConfigurationCheck {
      * Not a {@code @Configuration}, so that the application's component scan leaves it out.
      */
     @EnableConfigurationProperties(PortcullisProperties.class)
-    @Import(HostAndPortConverter.class)
+    @Import({HostAndPortConverter.class, UnknownKeys.class})
     static class PropertiesOnly {
     }
 

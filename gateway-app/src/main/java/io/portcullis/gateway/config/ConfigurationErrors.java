@@ -339,6 +339,25 @@ public final class ConfigurationErrors {
             return typeOf(name).isPresent();
         }
 
+        /**
+         * Whether a part of {@code name} lies in a record and is none of its components. Lenient below anything
+         * else: a map of strings takes any key, dots included, and a scalar's own converter judges its value.
+         */
+        boolean namesNoComponent(ConfigurationPropertyName name) {
+            if (!root.isAncestorOf(name)) {
+                return false;
+            }
+            ResolvableType type = rootType;
+            for (int i = root.getNumberOfElements(); i < name.getNumberOfElements(); i++) {
+                Optional<ResolvableType> next = child(type, name.getElement(i, ConfigurationPropertyName.Form.DASHED));
+                if (next.isEmpty()) {
+                    return type.resolve(Object.class).isRecord();
+                }
+                type = next.get();
+            }
+            return false;
+        }
+
         /** The shortest part of {@code name} that is not a known key: the unknown key as the file spells it. */
         ConfigurationPropertyName unknownPart(ConfigurationPropertyName name) {
             for (int n = root.getNumberOfElements() + 1; n <= name.getNumberOfElements(); n++) {
@@ -368,12 +387,24 @@ public final class ConfigurationErrors {
             }
             if (raw.isRecord()) {
                 for (RecordComponent component : raw.getRecordComponents()) {
-                    if (DataObjectPropertyName.toDashedForm(component.getName()).equals(element)) {
+                    if (uniform(DataObjectPropertyName.toDashedForm(component.getName())).equals(uniform(element))) {
                         return Optional.of(ResolvableType.forType(component.getGenericType(), type));
                     }
                 }
             }
             return Optional.empty();
+        }
+
+        /** As Spring compares key parts: letters and digits only, lower case ({@code conditionalAccept}, too). */
+        private static String uniform(String element) {
+            StringBuilder out = new StringBuilder(element.length());
+            for (int i = 0; i < element.length(); i++) {
+                char c = element.charAt(i);
+                if (Character.isLetterOrDigit(c)) {
+                    out.append(Character.toLowerCase(c));
+                }
+            }
+            return out.toString();
         }
     }
 }

@@ -156,6 +156,89 @@ class ConfigurationErrorsTest {
                 "portcullis.listeners[0].conditonal-accept: unknown key; did you mean 'conditional-accept'? (from the command line)");
     }
 
+    /**
+     * Below a known key of a list item (a listener's peek, proxy-protocol, pools, ...), where Spring's own check
+     * takes an unknown key for the left-over of an overridden list and says nothing: the listener would run
+     * without what the operator meant.
+     */
+    @Test
+    void aMisspeltKeyInsideAListenersSectionStopsTheStart() throws Exception {
+        assertThat(errors("--portcullis.listeners[0].peek.tlz=true")).containsExactly(
+                "portcullis.listeners[0].peek.tlz: unknown key; did you mean 'tls'? (from the command line)");
+        assertThat(errors("--portcullis.listeners[0].proxy-protocol.acept=required")).containsExactly(
+                "portcullis.listeners[0].proxy-protocol.acept: unknown key; did you mean 'accept'? (from the command line)");
+        assertThat(errors("--portcullis.listeners[0].inspect.max-pendng=10")).containsExactly(
+                "portcullis.listeners[0].inspect.max-pendng: unknown key; did you mean 'max-pending'? (from the command line)");
+        assertThat(errors("--portcullis.listeners[0].pools.api.backends[0]=127.0.0.1:10",
+                "--portcullis.listeners[0].pools.api.balanse=least-connections",
+                "--portcullis.listeners[0].pools.api.health-check.intervl=1s")).containsExactly(
+                "portcullis.listeners[0].pools.api.balanse: unknown key; did you mean 'balance'? (from the command line)",
+                "portcullis.listeners[0].pools.api.health-check.intervl: unknown key; did you mean 'interval'? "
+                        + "(from the command line)");
+        // Named as misspelt, not as the required key it left missing.
+        assertThat(errors("--portcullis.listeners[0].pools.api.backend[0]=127.0.0.1:10")).containsExactly(
+                "portcullis.listeners[0].pools.api.backend: unknown key; did you mean 'backends'? (from the command line)");
+        assertThat(errors("--portcullis.decision-services.authz.url=http://authz:8181/v1/decide",
+                "--portcullis.decision-services.authz.timout=1s")).containsExactly(
+                "portcullis.decision-services.authz.timout: unknown key; did you mean 'timeout'? (from the command line)");
+    }
+
+    @Test
+    void aMisspeltKeyInsideAListenerInAFileIsNamedWithItsLine() throws Exception {
+        Path app = dir.resolve("application.yml");
+        Files.writeString(app, """
+                portcullis:
+                  listeners:
+                    - name: db
+                      bind: 127.0.0.1:0
+                      backends: [127.0.0.1:9]
+                      peek:
+                        tls: true
+                        on-not-tsl: continue
+                """);
+        assertThat(StartFailure.errors(StartFailure.of("--server.port=0", "--portcullis.rules=file:" + rules(COVERING_RULES),
+                "--spring.config.additional-location=file:" + app))).containsExactly(
+                app.toAbsolutePath() + ":8:21: portcullis.listeners[0].peek.on-not-tsl: unknown key; did you mean 'on-not-tls'?");
+    }
+
+    /** What Spring binds in its relaxed spellings (camelCase, snake_case, map keys with dots) is not unknown. */
+    @Test
+    void relaxedSpellingsAndMapKeysAreKnown() throws Exception {
+        Path app = dir.resolve("application.yml");
+        Files.writeString(app, """
+                portcullis:
+                  listeners:
+                    - name: db
+                      bind: 127.0.0.1:0
+                      backends: [127.0.0.1:9]
+                      conditionalAccept: false
+                      peek:
+                        tls: true
+                        on_not_tls: continue
+                        maxBytes: 4096
+                      pools:
+                        api:
+                          backends: [127.0.0.1:10]
+                          healthCheck:
+                            enabled: false
+                  decision-services:
+                    authz:
+                      url: http://authz:8181/v1/decide
+                      headers:
+                        "[x.trace.id]": abc
+                        X-Api-Key: k
+                """);
+        ConfigurationCheck.Result result = ConfigurationCheck.bind(List.of(app));
+        assertThat(result.errors()).isEmpty();
+        PortcullisProperties.ListenerProperties listener = result.properties().orElseThrow().listeners().get(0);
+        assertThat(listener.conditionalAccept()).isFalse();
+        assertThat(listener.peek().maxBytes()).isEqualTo(4096);
+        assertThat(listener.peek().onNotTls()).isEqualTo(io.portcullis.core.PeekSettings.OnNotTls.CONTINUE);
+        assertThat(listener.pools().get("api").healthCheck().enabled()).isFalse();
+        assertThat(result.properties().orElseThrow().decisionServices().get("authz").headers())
+                .containsEntry("x.trace.id", "abc");
+    }
+
     @Test
     void anUnknownSectionIsOneErrorWithTheKnownKeysWhenNoneIsNear() throws Exception {
         assertThat(errors("--portcullis.listners[0].name=x", "--portcullis.listners[0].bind=127.0.0.1:1",
