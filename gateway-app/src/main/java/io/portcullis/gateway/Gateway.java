@@ -53,8 +53,8 @@ public final class Gateway implements AutoCloseable, Completer {
     private final List<BackendPool> allPools = new ArrayList<>();
     /** Every listener's relay handler, to reset the relays still open when the shutdown grace is over. */
     private final List<RelayAcceptHandler> relayHandlers = new ArrayList<>();
-    /** Each listener's default pool, for readiness. */
-    private final Map<String, BackendPool> pools = new LinkedHashMap<>();
+    /** Each listener's pools by name, the default one first, for readiness. */
+    private final Map<String, Map<String, BackendPool>> poolsByListener = new LinkedHashMap<>();
     /** The names a route may use, by listener: "default" and the named pools. Any thread. */
     private final Map<String, Set<String>> routes = new ConcurrentHashMap<>();
     private final LiveEnforcement enforcement;
@@ -134,7 +134,7 @@ public final class Gateway implements AutoCloseable, Completer {
         healthCheckers.add(new BackendHealthChecker(relay, p.healthCheck(), loops.workers().next()).start());
         p.pools().forEach((name, plan) -> healthCheckers.add(
                 new BackendHealthChecker(relay, named.get(name), name, plan.healthCheck(), loops.workers().next()).start()));
-        pools.put(p.name(), pool);
+        poolsByListener.put(p.name(), Collections.unmodifiableMap(named));
         allPools.addAll(named.values());
         relayHandlers.add(relay);
         relayByListener.put(p.name(), relay);
@@ -151,8 +151,15 @@ public final class Gateway implements AutoCloseable, Completer {
         return listener;
     }
 
-    /** One listener's readiness: bound, and how many of its backends the health check finds up. */
-    public record ListenerState(String name, boolean bound, int backendsUp, int backends) {
+    /**
+     * One listener's readiness: bound, and how many of its backends the health check finds up, over all its pools
+     * and by pool ({@value RelayObserver#DEFAULT_POOL} first).
+     */
+    public record ListenerState(String name, boolean bound, int backendsUp, int backends, Map<String, PoolState> pools) {
+    }
+
+    /** A backend pool's backends, and how many of them the health check finds up. */
+    public record PoolState(int up, int backends) {
     }
 
     /** True between a successful {@link #start()} and {@link #close()}. Any thread. */
@@ -163,8 +170,15 @@ public final class Gateway implements AutoCloseable, Completer {
     public synchronized List<ListenerState> states() {
         List<ListenerState> out = new ArrayList<>();
         for (Listener l : listeners) {
-            BackendPool pool = pools.get(l.name());
-            out.add(new ListenerState(l.name(), l.isBound(), pool == null ? 0 : pool.upCount(), pool == null ? 0 : pool.size()));
+            Map<String, PoolState> byPool = new LinkedHashMap<>();
+            int up = 0;
+            int size = 0;
+            for (Map.Entry<String, BackendPool> pool : poolsByListener.getOrDefault(l.name(), Map.of()).entrySet()) {
+                byPool.put(pool.getKey(), new PoolState(pool.getValue().upCount(), pool.getValue().size()));
+                up += pool.getValue().upCount();
+                size += pool.getValue().size();
+            }
+            out.add(new ListenerState(l.name(), l.isBound(), up, size, Collections.unmodifiableMap(byPool)));
         }
         return out;
     }
@@ -273,7 +287,7 @@ public final class Gateway implements AutoCloseable, Completer {
         relayByListener.clear();
         healthCheckers.forEach(BackendHealthChecker::close);
         healthCheckers.clear();
-        pools.clear();
+        poolsByListener.clear();
         allPools.clear();
         relayHandlers.clear();
         routes.clear();

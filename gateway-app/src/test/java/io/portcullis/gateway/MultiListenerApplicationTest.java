@@ -13,6 +13,8 @@ import java.time.Duration;
 import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
 
 /**
  * Two configured listeners in one process, with a rules file on disk: one inspects (127.0.0.2 rejected,
@@ -49,6 +51,10 @@ class MultiListenerApplicationTest {
                 .addListener("open", "conditional-accept=false")
                 .addListener("broken", "conditional-accept=false", "backends[0]=" + dead,
                         "health-check.interval=200ms", "health-check.timeout=100ms", "health-check.fall=1")
+                .addListener("routed", "conditional-accept=false", "backends[0]=" + dead,
+                        "health-check.interval=200ms", "health-check.timeout=100ms", "health-check.fall=1",
+                        "pools.api.backends[0]=" + gateway.echoBackend(), "pools.api.health-check.interval=200ms",
+                        "pools.api.health-check.timeout=100ms")
                 .start();
         guarded = gateway.listener("guarded");
         open = gateway.listener("open");
@@ -88,6 +94,25 @@ class MultiListenerApplicationTest {
             client.expectClosed(Duration.ofSeconds(5));
         }
         assertThat(meters.get("portcullis.backend.unavailable").tag("listener", "broken").counter().count()).isPositive();
+    }
+
+    /** A listener serves while any of its pools has a backend up: its default pool being down does not count it out. */
+    @Test
+    void aListenerWhoseDefaultPoolIsDownIsReadyWhileANamedPoolIsUp() throws Exception {
+        await().atMost(Duration.ofSeconds(10)).until(() -> meters.get("portcullis.backend.up")
+                .tags("listener", "routed", "pool", "default").gauge().value() == 0);
+        HttpResponse<String> readiness = gateway.get("/actuator/health/readiness");
+        JsonNode listeners = JsonMapper.builder().build().readTree(readiness.body()).at("/components/gateway/details/listeners");
+        JsonNode routed = listeners.get("routed");
+        assertThat(routed.get("backendsUp").asInt()).isEqualTo(1);
+        assertThat(routed.get("backends").asInt()).isEqualTo(2);
+        assertThat(routed.at("/pools/default/backendsUp").asInt()).isZero();
+        assertThat(routed.at("/pools/api/backendsUp").asInt()).isEqualTo(1);
+        assertThat(routed.at("/pools/api/backends").asInt()).isEqualTo(1);
+        // Only listeners with named pools list them; 'broken' (no backend up, no other pool) keeps it out of service.
+        assertThat(listeners.get("broken").has("pools")).isFalse();
+        assertThat(listeners.get("broken").get("backendsUp").asInt()).isZero();
+        assertThat(readiness.statusCode()).isEqualTo(503);
     }
 
     @Test
