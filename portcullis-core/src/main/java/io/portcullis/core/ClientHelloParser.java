@@ -1,6 +1,7 @@
 package io.portcullis.core;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.util.concurrent.FastThreadLocal;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -35,6 +36,21 @@ final class ClientHelloParser {
     private static final int MAX_SESSION_ID_LENGTH = 32;
     private static final int MAX_JA4_COUNT = 99;
     private static final String EMPTY_HASH = "000000000000";
+    /**
+     * One digest per thread (digest() leaves it reset): {@code MessageDigest.getInstance} looks the provider up on
+     * every call, twice per hello on the I/O thread.
+     */
+    private static final FastThreadLocal<MessageDigest> SHA256 = new FastThreadLocal<>() {
+        @Override
+        protected MessageDigest initialValue() {
+            try {
+                return MessageDigest.getInstance("SHA-256");
+            } catch (NoSuchAlgorithmException e) {
+                // Every Java platform must provide SHA-256 (MessageDigest's javadoc).
+                throw new IllegalStateException(e);
+            }
+        }
+    };
     private static final char[] HEX = "0123456789abcdef".toCharArray();
 
     private ClientHelloParser() {
@@ -354,13 +370,7 @@ final class ClientHelloParser {
         if (text.length() == 0) {
             return EMPTY_HASH;
         }
-        byte[] digest;
-        try {
-            digest = MessageDigest.getInstance("SHA-256").digest(text.toString().getBytes(StandardCharsets.US_ASCII));
-        } catch (NoSuchAlgorithmException e) {
-            // Every Java platform must provide SHA-256 (MessageDigest's javadoc).
-            throw new IllegalStateException(e);
-        }
+        byte[] digest = SHA256.get().digest(text.toString().getBytes(StandardCharsets.US_ASCII));
         StringBuilder out = new StringBuilder(12);
         for (int i = 0; i < 6; i++) {
             out.append(HEX[(digest[i] >> 4) & 0xf]).append(HEX[digest[i] & 0xf]);
