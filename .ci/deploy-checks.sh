@@ -240,7 +240,7 @@ contract = ["portcullis_verdicts_total", "portcullis_pending_inspections", "port
             "resilience4j_circuitbreaker_state", "portcullis_connections_total", "portcullis_connections_active",
             "portcullis_bytes_total", "portcullis_backend_up", "portcullis_policy_reloads_total",
             "portcullis_shadow_verdicts_total", "portcullis_audit_dropped_total",
-            "portcullis_rechecked_closes_total", "portcullis_early_reject_ranges",
+            "portcullis_rechecked_closes_total", "portcullis_early_reject_ranges", "portcullis_listen_drops_total",
             # issue 17: replicas sharing state through Redis
             "portcullis_cluster_store_up", "portcullis_cluster_store_failures_total",
             "portcullis_cluster_store_in_flight", "portcullis_cluster_limit_fallbacks_total",

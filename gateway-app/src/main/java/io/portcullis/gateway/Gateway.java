@@ -28,6 +28,7 @@ import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -113,6 +114,14 @@ public final class Gateway implements AutoCloseable, Completer {
                 Listener listener = build(p);
                 byName.put(p.name(), listener);
                 listeners.add(listener.start());
+                if (listener.kernelDrops().isPresent()) {
+                    // The last count read stays once the socket is closed: a counter does not go back.
+                    AtomicLong drops = new AtomicLong();
+                    meters.listenDrops(p.name(), () -> {
+                        listener.kernelDrops().ifPresent(drops::set);
+                        return drops.get();
+                    });
+                }
                 // Every listener with rules: POST /admin/rules/recheck reaches it whatever its own keys say.
                 if (enforcement != null && p.listener().conditionalAccept()) {
                     enforcement.add(listener, relayByListener.get(p.name()), p.earlyReject(), p.recheckOnReload());

@@ -19,6 +19,8 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.time.Duration;
 import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.slf4j.LoggerFactory;
 
@@ -67,6 +69,14 @@ class EnforcementApplicationTest {
         assertThat(client.readExactly(PING.length, DEADLINE)).isEqualTo(PING);
     }
 
+    /** {@code portcullis_listen_drops_total{listener="svc"}} as scraped. */
+    private static double listenDrops(GatewayUnderTest gateway) throws Exception {
+        String body = gateway.get("/actuator/prometheus").body();
+        Matcher m = Pattern.compile("(?m)^portcullis_listen_drops_total\\{listener=\"svc\"} (\\S+)$").matcher(body);
+        assertThat(m.find()).as("portcullis_listen_drops_total for svc in%n%s", body).isTrue();
+        return Double.parseDouble(m.group(1));
+    }
+
     private static HttpResponse<String> admin(GatewayUnderTest gateway, String method, String path) throws Exception {
         return HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + gateway.serverPort() + path))
                 .header("Authorization", "Bearer " + TOKEN).method(method, HttpRequest.BodyPublishers.noBody())
@@ -86,7 +96,10 @@ class EnforcementApplicationTest {
             audit.addAppender(lines);
             try {
                 Listener listener = gateway.listener("svc");
+                assertThat(listenDrops(gateway)).isZero();
                 TestClient.expectNoAnswer(loopback(2), listener.localAddress(), NO_ANSWER);
+                // The kernel's drops are counted though no connection reached the gateway: at least the first SYN.
+                assertThat(listenDrops(gateway)).isGreaterThanOrEqualTo(1);
                 TestClient three = TestClient.connect(loopback(3), listener.localAddress());
                 TestClient four = TestClient.connect(loopback(4), listener.localAddress());
                 TestClient five = TestClient.connect(loopback(5), listener.localAddress());
@@ -142,6 +155,8 @@ class EnforcementApplicationTest {
                 .start()) {
             Listener listener = gateway.listener("svc");
             TestClient.expectRejected(loopback(2), listener.localAddress(), DEADLINE);
+            // Rejected after the handshake, in user space: nothing dropped in the kernel.
+            assertThat(listenDrops(gateway)).isZero();
             TestClient four = TestClient.connect(loopback(4), listener.localAddress());
             echoes(four);
             assertThat(admin(gateway, "GET", "/admin/listeners").body())

@@ -14,6 +14,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -330,6 +331,26 @@ public final class Listener implements AutoCloseable {
      */
     public SourceFilterState sourceFilterState() {
         return filterState;
+    }
+
+    /**
+     * Connection attempts the kernel dropped before this listener saw them: SYNs refused by the source filter
+     * ({@link #filterSources}) and SYNs a full accept queue turned away, counted as packets (a client's
+     * retransmitted SYNs count each). The socket's own counter, read with one system call; it wraps at 2^32. Any
+     * thread.
+     *
+     * @return the count since the socket was bound; empty on NIO or when the listener is not bound
+     */
+    public OptionalLong kernelDrops() {
+        Channel ch = serverChannel;
+        if (ch == null || !ch.isOpen() || loops.transport() == Transport.NIO) {
+            return OptionalLong.empty();
+        }
+        try {
+            return OptionalLong.of(SocketFilters.drops(ch));
+        } catch (RuntimeException e) {
+            return OptionalLong.empty();
+        }
     }
 
     /**

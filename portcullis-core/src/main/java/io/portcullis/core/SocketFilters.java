@@ -17,6 +17,9 @@ final class SocketFilters {
     private static final int SOL_SOCKET = 1;
     private static final RawUnixChannelOption SO_ATTACH_FILTER = new RawUnixChannelOption("SO_ATTACH_FILTER", SOL_SOCKET, 26, 16);
     private static final RawUnixChannelOption SO_DETACH_FILTER = new RawUnixChannelOption("SO_DETACH_FILTER", SOL_SOCKET, 27, 4);
+    /** {@code u32 meminfo[SK_MEMINFO_VARS]}; Linux 4.x has 9 entries, later kernels keep those first. */
+    private static final RawUnixChannelOption SO_MEMINFO = new RawUnixChannelOption("SO_MEMINFO", SOL_SOCKET, 55, 36);
+    private static final int SK_MEMINFO_DROPS = 8;
     private static final boolean LITTLE_ENDIAN = ByteOrder.nativeOrder() == ByteOrder.LITTLE_ENDIAN;
 
     private SocketFilters() {
@@ -52,6 +55,17 @@ final class SocketFilters {
         } finally {
             instructions.release();
         }
+    }
+
+    /**
+     * The packets the kernel dropped at the socket ({@code sk_drops}, from {@code SO_MEMINFO}): on a listening TCP
+     * socket the SYNs its filter refused and those a full accept queue turned away. A 32-bit count that wraps.
+     *
+     * @throws io.netty.channel.ChannelException when the socket cannot tell (closed)
+     */
+    static long drops(Channel channel) {
+        ByteBuffer meminfo = channel.config().getOption(SO_MEMINFO).order(ByteOrder.nativeOrder());
+        return meminfo.getInt(SK_MEMINFO_DROPS * 4) & 0xffffffffL;
     }
 
     /** Removes the socket's filter. @throws io.netty.channel.ChannelException when it has none */

@@ -88,12 +88,17 @@ class SourceFilterKernelTest {
         assertThat(state.problem()).isEmpty();
         assertThat(listener.sourceFilterState()).isEqualTo(state);
         inspected.clear();
+        // Connections accepted and closed in user space are no drops.
+        assertThat(listener.kernelDrops()).hasValue(0);
         TestClient.expectNoAnswer(BLOCKED, target, NO_ANSWER);
         try (TestClient other = TestClient.connect(OTHER, target)) {
             other.expectClosed(Duration.ofSeconds(5));
         }
-        // The dropped SYN never reached user space: only the other source was inspected.
+        // The dropped SYN never reached user space: only the other source was inspected. The kernel counted it
+        // (and any retransmission within the wait).
         assertThat(inspected).containsExactly(OTHER.getHostAddress());
+        long dropped = listener.kernelDrops().orElseThrow();
+        assertThat(dropped).isBetween(1L, 1L + NO_ANSWER.toSeconds());
 
         listener.filterSources(only(BLOCKED_LATER, OTHER));
         TestClient.connect(BLOCKED, target).close();
@@ -155,6 +160,7 @@ class SourceFilterKernelTest {
         assertThat(state.rangesAsked()).isEqualTo(1);
         assertThat(state.problem()).hasValueSatisfying(p -> assertThat(p).contains("nio"));
         TestClient.connect(BLOCKED, listener.localAddress()).close();
+        assertThat(listener.kernelDrops()).as("NIO gives no socket to ask").isEmpty();
     }
 
     @Test
@@ -165,5 +171,6 @@ class SourceFilterKernelTest {
                     return true;
                 }).build();
         assertThat(listener.filterSources(only(BLOCKED)).problem()).hasValue("the listener is not bound");
+        assertThat(listener.kernelDrops()).isEmpty();
     }
 }

@@ -28,6 +28,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.IntSupplier;
+import java.util.function.LongSupplier;
 
 /**
  * The contract's {@code portcullis_*} meters. Meters of a listener are made once when it is registered,
@@ -72,6 +73,8 @@ public final class GatewayMeters implements ListenerObserver, RelayObserver, Sha
     private final Map<String, Counter[]> clusterCaches = new ConcurrentHashMap<>();
     /** Keyed by configured listener and backend only, so bounded by the configuration. */
     private final Map<String, AtomicInteger> backendUp = new ConcurrentHashMap<>();
+    /** What each listener's drop counter reads (the meter holds this map weakly, the meters strongly). */
+    private final Map<String, LongSupplier> listenDrops = new ConcurrentHashMap<>();
 
     /** Starts the audit log's writer; {@link #close()} drains it. */
     public GatewayMeters(MeterRegistry registry, int auditQueueSize) {
@@ -175,6 +178,22 @@ public final class GatewayMeters implements ListenerObserver, RelayObserver, Sha
     @Override
     public void inspectionEnded(InspectionEnd end) {
         audit.inspectionEnded(end);
+    }
+
+    /**
+     * {@code portcullis_listen_drops_total{listener}}: connection attempts the kernel dropped at the listening socket
+     * (SYNs the early-reject filter refused, SYNs a full accept queue turned away), as {@code drops} reads them.
+     * Registered again for a listener of the same name, it reads the new supplier.
+     */
+    public void listenDrops(String listener, LongSupplier drops) {
+        listenDrops.put(listener, drops);
+        FunctionCounter.builder("portcullis.listen.drops", listenDrops, m -> {
+                    LongSupplier current = m.get(listener);
+                    return current == null ? 0 : current.getAsLong();
+                })
+                .description("SYNs the kernel dropped at the listening socket: refused by the early-reject filter or "
+                        + "by a full accept queue (retransmissions count each)")
+                .tag("listener", listener).register(registry);
     }
 
     /** {@code portcullis_early_reject_ranges{listener}}: IPv4 ranges the kernel drops SYNs from, as {@code ranges} reads. */
