@@ -340,19 +340,22 @@ public final class ConfigurationErrors {
         }
 
         /**
-         * Whether a part of {@code name} lies in a record and is none of its components. Lenient below anything
-         * else: a map of strings takes any key, dots included, and a scalar's own converter judges its value.
+         * Whether {@code name} goes where no key is: to a part that is none of its record's components, or below a
+         * single value ({@code peek.tls.enabled}). Only a map's value may have more parts below it: a map's key may
+         * hold dots ({@code headers: {"[x.trace.id]": ...}}).
          */
         boolean namesNoComponent(ConfigurationPropertyName name) {
             if (!root.isAncestorOf(name)) {
                 return false;
             }
             ResolvableType type = rootType;
+            boolean mapValue = false;
             for (int i = root.getNumberOfElements(); i < name.getNumberOfElements(); i++) {
                 Optional<ResolvableType> next = child(type, name.getElement(i, ConfigurationPropertyName.Form.DASHED));
                 if (next.isEmpty()) {
-                    return type.resolve(Object.class).isRecord();
+                    return !mapValue || type.resolve(Object.class).isRecord();
                 }
+                mapValue = Map.class.isAssignableFrom(type.resolve(Object.class));
                 type = next.get();
             }
             return false;

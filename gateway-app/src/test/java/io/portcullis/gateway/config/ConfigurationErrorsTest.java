@@ -175,6 +175,9 @@ class ConfigurationErrorsTest {
                 "portcullis.listeners[0].pools.api.balanse: unknown key; did you mean 'balance'? (from the command line)",
                 "portcullis.listeners[0].pools.api.health-check.intervl: unknown key; did you mean 'interval'? "
                         + "(from the command line)");
+        // A value is not a section: peek.tls.enabled would leave peek.tls false.
+        assertThat(errors("--portcullis.listeners[0].peek.tls.enabled=true")).containsExactly(
+                "portcullis.listeners[0].peek.tls.enabled: unknown key (from the command line)");
         // Named as misspelt, not as the required key it left missing.
         assertThat(errors("--portcullis.listeners[0].pools.api.backend[0]=127.0.0.1:10")).containsExactly(
                 "portcullis.listeners[0].pools.api.backend: unknown key; did you mean 'backends'? (from the command line)");

@@ -171,7 +171,9 @@ class VerdictCacheClusterTest {
                 b.close();
             }
         } finally {
-            loops.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+            if (loops != null) {
+                loops.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+            }
         }
     }
 
