@@ -47,6 +47,23 @@ class ConfigurationErrorsTest {
         return StartFailure.errors(startFailure(args.toArray(String[]::new)));
     }
 
+    /** application.yml with the listener 'db' and {@code keys} (YAML, written as at the top level) in it, from line 6. */
+    private Path listenerDbWith(String keys) throws Exception {
+        return Files.writeString(dir.resolve("application.yml"), """
+                portcullis:
+                  listeners:
+                    - name: db
+                      bind: 127.0.0.1:0
+                      backends: [127.0.0.1:9]
+                """ + keys.indent(6));
+    }
+
+    /** The error lines of a start with {@code app} as an application.yml on top (and rules covering 'db'). */
+    private List<String> errorsWithFile(Path app) throws Exception {
+        return StartFailure.errors(StartFailure.of("--server.port=0", "--portcullis.rules=file:" + rules(COVERING_RULES),
+                "--spring.config.additional-location=file:" + app));
+    }
+
     private Path rules(String yaml) throws Exception {
         Path file = dir.resolve("rules.yaml");
         Files.writeString(file, yaml);
@@ -188,19 +205,12 @@ class ConfigurationErrorsTest {
 
     @Test
     void aMisspeltKeyInsideAListenerInAFileIsNamedWithItsLine() throws Exception {
-        Path app = dir.resolve("application.yml");
-        Files.writeString(app, """
-                portcullis:
-                  listeners:
-                    - name: db
-                      bind: 127.0.0.1:0
-                      backends: [127.0.0.1:9]
-                      peek:
-                        tls: true
-                        on-not-tsl: continue
+        Path app = listenerDbWith("""
+                peek:
+                  tls: true
+                  on-not-tsl: continue
                 """);
-        assertThat(StartFailure.errors(StartFailure.of("--server.port=0", "--portcullis.rules=file:" + rules(COVERING_RULES),
-                "--spring.config.additional-location=file:" + app))).containsExactly(
+        assertThat(errorsWithFile(app)).containsExactly(
                 app.toAbsolutePath() + ":8:21: portcullis.listeners[0].peek.on-not-tsl: unknown key; did you mean 'on-not-tls'?");
     }
 
@@ -316,21 +326,14 @@ class ConfigurationErrorsTest {
 
     @Test
     void badPoolNamesInAFileStopTheStart() throws Exception {
-        Path app = dir.resolve("application.yml");
-        Files.writeString(app, """
-                portcullis:
-                  listeners:
-                    - name: db
-                      bind: 127.0.0.1:0
-                      backends: [127.0.0.1:9]
-                      pools:
-                        API:
-                          backends: [127.0.0.1:10]
-                        batch:
-                          backends: []
+        Path app = listenerDbWith("""
+                pools:
+                  API:
+                    backends: [127.0.0.1:10]
+                  batch:
+                    backends: []
                 """);
-        assertThat(StartFailure.errors(StartFailure.of("--server.port=0", "--portcullis.rules=file:" + rules(COVERING_RULES),
-                "--spring.config.additional-location=file:" + app))).containsExactly(
+        assertThat(errorsWithFile(app)).containsExactly(
                         app.toAbsolutePath() + ":8:22: portcullis.listeners[0].pools: " + POOL_NAMES,
                         app.toAbsolutePath() + ":10:21: portcullis.listeners[0].pools.batch.backends: found an empty value,"
                                 + " which must name at least one backend");
