@@ -183,9 +183,10 @@ public final class Gateway implements AutoCloseable, Completer {
             int up = 0;
             int size = 0;
             for (Map.Entry<String, BackendPool> pool : poolsByListener.getOrDefault(l.name(), Map.of()).entrySet()) {
-                byPool.put(pool.getKey(), new PoolState(pool.getValue().upCount(), pool.getValue().size()));
-                up += pool.getValue().upCount();
-                size += pool.getValue().size();
+                PoolState state = new PoolState(pool.getValue().upCount(), pool.getValue().size());
+                byPool.put(pool.getKey(), state);
+                up += state.up();
+                size += state.backends();
             }
             out.add(new ListenerState(l.name(), l.isBound(), up, size, Collections.unmodifiableMap(byPool)));
         }
