@@ -112,7 +112,8 @@ class EnforcementApplicationTest {
                 assertThat(listeners).contains("\"earlyReject\":{\"mode\":\"kernel\",\"attached\":true,\"ranges\":1")
                         .contains("\"rules\":[\"deny-two\"]")
                         .contains("\"userSpace\":[\"rule 'office' does not reject (accept)\"]")
-                        .contains("\"recheckOnReload\":\"close\"");
+                        .contains("\"recheckOnReload\":\"close\"")
+                        .contains("\"kernelDrops\":" + (long) listenDrops(gateway));
 
                 Files.writeString(gateway.rulesFile(), SECOND);
 

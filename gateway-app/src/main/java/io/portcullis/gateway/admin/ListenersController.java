@@ -51,6 +51,8 @@ public class ListenersController {
         m.put("earlyReject", enforcement.earlyReject(s.name()).map(ListenersController::earlyReject)
                 .orElse(Map.of("mode", "off")));
         m.put("recheckOnReload", enforcement.recheckMode(s.name()).label());
+        // As portcullis_listen_drops_total: null where the transport cannot tell (nio).
+        m.put("kernelDrops", listener.kernelDrops().isPresent() ? listener.kernelDrops().getAsLong() : null);
         return m;
     }
 
