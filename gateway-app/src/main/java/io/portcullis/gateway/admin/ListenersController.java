@@ -10,6 +10,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.OptionalLong;
 import org.springframework.context.annotation.Conditional;
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.RequestMapping;
@@ -52,7 +53,8 @@ public class ListenersController {
                 .orElse(Map.of("mode", "off")));
         m.put("recheckOnReload", enforcement.recheckMode(s.name()).label());
         // As portcullis_listen_drops_total: null where the transport cannot tell (nio).
-        m.put("kernelDrops", listener.kernelDrops().isPresent() ? listener.kernelDrops().getAsLong() : null);
+        OptionalLong drops = listener.kernelDrops();
+        m.put("kernelDrops", drops.isPresent() ? drops.getAsLong() : null);
         return m;
     }
 
