@@ -164,7 +164,17 @@ public final class Gateway implements AutoCloseable, Completer {
      * One listener's readiness: bound, and how many of its backends the health check finds up, over all its pools
      * and by pool ({@value RelayObserver#DEFAULT_POOL} first).
      */
-    public record ListenerState(String name, boolean bound, int backendsUp, int backends, Map<String, PoolState> pools) {
+    public record ListenerState(String name, boolean bound, Map<String, PoolState> pools) {
+
+        /** Backends up over all the listener's pools. */
+        public int backendsUp() {
+            return pools.values().stream().mapToInt(PoolState::up).sum();
+        }
+
+        /** Backends over all the listener's pools. */
+        public int backends() {
+            return pools.values().stream().mapToInt(PoolState::backends).sum();
+        }
     }
 
     /** A backend pool's backends, and how many of them the health check finds up. */
@@ -180,15 +190,9 @@ public final class Gateway implements AutoCloseable, Completer {
         List<ListenerState> out = new ArrayList<>();
         for (Listener l : listeners) {
             Map<String, PoolState> byPool = new LinkedHashMap<>();
-            int up = 0;
-            int size = 0;
-            for (Map.Entry<String, BackendPool> pool : poolsByListener.getOrDefault(l.name(), Map.of()).entrySet()) {
-                PoolState state = new PoolState(pool.getValue().upCount(), pool.getValue().size());
-                byPool.put(pool.getKey(), state);
-                up += state.up();
-                size += state.backends();
-            }
-            out.add(new ListenerState(l.name(), l.isBound(), up, size, Collections.unmodifiableMap(byPool)));
+            poolsByListener.getOrDefault(l.name(), Map.of())
+                    .forEach((name, pool) -> byPool.put(name, new PoolState(pool.upCount(), pool.size())));
+            out.add(new ListenerState(l.name(), l.isBound(), Collections.unmodifiableMap(byPool)));
         }
         return out;
     }

@@ -345,20 +345,14 @@ public final class ConfigurationErrors {
          * hold dots ({@code headers: {"[x.trace.id]": ...}}).
          */
         boolean namesNoComponent(ConfigurationPropertyName name) {
-            if (!root.isAncestorOf(name)) {
+            if (!root.isAncestorOf(name) || isKnown(name)) {
                 return false;
             }
-            ResolvableType type = rootType;
-            boolean mapValue = false;
-            for (int i = root.getNumberOfElements(); i < name.getNumberOfElements(); i++) {
-                Optional<ResolvableType> next = child(type, name.getElement(i, ConfigurationPropertyName.Form.DASHED));
-                if (next.isEmpty()) {
-                    return !mapValue || type.resolve(Object.class).isRecord();
-                }
-                mapValue = Map.class.isAssignableFrom(type.resolve(Object.class));
-                type = next.get();
-            }
-            return false;
+            ConfigurationPropertyName parent = unknownPart(name).getParent();
+            boolean inRecord = typeOf(parent).map(t -> t.resolve(Object.class).isRecord()).orElse(false);
+            boolean mapValue = !parent.equals(root) && typeOf(parent.getParent())
+                    .map(t -> Map.class.isAssignableFrom(t.resolve(Object.class))).orElse(false);
+            return inRecord || !mapValue;
         }
 
         /** The shortest part of {@code name} that is not a known key: the unknown key as the file spells it. */
